@@ -1,0 +1,4 @@
+using LiveUpdates.SampleHost;
+
+var app = SampleHostApp.Build(args);
+await app.RunAsync();

@@ -1,0 +1,674 @@
+using System.Buffers;
+using System.Net;
+using System.Net.WebSockets;
+using LiveUpdates.Internal.Naming;
+using LiveUpdates.Internal.Protocol;
+using LiveUpdates.Security;
+
+namespace LiveUpdates.Internal.Connections;
+
+/// <summary>
+/// One dashboard socket: a receive loop that runs the protocol, and a bounded send queue drained by a single
+/// writer (a WebSocket allows one send at a time). The writer is not a task per connection: it is queued to
+/// the thread pool only while frames are waiting, so an idle connection costs no thread, task or timer.
+/// </summary>
+internal sealed class ClientConnection : IThreadPoolWorkItem
+{
+    private const int InitialQueueCapacity = 4;
+    private static long s_nextId;
+
+    private readonly ServerContext _server;
+    private readonly HttpListenerContext _httpContext;
+    private readonly WebSocket _socket;
+    private readonly Action<ClientConnection> _onClosed;
+    private readonly TaskCompletionSource _closeSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // Everything below is guarded by _gate.
+    private readonly object _gate = new();
+    private byte[]?[] _queue = new byte[]?[InitialQueueCapacity];
+    private int _head;
+    private int _count;
+    private long _queuedBytes;
+    private bool _writerActive;
+    private string[] _subscriptions = [];
+    private AuthenticatedUser? _user;
+    private bool _closeRequested;
+    private bool _closeWhenDrained;
+    private bool _closeTaken;
+    private bool _aborted;
+    private WebSocketCloseStatus _closeStatus;
+    private string _closeReason = ProtocolNames.CloseNormal;
+
+    // Monotonic timestamps (TimeProvider.GetTimestamp), read by the liveness sweep without the lock.
+    private long _lastReceivedAt;
+    private long _sendStartedAt;
+    private long _closeRequestedAt;
+    private long _authDeadlineFrom;
+
+    public ClientConnection(ServerContext server, HttpListenerContext httpContext, WebSocket socket, Action<ClientConnection> onClosed)
+    {
+        _server = server;
+        _httpContext = httpContext;
+        _socket = socket;
+        _onClosed = onClosed;
+        Id = Interlocked.Increment(ref s_nextId);
+        RemoteEndPoint = httpContext.Request.RemoteEndPoint?.ToString();
+        _lastReceivedAt = _authDeadlineFrom = server.Now;
+    }
+
+    public long Id { get; }
+
+    public string? RemoteEndPoint { get; }
+
+    /// <summary>Completes when the connection is closed, cleaned up and its socket disposed.</summary>
+    public Task Completion => _completed.Task;
+
+    public AuthenticatedUser? User
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _user;
+            }
+        }
+    }
+
+    public IReadOnlyList<string> Subscriptions
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _subscriptions;
+            }
+        }
+    }
+
+    /// <summary>Runs the connection until it closes. Never throws.</summary>
+    public async Task RunAsync()
+    {
+        Log.ConnectionOpened(_server.Logger, Id, RemoteEndPoint);
+        EnqueueControl(_server.ConnectedFrame);
+        var options = _server.Options;
+        var buffer = ArrayPool<byte>.Shared.Rent(options.ReceiveBufferBytes);
+        var length = 0;
+        var discarding = false;
+        var reason = "closed by client";
+        try
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    var grown = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, options.MaxInboundMessageBytes));
+                    buffer.AsSpan(0, length).CopyTo(grown);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = grown;
+                }
+
+                var result = await _socket.ReceiveAsync(buffer.AsMemory(length), CancellationToken.None).ConfigureAwait(false);
+                Volatile.Write(ref _lastReceivedAt, _server.Now);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    break;
+                }
+
+                if (discarding)
+                {
+                    continue;
+                }
+
+                length += result.Count;
+                if (!result.EndOfMessage)
+                {
+                    if (length >= options.MaxInboundMessageBytes)
+                    {
+                        // Keep reading (and dropping) until the client answers our close frame.
+                        discarding = true;
+                        length = 0;
+                        EnqueueControl(ServerMessages.Error(LiveErrorCodes.MessageTooLarge, $"Messages are limited to {options.MaxInboundMessageBytes} bytes."));
+                        RequestClose(WebSocketCloseStatus.MessageTooBig, ProtocolNames.CloseMessageTooLarge, drainFirst: true);
+                    }
+
+                    continue;
+                }
+
+                if (result.MessageType == WebSocketMessageType.Binary)
+                {
+                    EnqueueControl(ServerMessages.Error(LiveErrorCodes.UnsupportedFrame, "Binary frames are not supported; send JSON text frames."));
+                }
+                else
+                {
+                    await HandleMessageAsync(buffer.AsMemory(0, length)).ConfigureAwait(false);
+                }
+
+                length = 0;
+                if (buffer.Length > options.ReceiveBufferBytes)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = ArrayPool<byte>.Shared.Rent(options.ReceiveBufferBytes);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or HttpListenerException or IOException)
+        {
+            reason = ex is WebSocketException wse ? $"socket error {wse.WebSocketErrorCode}" : ex.GetType().Name;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        await CleanUpAsync(reason).ConfigureAwait(false);
+    }
+
+    private async ValueTask HandleMessageAsync(ReadOnlyMemory<byte> frame)
+    {
+        if (!ClientMessageParser.TryParse(frame.Span, out var message, out var error))
+        {
+            EnqueueControl(ServerMessages.Error(error.Code, error.Message));
+            return;
+        }
+
+        switch (message.Type)
+        {
+            case ClientMessageType.Ping:
+                EnqueueControl(ServerMessages.Pong);
+                break;
+            case ClientMessageType.Auth:
+                await AuthenticateAsync(message.Token).ConfigureAwait(false);
+                break;
+            case ClientMessageType.Subscribe:
+                await SubscribeAsync(message.GuildId!).ConfigureAwait(false);
+                break;
+            case ClientMessageType.Unsubscribe:
+                Unsubscribe(message.GuildId!);
+                break;
+        }
+    }
+
+    private async ValueTask AuthenticateAsync(string? token)
+    {
+        if (string.IsNullOrEmpty(token))
+        {
+            Log.AuthFailed(_server.Logger, Id, LiveErrorCodes.TokenMissing);
+            EnqueueControl(ServerMessages.Error(LiveErrorCodes.TokenMissing, "The auth message carried no token."));
+            return;
+        }
+
+        TokenValidationOutcome outcome;
+        IReadOnlyList<string> guilds;
+        try
+        {
+            outcome = await _server.TokenValidator.ValidateAsync(token, _server.Stopping.Token).ConfigureAwait(false);
+            if (!outcome.IsValid)
+            {
+                Log.AuthFailed(_server.Logger, Id, outcome.ErrorCode);
+                EnqueueControl(ServerMessages.Error(outcome.ErrorCode, outcome.Message));
+                return;
+            }
+
+            guilds = await _server.AccessPolicy.GetGuildsAsync(outcome.User, _server.Stopping.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !_server.Stopping.IsCancellationRequested)
+        {
+            Log.SeamFailed(_server.Logger, ex, "token validator or access policy", Id);
+            EnqueueControl(ServerMessages.Error(LiveErrorCodes.InternalError, "Authentication failed on the server; try again."));
+            return;
+        }
+
+        var user = outcome.User;
+        string[] dropped = [];
+        lock (_gate)
+        {
+            if (_user is not null && !string.Equals(_user.UserId, user.UserId, StringComparison.Ordinal))
+            {
+                // A different user on the same socket starts from nothing.
+                dropped = _subscriptions;
+                _subscriptions = [];
+            }
+
+            _user = user;
+            EnqueueLocked(ServerMessages.Authenticated(user.UserId, guilds));
+        }
+
+        LeaveRooms(dropped);
+        Log.Authenticated(_server.Logger, Id, user.UserId);
+    }
+
+    private async ValueTask SubscribeAsync(string guildId)
+    {
+        var user = User;
+        if (user is null)
+        {
+            EnqueueControl(ServerMessages.Error(LiveErrorCodes.AuthRequired, "Send an auth message first."));
+            return;
+        }
+
+        if (!LiveNames.IsValidGuildId(guildId))
+        {
+            EnqueueControl(ServerMessages.Error(LiveErrorCodes.InvalidGuildId, "guildId must be a Discord snowflake (1 to 20 digits)."));
+            return;
+        }
+
+        bool allowed;
+        try
+        {
+            allowed = await _server.AccessPolicy.CanSubscribeAsync(user, guildId, _server.Stopping.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !_server.Stopping.IsCancellationRequested)
+        {
+            Log.SeamFailed(_server.Logger, ex, "access policy", Id);
+            EnqueueControl(ServerMessages.Error(LiveErrorCodes.InternalError, "The subscription could not be checked; try again.", guildId));
+            return;
+        }
+
+        if (!allowed)
+        {
+            Log.SubscribeForbidden(_server.Logger, Id, user.UserId, guildId);
+            EnqueueControl(ServerMessages.Error(LiveErrorCodes.Forbidden, "No access to this guild.", guildId));
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (!ReferenceEquals(_user, user) || _closeRequested || _aborted)
+            {
+                return; // The session changed or ended while the policy was asked.
+            }
+
+            if (Array.IndexOf(_subscriptions, guildId) < 0)
+            {
+                _subscriptions = [.. _subscriptions, guildId];
+            }
+
+            // `subscribed` is queued before the connection joins the room, so no event of the guild precedes it.
+            EnqueueLocked(ServerMessages.Subscribed(guildId));
+        }
+
+        _server.Rooms.Add(guildId, this);
+        Log.Subscribed(_server.Logger, Id, user.UserId, guildId);
+    }
+
+    private void Unsubscribe(string guildId)
+    {
+        if (User is null)
+        {
+            EnqueueControl(ServerMessages.Error(LiveErrorCodes.AuthRequired, "Send an auth message first."));
+            return;
+        }
+
+        if (!LiveNames.IsValidGuildId(guildId))
+        {
+            EnqueueControl(ServerMessages.Error(LiveErrorCodes.InvalidGuildId, "guildId must be a Discord snowflake (1 to 20 digits)."));
+            return;
+        }
+
+        lock (_gate)
+        {
+            var index = Array.IndexOf(_subscriptions, guildId);
+            if (index >= 0)
+            {
+                var next = new string[_subscriptions.Length - 1];
+                Array.Copy(_subscriptions, 0, next, 0, index);
+                Array.Copy(_subscriptions, index + 1, next, index, _subscriptions.Length - index - 1);
+                _subscriptions = next;
+            }
+
+            // Events are filtered against _subscriptions under this same lock, so none follows `unsubscribed`.
+            EnqueueLocked(ServerMessages.Unsubscribed(guildId));
+        }
+
+        _server.Rooms.Remove(guildId, this);
+    }
+
+    /// <summary>Queues an event of <paramref name="guildId"/> if the connection is still subscribed to it. Called by the dispatcher.</summary>
+    public void EnqueueEvent(string guildId, byte[] frame)
+    {
+        lock (_gate)
+        {
+            if (!IsSubscribedLocked(guildId))
+            {
+                return;
+            }
+
+            EnqueueLocked(frame);
+        }
+    }
+
+    private void EnqueueControl(byte[] frame)
+    {
+        lock (_gate)
+        {
+            EnqueueLocked(frame);
+        }
+    }
+
+    private bool IsSubscribedLocked(string guildId)
+    {
+        foreach (var s in _subscriptions)
+        {
+            if (string.Equals(s, guildId, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private void EnqueueLocked(byte[] frame)
+    {
+        if (_aborted || _closeRequested)
+        {
+            return;
+        }
+
+        var options = _server.Options;
+        if (_count >= options.SendQueueCapacity || _queuedBytes + frame.Length > options.SendQueueMaxBytes)
+        {
+            // A client this far behind is cut off rather than allowed to grow memory or slow anyone else.
+            // Control replies share the bound: a client flooding pings while not reading is the same case.
+            Log.SlowConsumer(_server.Logger, Id, _count, _queuedBytes);
+            AbortLocked();
+            return;
+        }
+
+        if (_count == _queue.Length)
+        {
+            var grown = new byte[]?[Math.Min(_queue.Length * 2, Math.Max(options.SendQueueCapacity, InitialQueueCapacity))];
+            for (var i = 0; i < _count; i++)
+            {
+                grown[i] = _queue[(_head + i) % _queue.Length];
+            }
+
+            _queue = grown;
+            _head = 0;
+        }
+
+        _queue[(_head + _count) % _queue.Length] = frame;
+        _count++;
+        _queuedBytes += frame.Length;
+        ScheduleWriterLocked();
+    }
+
+    private void ScheduleWriterLocked()
+    {
+        if (!_writerActive)
+        {
+            _writerActive = true;
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+    }
+
+    void IThreadPoolWorkItem.Execute() => _ = WriteLoopAsync();
+
+    private async Task WriteLoopAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                byte[]? frame = null;
+                WebSocketCloseStatus closeStatus = default;
+                string? closeReason = null;
+                lock (_gate)
+                {
+                    if (_aborted)
+                    {
+                        _writerActive = false;
+                        return;
+                    }
+
+                    if (_closeRequested && !_closeTaken && (!_closeWhenDrained || _count == 0))
+                    {
+                        _closeTaken = true;
+                        ClearQueueLocked();
+                        closeStatus = _closeStatus;
+                        closeReason = _closeReason;
+                    }
+                    else if (_count == 0 || _closeTaken)
+                    {
+                        _writerActive = false;
+                        return;
+                    }
+                    else
+                    {
+                        frame = _queue[_head]!;
+                        _queue[_head] = null;
+                        _head = (_head + 1) % _queue.Length;
+                        _count--;
+                        _queuedBytes -= frame.Length;
+                    }
+                }
+
+                Volatile.Write(ref _sendStartedAt, _server.Now);
+                if (closeReason is not null)
+                {
+                    if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+                    {
+                        await _socket.CloseOutputAsync(closeStatus, closeReason, CancellationToken.None).ConfigureAwait(false);
+                    }
+
+                    _closeSent.TrySetResult();
+                }
+                else
+                {
+                    var pending = _socket.SendAsync(frame.AsMemory(), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+                    if (!pending.IsCompletedSuccessfully)
+                    {
+                        await pending.ConfigureAwait(false);
+                    }
+                }
+
+                Volatile.Write(ref _sendStartedAt, 0);
+            }
+        }
+        catch (Exception ex)
+        {
+            Log.SendFailed(_server.Logger, Id, ex.Message);
+            Abort();
+        }
+    }
+
+    /// <summary>
+    /// Starts a close handshake: the writer sends the close frame (after the queued frames when
+    /// <paramref name="drainFirst"/>, else at once, dropping them); the receive loop ends when the client answers.
+    /// </summary>
+    public void RequestClose(WebSocketCloseStatus status, string reason, bool drainFirst)
+    {
+        lock (_gate)
+        {
+            if (_closeRequested || _aborted)
+            {
+                return;
+            }
+
+            _closeRequested = true;
+            _closeWhenDrained = drainFirst;
+            _closeStatus = status;
+            _closeReason = reason;
+            Volatile.Write(ref _closeRequestedAt, _server.Now);
+            ScheduleWriterLocked();
+        }
+
+        Log.Closing(_server.Logger, Id, status, reason);
+    }
+
+    /// <summary>Tears the connection down at once: pending receive and send fail and the TCP connection is reset.</summary>
+    public void Abort()
+    {
+        lock (_gate)
+        {
+            AbortLocked();
+        }
+    }
+
+    private void AbortLocked()
+    {
+        if (_aborted)
+        {
+            return;
+        }
+
+        _aborted = true;
+        ClearQueueLocked();
+        _closeSent.TrySetResult();
+        _socket.Abort();
+
+        // On Linux, WebSocket.Abort leaves HttpListener's TCP connection open (dotnet/runtime#58614);
+        // aborting the response closes the connection and releases the listener's context.
+        AbortHttpContext();
+    }
+
+    private void AbortHttpContext()
+    {
+        try
+        {
+            _httpContext.Response.Abort();
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException or IOException)
+        {
+            // Already closed.
+        }
+    }
+
+    private void ClearQueueLocked()
+    {
+        Array.Clear(_queue);
+        _head = 0;
+        _count = 0;
+        _queuedBytes = 0;
+    }
+
+    /// <summary>Applies the auth, idle, send and close timeouts and token expiry; called by the liveness sweep.</summary>
+    public void CheckLiveness(long now, DateTimeOffset utcNow)
+    {
+        var options = _server.Options;
+        var time = _server.TimeProvider;
+        var closeRequestedAt = Volatile.Read(ref _closeRequestedAt);
+        if (closeRequestedAt != 0)
+        {
+            if (time.GetElapsedTime(closeRequestedAt, now) > options.CloseTimeout)
+            {
+                Log.TimedOut(_server.Logger, Id, "close handshake");
+                Abort();
+            }
+
+            return;
+        }
+
+        var sendStartedAt = Volatile.Read(ref _sendStartedAt);
+        if (sendStartedAt != 0 && time.GetElapsedTime(sendStartedAt, now) > options.SendTimeout)
+        {
+            Log.TimedOut(_server.Logger, Id, "send");
+            Abort();
+            return;
+        }
+
+        if (options.IdleTimeout != Timeout.InfiniteTimeSpan &&
+            time.GetElapsedTime(Volatile.Read(ref _lastReceivedAt), now) > options.IdleTimeout)
+        {
+            Log.TimedOut(_server.Logger, Id, "idle");
+            RequestClose(WebSocketCloseStatus.PolicyViolation, ProtocolNames.CloseIdleTimeout, drainFirst: false);
+            return;
+        }
+
+        string[]? dropped;
+        lock (_gate)
+        {
+            if (_user is null)
+            {
+                if (time.GetElapsedTime(_authDeadlineFrom, now) <= options.AuthTimeout)
+                {
+                    return;
+                }
+
+                EnqueueLocked(ServerMessages.Error(LiveErrorCodes.AuthTimeout, $"No successful auth within {options.AuthTimeout.TotalSeconds:0.###} s."));
+                dropped = null;
+            }
+            else if (_user.ExpiresAt is not { } expiresAt || utcNow <= expiresAt + options.ClockSkew)
+            {
+                return;
+            }
+            else
+            {
+                // The session ends; the socket stays so the client can send a fresh auth without reconnecting.
+                Log.SessionExpired(_server.Logger, Id, _user.UserId);
+                dropped = _subscriptions;
+                _subscriptions = [];
+                _user = null;
+                _authDeadlineFrom = now;
+                EnqueueLocked(ServerMessages.Error(LiveErrorCodes.TokenExpired, "The session token expired; send a fresh auth."));
+            }
+        }
+
+        if (dropped is not null)
+        {
+            LeaveRooms(dropped);
+            return;
+        }
+
+        Log.TimedOut(_server.Logger, Id, "auth");
+        RequestClose(WebSocketCloseStatus.PolicyViolation, ProtocolNames.CloseAuthTimeout, drainFirst: true);
+    }
+
+    private void LeaveRooms(string[] guildIds)
+    {
+        foreach (var guildId in guildIds)
+        {
+            _server.Rooms.Remove(guildId, this);
+        }
+    }
+
+    private async Task CleanUpAsync(string reason)
+    {
+        string[] subscriptions;
+        lock (_gate)
+        {
+            subscriptions = _subscriptions;
+            _subscriptions = [];
+        }
+
+        LeaveRooms(subscriptions);
+
+        // Complete the close handshake the client started, or wait for ours to be sent.
+        if (_socket.State == WebSocketState.CloseReceived)
+        {
+            RequestClose(WebSocketCloseStatus.NormalClosure, ProtocolNames.CloseNormal, drainFirst: false);
+        }
+
+        bool closeRequested;
+        lock (_gate)
+        {
+            closeRequested = _closeRequested && !_aborted;
+        }
+
+        if (closeRequested)
+        {
+            try
+            {
+                await _closeSent.Task.WaitAsync(_server.Options.CloseTimeout, _server.TimeProvider).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+
+        if (_socket.State != WebSocketState.Closed)
+        {
+            Abort();
+        }
+
+        _socket.Dispose();
+
+        // Releases HttpListener's per-connection context, which it otherwise keeps for its lifetime on Linux.
+        AbortHttpContext();
+
+        Log.ConnectionClosed(_server.Logger, Id, reason);
+        _onClosed(this);
+        _completed.TrySetResult();
+    }
+}

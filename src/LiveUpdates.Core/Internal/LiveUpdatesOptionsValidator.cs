@@ -1,0 +1,119 @@
+using System.Text;
+using Microsoft.Extensions.Options;
+
+namespace LiveUpdates.Internal;
+
+/// <summary>Checks <see cref="LiveUpdatesOptions"/>; each message names the setting and says what to do.</summary>
+internal sealed class LiveUpdatesOptionsValidator : IValidateOptions<LiveUpdatesOptions>
+{
+    internal const int MinSecretBytes = 32;
+    internal const int MinInboundMessageBytes = 1024;
+    internal const int MinReceiveBufferBytes = 256;
+    private static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(5);
+
+    public ValidateOptionsResult Validate(string? name, LiveUpdatesOptions options)
+    {
+        var errors = Collect(options);
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>Throws <see cref="OptionsValidationException"/> with every problem when the options are invalid.</summary>
+    public static void ThrowIfInvalid(LiveUpdatesOptions options)
+    {
+        var errors = Collect(options);
+        if (errors.Count > 0)
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(LiveUpdatesOptions), errors);
+        }
+    }
+
+    private static List<string> Collect(LiveUpdatesOptions o)
+    {
+        const string S = LiveUpdatesOptions.SectionName;
+        var errors = new List<string>(o.SourceErrors);
+
+        if (o.Port is < 1 or > 65535)
+        {
+            errors.Add($"{S}:Port (environment variable WS_PORT) is {o.Port}; set a TCP port between 1 and 65535 (default 3002).");
+        }
+
+        if (string.IsNullOrWhiteSpace(o.Host) || o.Host.AsSpan().IndexOfAny("/ ") >= 0)
+        {
+            errors.Add($"{S}:Host is '{o.Host}'; set '+' for every address, or a host name or IP address such as '127.0.0.1'.");
+        }
+
+        if (string.IsNullOrEmpty(o.Path) || o.Path[0] != '/' || o.Path.Contains(' ', StringComparison.Ordinal))
+        {
+            errors.Add($"{S}:Path is '{o.Path}'; set a URL path starting with '/' (default '/').");
+        }
+
+        if (string.IsNullOrEmpty(o.AuthSecret))
+        {
+            errors.Add($"{S}:AuthSecret (environment variable AUTH_SECRET) is not set; set it to the dashboard's NextAuth/Auth.js AUTH_SECRET (generate one with 'openssl rand -base64 32').");
+        }
+        else if (Encoding.UTF8.GetByteCount(o.AuthSecret) < MinSecretBytes)
+        {
+            errors.Add($"{S}:AuthSecret (environment variable AUTH_SECRET) is {Encoding.UTF8.GetByteCount(o.AuthSecret)} bytes long; it must be at least {MinSecretBytes} bytes (generate one with 'openssl rand -base64 32').");
+        }
+
+        if (string.IsNullOrWhiteSpace(o.UserIdClaim))
+        {
+            errors.Add($"{S}:UserIdClaim is empty; name the token claim that holds the user id (default 'sub').");
+        }
+
+        if (string.IsNullOrWhiteSpace(o.GuildsClaim))
+        {
+            errors.Add($"{S}:GuildsClaim is empty; name the token claim that lists the user's guilds (default 'guilds').");
+        }
+
+        if (o.ClockSkew < TimeSpan.Zero || o.ClockSkew > MaxClockSkew)
+        {
+            errors.Add($"{S}:ClockSkew is {o.ClockSkew}; set a value between 00:00:00 and {MaxClockSkew}.");
+        }
+
+        Positive(errors, nameof(o.AuthTimeout), o.AuthTimeout);
+        if (o.IdleTimeout != Timeout.InfiniteTimeSpan)
+        {
+            Positive(errors, nameof(o.IdleTimeout), o.IdleTimeout, " or -00:00:00.001 (infinite) to turn the check off");
+        }
+
+        Positive(errors, nameof(o.KeepAliveInterval), o.KeepAliveInterval);
+        Positive(errors, nameof(o.LivenessCheckInterval), o.LivenessCheckInterval);
+        Positive(errors, nameof(o.SendTimeout), o.SendTimeout);
+        Positive(errors, nameof(o.CloseTimeout), o.CloseTimeout);
+        Positive(errors, nameof(o.ShutdownTimeout), o.ShutdownTimeout);
+
+        AtLeast(errors, nameof(o.SendQueueCapacity), o.SendQueueCapacity, 1);
+        AtLeast(errors, nameof(o.SendQueueMaxBytes), o.SendQueueMaxBytes, 1024);
+        AtLeast(errors, nameof(o.DispatchQueueCapacity), o.DispatchQueueCapacity, 1);
+        AtLeast(errors, nameof(o.MaxInboundMessageBytes), o.MaxInboundMessageBytes, MinInboundMessageBytes);
+        AtLeast(errors, nameof(o.ReceiveBufferBytes), o.ReceiveBufferBytes, MinReceiveBufferBytes);
+        if (o.ReceiveBufferBytes > o.MaxInboundMessageBytes && o.MaxInboundMessageBytes >= MinInboundMessageBytes)
+        {
+            errors.Add($"{S}:ReceiveBufferBytes ({o.ReceiveBufferBytes}) is larger than {S}:MaxInboundMessageBytes ({o.MaxInboundMessageBytes}); lower it.");
+        }
+
+        if (o.SerializerOptions is null)
+        {
+            errors.Add($"{S}:SerializerOptions is null; leave the default (JsonSerializerDefaults.Web) or set an instance.");
+        }
+
+        return errors;
+    }
+
+    private static void Positive(List<string> errors, string name, TimeSpan value, string extra = "")
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            errors.Add($"{LiveUpdatesOptions.SectionName}:{name} is {value}; set a positive time span such as 00:00:10{extra}.");
+        }
+    }
+
+    private static void AtLeast(List<string> errors, string name, int value, int min)
+    {
+        if (value < min)
+        {
+            errors.Add($"{LiveUpdatesOptions.SectionName}:{name} is {value}; set a value of at least {min}.");
+        }
+    }
+}

@@ -1,0 +1,15 @@
+namespace LiveUpdates.Internal.Protocol;
+
+internal enum ClientMessageType
+{
+    Auth,
+    Subscribe,
+    Unsubscribe,
+    Ping,
+}
+
+/// <summary>A parsed client message. Unknown fields are ignored so that clients may send additive extensions.</summary>
+internal readonly record struct ClientMessage(ClientMessageType Type, string? Token, string? GuildId);
+
+/// <summary>Why a frame could not be parsed: the error code and a message for the client.</summary>
+internal readonly record struct ProtocolError(string Code, string Message);

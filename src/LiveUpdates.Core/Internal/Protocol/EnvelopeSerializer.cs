@@ -1,0 +1,117 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace LiveUpdates.Internal.Protocol;
+
+/// <summary>
+/// Writes server-to-client frames as UTF-8 JSON. Each broadcast is serialized exactly once, on the caller's
+/// thread, into a thread-local buffer; the only allocation kept is the exact-size frame shared by every recipient.
+/// </summary>
+internal static class EnvelopeSerializer
+{
+    /// <summary>A thread's scratch buffer is dropped after a frame larger than this, so one huge event does not pin memory forever.</summary>
+    private const int MaxRetainedScratchBytes = 64 * 1024;
+
+    private static readonly JsonWriterOptions s_writerOptions = new() { SkipValidation = true };
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
+    /// <summary>Serializes the event envelope <c>{"event","guildId","data","timestamp"}</c>.</summary>
+    /// <exception cref="ArgumentException"><paramref name="data"/> cannot be serialized.</exception>
+    public static byte[] SerializeEvent(string eventName, string guildId, object? data, long timestampMs, JsonSerializerOptions serializerOptions)
+    {
+        var writer = Rent(out var buffer);
+        try
+        {
+            writer.WriteStartObject();
+            writer.WriteString(ProtocolNames.Event, eventName);
+            writer.WriteString(ProtocolNames.GuildId, guildId);
+            writer.WritePropertyName(ProtocolNames.Data);
+            if (data is null)
+            {
+                writer.WriteStartObject();
+                writer.WriteEndObject();
+            }
+            else
+            {
+                JsonSerializer.Serialize(writer, data, data.GetType(), serializerOptions);
+            }
+
+            writer.WriteNumber(ProtocolNames.Timestamp, timestampMs);
+            writer.WriteEndObject();
+            writer.Flush();
+            return buffer.WrittenSpan.ToArray();
+        }
+        catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException)
+        {
+            throw new ArgumentException(
+                $"The data of event '{eventName}' could not be serialized to JSON: {ex.Message}", nameof(data), ex);
+        }
+        finally
+        {
+            Return(buffer, writer);
+        }
+    }
+
+    /// <summary>Serializes a control message <c>{"event", ["guildId",] "data"}</c> whose data is written by <paramref name="writeData"/>.</summary>
+    public static byte[] SerializeControl<TState>(string eventName, string? guildId, TState state, Action<Utf8JsonWriter, TState> writeData)
+    {
+        var writer = Rent(out var buffer);
+        try
+        {
+            writer.WriteStartObject();
+            writer.WriteString(ProtocolNames.Event, eventName);
+            if (guildId is not null)
+            {
+                writer.WriteString(ProtocolNames.GuildId, guildId);
+            }
+
+            writer.WritePropertyName(ProtocolNames.Data);
+            writer.WriteStartObject();
+            writeData(writer, state);
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+            writer.Flush();
+            return buffer.WrittenSpan.ToArray();
+        }
+        finally
+        {
+            Return(buffer, writer);
+        }
+    }
+
+    private static Utf8JsonWriter Rent(out ArrayBufferWriter<byte> buffer)
+    {
+        buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
+        var writer = t_writer;
+        if (writer is null)
+        {
+            writer = t_writer = new Utf8JsonWriter(buffer, s_writerOptions);
+        }
+        else
+        {
+            writer.Reset(buffer);
+        }
+
+        // A nested call (data whose serializer broadcasts) must not share the thread's scratch state.
+        t_buffer = null;
+        t_writer = null;
+        return writer;
+    }
+
+    private static void Return(ArrayBufferWriter<byte> buffer, Utf8JsonWriter writer)
+    {
+        if (buffer.Capacity > MaxRetainedScratchBytes)
+        {
+            return;
+        }
+
+        buffer.ResetWrittenCount();
+        t_buffer = buffer;
+        t_writer = writer;
+    }
+}

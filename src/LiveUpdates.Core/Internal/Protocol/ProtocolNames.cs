@@ -1,0 +1,31 @@
+namespace LiveUpdates.Internal.Protocol;
+
+/// <summary>Field names and message types of the wire protocol (README, "Protocol").</summary>
+internal static class ProtocolNames
+{
+    public const string Event = "event";
+    public const string GuildId = "guildId";
+    public const string Data = "data";
+    public const string Timestamp = "timestamp";
+
+    // Server → client control events.
+    public const string Connected = "connected";
+    public const string Authenticated = "authenticated";
+    public const string Subscribed = "subscribed";
+    public const string Unsubscribed = "unsubscribed";
+    public const string Pong = "pong";
+    public const string Error = "error";
+
+    // Client → server message types.
+    public const string TypeAuth = "auth";
+    public const string TypeSubscribe = "subscribe";
+    public const string TypeUnsubscribe = "unsubscribe";
+    public const string TypePing = "ping";
+
+    // Close reasons (the close frame's description) used with the close codes in the README.
+    public const string CloseServerShutdown = "SERVER_SHUTDOWN";
+    public const string CloseAuthTimeout = "AUTH_TIMEOUT";
+    public const string CloseIdleTimeout = "IDLE_TIMEOUT";
+    public const string CloseMessageTooLarge = "MESSAGE_TOO_LARGE";
+    public const string CloseNormal = "CLOSED";
+}

@@ -1,0 +1,51 @@
+
+
+namespace LiveUpdates.Internal.Protocol;
+
+/// <summary>Builds the server's control frames. Constant ones are built once.</summary>
+internal static class ServerMessages
+{
+    public const string ConnectedMessage = "Authenticate with { type: 'auth', token: '<session-token>' }";
+
+    /// <summary><c>{"event":"pong","data":{}}</c>, shared by every connection.</summary>
+    public static readonly byte[] Pong = EnvelopeSerializer.SerializeControl<object?>(ProtocolNames.Pong, null, null, static (_, _) => { });
+
+    public static byte[] Connected(TimeSpan idleTimeout, TimeSpan authTimeout) =>
+        EnvelopeSerializer.SerializeControl(ProtocolNames.Connected, null, (idleTimeout, authTimeout), static (w, s) =>
+        {
+            w.WriteString("message", ConnectedMessage);
+            w.WriteNumber("authTimeoutMs", (long)s.authTimeout.TotalMilliseconds);
+            if (s.idleTimeout != Timeout.InfiniteTimeSpan)
+            {
+                w.WriteNumber("idleTimeoutMs", (long)s.idleTimeout.TotalMilliseconds);
+                w.WriteNumber("pingIntervalMs", (long)(s.idleTimeout.TotalMilliseconds / 3));
+            }
+        });
+
+    public static byte[] Authenticated(string userId, IReadOnlyList<string> guilds) =>
+        EnvelopeSerializer.SerializeControl(ProtocolNames.Authenticated, null, (userId, guilds), static (w, s) =>
+        {
+            w.WriteString("userId", s.userId);
+            w.WriteStartArray("guilds");
+            foreach (var g in s.guilds)
+            {
+                w.WriteStringValue(g);
+            }
+
+            w.WriteEndArray();
+        });
+
+    public static byte[] Subscribed(string guildId) =>
+        EnvelopeSerializer.SerializeControl(ProtocolNames.Subscribed, guildId, guildId, static (w, g) => w.WriteString(ProtocolNames.GuildId, g));
+
+    public static byte[] Unsubscribed(string guildId) =>
+        EnvelopeSerializer.SerializeControl(ProtocolNames.Unsubscribed, guildId, guildId, static (w, g) => w.WriteString(ProtocolNames.GuildId, g));
+
+    public static byte[] Error(string code, string message, string? guildId = null) =>
+        EnvelopeSerializer.SerializeControl(ProtocolNames.Error, guildId, (code, message), static (w, s) =>
+        {
+            w.WriteString("message", s.message);
+            w.WriteString("code", s.code);
+        });
+
+}

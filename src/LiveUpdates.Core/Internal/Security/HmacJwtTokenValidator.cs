@@ -1,0 +1,106 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Text;
+using System.Text.Json;
+using LiveUpdates.Security;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace LiveUpdates.Internal.Security;
+
+/// <summary>
+/// Accepts HS256 JWTs signed with <see cref="LiveUpdatesOptions.AuthSecret"/>. IdentityModel checks the
+/// signature and algorithm; expiry and not-before are checked here against the <see cref="TimeProvider"/>,
+/// so that tests control the clock. Refusals carry stable codes and no detail.
+/// </summary>
+internal sealed class HmacJwtTokenValidator : ITokenValidator
+{
+    private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
+    private readonly TokenValidationParameters _parameters;
+    private readonly LiveUpdatesOptions _options;
+    private readonly TimeProvider _timeProvider;
+
+    public HmacJwtTokenValidator(LiveUpdatesOptions options, TimeProvider timeProvider)
+    {
+        if (string.IsNullOrEmpty(options.AuthSecret))
+        {
+            throw new InvalidOperationException($"{LiveUpdatesOptions.SectionName}:AuthSecret (environment variable AUTH_SECRET) is not set.");
+        }
+
+        _options = options;
+        _timeProvider = timeProvider;
+        _parameters = new TokenValidationParameters
+        {
+            ValidateIssuer = false,
+            ValidateAudience = false,
+            ValidateLifetime = false, // checked below with the TimeProvider
+            RequireExpirationTime = false,
+            RequireSignedTokens = true,
+            ValidateIssuerSigningKey = true,
+            ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+            IssuerSigningKey = new SymmetricSecurityKey(Encoding.UTF8.GetBytes(options.AuthSecret)),
+        };
+    }
+
+    public async ValueTask<TokenValidationOutcome> ValidateAsync(string token, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(token))
+        {
+            return TokenOutcomes.Missing;
+        }
+
+        if (token.Length > _options.MaxInboundMessageBytes)
+        {
+            return TokenOutcomes.Invalid;
+        }
+
+        TokenValidationResult result;
+        try
+        {
+            result = await _handler.ValidateTokenAsync(token, _parameters).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ArgumentException or SecurityTokenException or FormatException)
+        {
+            return TokenOutcomes.Invalid;
+        }
+
+        if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt)
+        {
+            return TokenOutcomes.Invalid;
+        }
+
+        JsonElement claims;
+        try
+        {
+            claims = DecodePayload(jwt.EncodedPayload);
+        }
+        catch (Exception ex) when (ex is JsonException or FormatException)
+        {
+            return TokenOutcomes.Invalid;
+        }
+
+        return TokenClaims.Check(claims, _options, _timeProvider.GetUtcNow());
+    }
+
+    private static JsonElement DecodePayload(string encodedPayload)
+    {
+        var bytes = ArrayPool<byte>.Shared.Rent(Base64Url.GetMaxDecodedLength(encodedPayload.Length));
+        try
+        {
+            var status = Base64Url.DecodeFromChars(encodedPayload, bytes, out _, out var written);
+            if (status != OperationStatus.Done)
+            {
+                throw new FormatException("Payload is not base64url.");
+            }
+
+            using var document = JsonDocument.Parse(bytes.AsMemory(0, written));
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                ? document.RootElement.Clone()
+                : throw new FormatException("Payload is not a JSON object.");
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+        }
+    }
+}

@@ -1,0 +1,50 @@
+using System.Text.Json;
+using LiveUpdates.Internal.Naming;
+using LiveUpdates.Security;
+
+namespace LiveUpdates.Internal.Security;
+
+/// <summary>The built-in guild access policy: the user may open the guilds listed in the token's guilds claim.</summary>
+internal sealed class TokenClaimGuildAccessPolicy : IGuildAccessPolicy
+{
+    private readonly string _claim;
+
+    public TokenClaimGuildAccessPolicy(LiveUpdatesOptions options) => _claim = options.GuildsClaim;
+
+    public ValueTask<IReadOnlyList<string>> GetGuildsAsync(AuthenticatedUser user, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<IReadOnlyList<string>>(Read(user));
+
+    public ValueTask<bool> CanSubscribeAsync(AuthenticatedUser user, string guildId, CancellationToken cancellationToken)
+    {
+        foreach (var g in Read(user))
+        {
+            if (string.Equals(g, guildId, StringComparison.Ordinal))
+            {
+                return ValueTask.FromResult(true);
+            }
+        }
+
+        return ValueTask.FromResult(false);
+    }
+
+    private List<string> Read(AuthenticatedUser user)
+    {
+        if (user.Claims.ValueKind != JsonValueKind.Object ||
+            !user.Claims.TryGetProperty(_claim, out var guilds) ||
+            guilds.ValueKind != JsonValueKind.Array)
+        {
+            return [];
+        }
+
+        var result = new List<string>(guilds.GetArrayLength());
+        foreach (var item in guilds.EnumerateArray())
+        {
+            if (TokenClaims.ReadId(item) is { } id && LiveNames.IsValidGuildId(id) && !result.Contains(id))
+            {
+                result.Add(id);
+            }
+        }
+
+        return result;
+    }
+}

@@ -1,0 +1,100 @@
+using System.Text.Json;
+
+namespace LiveUpdates;
+
+/// <summary>
+/// Settings of the LiveUpdates WebSocket server. Bound from the configuration section <c>LiveUpdates</c> by
+/// <c>AddLiveUpdates(IConfiguration)</c>; the environment variables <c>WS_PORT</c> and <c>AUTH_SECRET</c> set
+/// <see cref="Port"/> and <see cref="AuthSecret"/>. Every value is checked when the server starts.
+/// </summary>
+public sealed class LiveUpdatesOptions
+{
+    /// <summary>The configuration section that <c>AddLiveUpdates(IConfiguration)</c> reads by convention.</summary>
+    public const string SectionName = "LiveUpdates";
+
+    /// <summary>Gets or sets the TCP port of the WebSocket server (environment variable <c>WS_PORT</c>).</summary>
+    /// <value>Default: <c>3002</c>. Range 1–65535.</value>
+    public int Port { get; set; } = 3002;
+
+    /// <summary>Gets or sets the host part of the <see cref="System.Net.HttpListener"/> prefix: <c>+</c> for every address, or a host name or IP address such as <c>127.0.0.1</c>.</summary>
+    /// <value>Default: <c>+</c> (all addresses, as the seed's server listened).</value>
+    public string Host { get; set; } = "+";
+
+    /// <summary>Gets or sets the URL path at which WebSocket upgrades are accepted; other paths get HTTP 404.</summary>
+    /// <value>Default: <c>/</c>, so clients connect to <c>ws://host:3002</c>.</value>
+    public string Path { get; set; } = "/";
+
+    /// <summary>Gets or sets the secret shared with the dashboard (NextAuth's <c>AUTH_SECRET</c>; environment variable <c>AUTH_SECRET</c>). Session tokens are checked with it.</summary>
+    /// <value>Default: none; required, at least 32 bytes of UTF-8.</value>
+    public string? AuthSecret { get; set; }
+
+    /// <summary>Gets or sets the token claim that holds the user id.</summary>
+    /// <value>Default: <c>sub</c>.</value>
+    public string UserIdClaim { get; set; } = "sub";
+
+    /// <summary>Gets or sets the token claim that the built-in guild access policy reads: an array of guild ids the user may open.</summary>
+    /// <value>Default: <c>guilds</c>.</value>
+    public string GuildsClaim { get; set; } = "guilds";
+
+    /// <summary>Gets or sets the tolerance applied to a token's <c>exp</c> and <c>nbf</c> for clocks that differ between dashboard and bot.</summary>
+    /// <value>Default: 30 seconds. Range 0–5 minutes.</value>
+    public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Gets or sets how long a new connection may go without a successful <c>auth</c> before it gets <c>AUTH_TIMEOUT</c> and is closed.</summary>
+    /// <value>Default: 10 seconds.</value>
+    public TimeSpan AuthTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Gets or sets how long a client may send nothing (no message, no ping) before the server closes it as dead.
+    /// <see cref="System.Threading.Timeout.InfiniteTimeSpan"/> turns the check off, for clients that never ping.
+    /// </summary>
+    /// <value>Default: 60 seconds. The <c>connected</c> message tells clients this value and a ping interval of a third of it.</value>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Gets or sets how often <see cref="System.Net.HttpListener"/> sends an unsolicited pong, which keeps proxies and NATs from dropping a quiet connection. It detects nothing by itself.</summary>
+    /// <value>Default: 15 seconds.</value>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Gets or sets how often connections are checked for the auth, idle, send and close timeouts; a timeout is acted on at most this much late.</summary>
+    /// <value>Default: 1 second.</value>
+    public TimeSpan LivenessCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Gets or sets how long one frame may take to reach a client's socket before the client is treated as stalled and aborted.</summary>
+    /// <value>Default: 10 seconds.</value>
+    public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Gets or sets how long the server waits for a client to answer a close frame before aborting the connection.</summary>
+    /// <value>Default: 5 seconds.</value>
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Gets or sets the upper bound on <see cref="WebSocketManager.StopAsync(CancellationToken)"/>: clients still open after it are aborted.</summary>
+    /// <value>Default: 5 seconds.</value>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Gets or sets how many messages may wait for one client; a client that falls this far behind is disconnected.</summary>
+    /// <value>Default: 1024.</value>
+    public int SendQueueCapacity { get; set; } = 1024;
+
+    /// <summary>Gets or sets how many bytes may wait for one client; a client that falls this far behind is disconnected.</summary>
+    /// <value>Default: 1 MiB.</value>
+    public int SendQueueMaxBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Gets or sets how many broadcasts may wait for the dispatcher. Beyond it a broadcast is dropped and logged rather than blocking the caller.</summary>
+    /// <value>Default: 100,000.</value>
+    public int DispatchQueueCapacity { get; set; } = 100_000;
+
+    /// <summary>Gets or sets the largest message a client may send; a larger one gets <c>MESSAGE_TOO_LARGE</c> and close 1009.</summary>
+    /// <value>Default: 32 KiB (session tokens can be several KiB).</value>
+    public int MaxInboundMessageBytes { get; set; } = 32 * 1024;
+
+    /// <summary>Gets or sets the size of each connection's receive buffer; a longer message is assembled in a larger pooled buffer up to <see cref="MaxInboundMessageBytes"/>.</summary>
+    /// <value>Default: 4 KiB.</value>
+    public int ReceiveBufferBytes { get; set; } = 4 * 1024;
+
+    /// <summary>Gets or sets the serializer options for event payloads.</summary>
+    /// <value>Default: <see cref="JsonSerializerDefaults.Web"/> (camelCase), as dashboards expect.</value>
+    public JsonSerializerOptions SerializerOptions { get; set; } = new(JsonSerializerDefaults.Web);
+
+    /// <summary>Problems found while reading environment variables, reported by validation at start-up.</summary>
+    internal List<string> SourceErrors { get; } = [];
+}

@@ -1,0 +1,14 @@
+namespace LiveUpdates.Security;
+
+/// <summary>
+/// Checks the session token a client sends in its <c>auth</c> message. The built-in validator accepts HS256 JWTs
+/// signed with <see cref="LiveUpdatesOptions.AuthSecret"/>; hosts may register their own.
+/// </summary>
+public interface ITokenValidator
+{
+    /// <summary>Validates <paramref name="token"/>: signature, expiry and the user-id claim.</summary>
+    /// <param name="token">The token exactly as the client sent it.</param>
+    /// <param name="cancellationToken">Cancelled when the connection closes or the server stops.</param>
+    /// <returns>The user, or a refusal with a stable error code. Implementations return refusals rather than throw.</returns>
+    ValueTask<TokenValidationOutcome> ValidateAsync(string token, CancellationToken cancellationToken);
+}
