@@ -228,22 +228,19 @@ public sealed class WebSocketManager : IBroadcaster, IAsyncDisposable
         await _server.Stopping.CancelAsync().ConfigureAwait(false);
 
         var aborted = 0;
-        using (var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        foreach (var connection in _connections.Values)
         {
-            bound.CancelAfter(_options.ShutdownTimeout);
-            foreach (var connection in _connections.Values)
-            {
-                connection.RequestClose(WebSocketCloseStatus.EndpointUnavailable, ProtocolNames.CloseServerShutdown, drainFirst: false);
-            }
+            connection.RequestClose(WebSocketCloseStatus.EndpointUnavailable, ProtocolNames.CloseServerShutdown, drainFirst: false);
+        }
 
-            try
-            {
-                await Task.WhenAll(_connections.Values.Select(c => c.Completion)).WaitAsync(bound.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                // Clients that did not answer the close frame in time.
-            }
+        try
+        {
+            await Task.WhenAll(_connections.Values.Select(c => c.Completion))
+                .WaitAsync(_options.ShutdownTimeout, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+        {
+            // Clients that did not answer the close frame in time are aborted below.
         }
 
         // Anything still open (including a socket accepted while stopping) is aborted; that completes promptly.

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace LiveUpdates.Internal.Protocol;
@@ -12,7 +13,8 @@ internal static class EnvelopeSerializer
     /// <summary>A thread's scratch buffer is dropped after a frame larger than this, so one huge event does not pin memory forever.</summary>
     private const int MaxRetainedScratchBytes = 64 * 1024;
 
-    private static readonly JsonWriterOptions s_writerOptions = new() { SkipValidation = true };
+    // The frames go to WebSocket clients, not into HTML, so quotes and angle brackets need no escaping.
+    private static readonly JsonWriterOptions s_writerOptions = new() { SkipValidation = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_buffer;
