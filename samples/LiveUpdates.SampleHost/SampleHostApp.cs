@@ -31,7 +31,7 @@ public static class SampleHostApp
 
         builder.Services.AddLiveUpdates(builder.Configuration.GetSection(LiveUpdatesOptions.SectionName), o =>
         {
-            if (generated)
+            if (string.IsNullOrEmpty(o.AuthSecret))
             {
                 o.AuthSecret = secret;
             }
@@ -41,14 +41,17 @@ public static class SampleHostApp
 
         var app = builder.Build();
         app.MapModerationApi();
-        app.Lifetime.ApplicationStarted.Register(() => PrintBanner(app, secret!, generated));
+        app.Lifetime.ApplicationStarted.Register(() => PrintBanner(app, generated ? secret : null));
         return app;
     }
 
-    private static void PrintBanner(WebApplication app, string secret, bool generated)
+    private static void PrintBanner(WebApplication app, string? generatedSecret)
     {
         var server = app.Services.GetRequiredService<WebSocketManager>();
-        var port = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<LiveUpdatesOptions>>().Value.Port;
+        var options = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<LiveUpdatesOptions>>().Value;
+        var port = options.Port;
+        var secret = options.AuthSecret!;
+        var generated = string.Equals(secret, generatedSecret, StringComparison.Ordinal);
         var token = DevelopmentTokens.Create(secret, DevUserId, [DevGuildId], TimeSpan.FromHours(24));
         var api = app.Urls.FirstOrDefault() ?? "http://127.0.0.1:3001";
         Console.WriteLine($$"""

@@ -24,7 +24,7 @@ namespace LiveUpdates;
 /// A manager starts once and stops once. <see cref="Broadcast(string, string, object?)"/> before
 /// <see cref="StartAsync(CancellationToken)"/> or after <see cref="StopAsync(CancellationToken)"/> does nothing.
 /// </remarks>
-public sealed class WebSocketManager : IBroadcaster, IAsyncDisposable
+public sealed class WebSocketManager : IBroadcaster, IAsyncDisposable, IDisposable
 {
     private const int Created = 0, Starting = 1, Running = 2, Stopping = 3, Stopped = 4;
 
@@ -201,6 +201,12 @@ public sealed class WebSocketManager : IBroadcaster, IAsyncDisposable
     /// <summary>Stops the server if it is running; see <see cref="StopAsync(CancellationToken)"/>.</summary>
     /// <returns>A task that completes when the server has stopped.</returns>
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+
+    /// <summary>
+    /// Stops the server if it is running, blocking the caller (for containers disposed synchronously); prefer
+    /// <see cref="DisposeAsync"/>. Stopping is bounded by <see cref="LiveUpdatesOptions.ShutdownTimeout"/>.
+    /// </summary>
+    public void Dispose() => StopAsync().GetAwaiter().GetResult();
 
     /// <summary>Completes when every broadcast made before the call has been handed to its recipients' queues.</summary>
     internal Task FlushAsync() => _dispatcher.FlushAsync();
