@@ -83,6 +83,28 @@ public sealed class LiveUpdatesOptions
     /// <value>Default: 100,000.</value>
     public int DispatchQueueCapacity { get; set; } = 100_000;
 
+    /// <summary>
+    /// Gets or sets how many recent events each guild keeps for clients that reconnect and ask for what they
+    /// missed (<c>subscribe</c> with <c>lastSeq</c>/<c>epoch</c>). 0 turns recovery off: clients are told to refetch.
+    /// </summary>
+    /// <value>Default: 256.</value>
+    public int HistoryCapacity { get; set; } = 256;
+
+    /// <summary>Gets or sets how long an event stays in its guild's history.</summary>
+    /// <value>Default: 5 minutes.</value>
+    public TimeSpan HistoryMaxAge { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Gets or sets a value indicating whether, for a client that is behind, a queued latest-value event (see
+    /// <see cref="LatestValueActions"/>) is replaced by a newer one of the same name and guild.
+    /// </summary>
+    /// <value>Default: <see langword="true"/>.</value>
+    public bool CoalesceLatestValueEvents { get; set; } = true;
+
+    /// <summary>Gets the event actions whose newest value makes older ones obsolete, e.g. <c>config_updated</c> in <c>moderation:config_updated</c>.</summary>
+    /// <value>Default: <c>config_updated</c>, <c>stats_updated</c>, <c>status_updated</c>.</value>
+    public ISet<string> LatestValueActions { get; } = new HashSet<string>(StringComparer.Ordinal) { "config_updated", "stats_updated", "status_updated" };
+
     /// <summary>Gets or sets the largest message a client may send; a larger one gets <c>MESSAGE_TOO_LARGE</c> and close 1009.</summary>
     /// <value>Default: 32 KiB (session tokens can be several KiB).</value>
     public int MaxInboundMessageBytes { get; set; } = 32 * 1024;

@@ -32,6 +32,7 @@ public sealed class WebSocketManager : IBroadcaster, IAsyncDisposable, IDisposab
     private readonly ServerContext _server;
     private readonly IBackplane _backplane;
     private readonly EventDispatcher _dispatcher;
+    private readonly LiveUpdatesMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<long, ClientConnection> _connections = new();
@@ -65,14 +66,19 @@ public sealed class WebSocketManager : IBroadcaster, IAsyncDisposable, IDisposab
         _options = options;
         _time = timeProvider ?? TimeProvider.System;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("LiveUpdates.WebSocketManager");
+        _metrics = new LiveUpdatesMetrics(SendQueueDepth);
+        var rooms = new RoomStore();
+        _dispatcher = new EventDispatcher(options, rooms, _time, _logger, _metrics);
         _server = new ServerContext(
             options,
             tokenValidator ?? new HmacJwtTokenValidator(options, _time),
             guildAccessPolicy ?? new TokenClaimGuildAccessPolicy(options),
             _time,
-            _logger);
+            _logger,
+            rooms,
+            _dispatcher,
+            _metrics);
         _backplane = backplane ?? new InProcessBackplane();
-        _dispatcher = new EventDispatcher(options.DispatchQueueCapacity, _server.Rooms, _logger);
         _path = options.Path.Length > 1 ? options.Path.TrimEnd('/') : "/";
     }
 
@@ -90,6 +96,8 @@ public sealed class WebSocketManager : IBroadcaster, IAsyncDisposable, IDisposab
     internal ICollection<ClientConnection> Connections => _connections.Values;
 
     internal int RoomCount => _server.Rooms.RoomCount;
+
+    internal System.Diagnostics.Metrics.Meter Meter => _metrics.Meter;
 
     /// <summary>Starts listening, the backplane, the dispatcher and the liveness checks.</summary>
     /// <param name="cancellationToken">Cancels start-up.</param>
@@ -147,10 +155,11 @@ public sealed class WebSocketManager : IBroadcaster, IAsyncDisposable, IDisposab
             return;
         }
 
-        var frame = EnvelopeSerializer.SerializeEvent(eventName, guildId, data, _time.GetUtcNow().ToUnixTimeMilliseconds(), _options.SerializerOptions);
+        var payload = EnvelopeSerializer.SerializeData(eventName, data, _options.SerializerOptions);
+        _metrics.EventsBroadcast.Add(1);
         try
         {
-            _backplane.Publish(new BackplaneMessage(guildId, eventName, frame));
+            _backplane.Publish(new BackplaneMessage(guildId, eventName, payload, _time.GetUtcNow().ToUnixTimeMilliseconds()));
         }
         catch (Exception ex)
         {
@@ -280,6 +289,7 @@ public sealed class WebSocketManager : IBroadcaster, IAsyncDisposable, IDisposab
         finally
         {
             _server.Stopping.Dispose();
+            _metrics.Dispose();
             Volatile.Write(ref _state, Stopped);
             Log.Stopped(_logger, aborted);
         }
@@ -385,6 +395,19 @@ public sealed class WebSocketManager : IBroadcaster, IAsyncDisposable, IDisposab
         {
             context.Response.Abort();
         }
+    }
+
+    private (long Total, long Max) SendQueueDepth()
+    {
+        long total = 0, max = 0;
+        foreach (var connection in _connections.Values)
+        {
+            long queued = connection.QueuedMessages;
+            total += queued;
+            max = Math.Max(max, queued);
+        }
+
+        return (total, max);
     }
 
     private void CheckLiveness()

@@ -1,45 +1,41 @@
 using LiveUpdates.Internal.Connections;
+using LiveUpdates.Internal.Delivery;
 using LiveUpdates.Security;
 using Microsoft.Extensions.Logging;
 
 namespace LiveUpdates.Internal;
 
-/// <summary>What every connection of one server shares: settings, seams, rooms and the clock.</summary>
-internal sealed class ServerContext
+/// <summary>What every connection of one server shares: settings, seams, rooms, the dispatcher and the clock.</summary>
+internal sealed class ServerContext(
+    LiveUpdatesOptions options,
+    ITokenValidator tokenValidator,
+    IGuildAccessPolicy accessPolicy,
+    TimeProvider timeProvider,
+    ILogger logger,
+    RoomStore rooms,
+    EventDispatcher dispatcher,
+    LiveUpdatesMetrics metrics)
 {
-    public ServerContext(
-        LiveUpdatesOptions options,
-        ITokenValidator tokenValidator,
-        IGuildAccessPolicy accessPolicy,
-        TimeProvider timeProvider,
-        ILogger logger)
-    {
-        Options = options;
-        TokenValidator = tokenValidator;
-        AccessPolicy = accessPolicy;
-        TimeProvider = timeProvider;
-        Logger = logger;
-        ConnectedFrame = Protocol.ServerMessages.Connected(options.IdleTimeout, options.AuthTimeout);
-    }
+    public LiveUpdatesOptions Options { get; } = options;
 
-    public LiveUpdatesOptions Options { get; }
+    public ITokenValidator TokenValidator { get; } = tokenValidator;
 
-    public ITokenValidator TokenValidator { get; }
+    public IGuildAccessPolicy AccessPolicy { get; } = accessPolicy;
 
-    public IGuildAccessPolicy AccessPolicy { get; }
+    public TimeProvider TimeProvider { get; } = timeProvider;
 
-    public TimeProvider TimeProvider { get; }
+    public ILogger Logger { get; } = logger;
 
-    public ILogger Logger { get; }
+    public RoomStore Rooms { get; } = rooms;
 
-    public RoomStore Rooms { get; } = new();
+    public EventDispatcher Dispatcher { get; } = dispatcher;
 
-    public byte[] ConnectedFrame { get; }
+    public LiveUpdatesMetrics Metrics { get; } = metrics;
+
+    public OutboundFrame ConnectedFrame { get; } = OutboundFrame.Control(Protocol.ServerMessages.Connected(options.IdleTimeout, options.AuthTimeout));
 
     /// <summary>Cancelled when the server stops; bounds validator and policy calls.</summary>
     public CancellationTokenSource Stopping { get; } = new();
 
     public long Now => TimeProvider.GetTimestamp();
-
-    public TimeSpan Elapsed(long since) => TimeProvider.GetElapsedTime(since);
 }

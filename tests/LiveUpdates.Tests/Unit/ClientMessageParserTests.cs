@@ -28,8 +28,34 @@ public sealed class ClientMessageParserTests
     [Test]
     public void TryParse_UnknownFields_AreIgnored_ForAdditiveExtensions()
     {
-        Assert.That(Parse("""{"type":"subscribe","guildId":"1","lastSeq":17,"epoch":{"a":[1,2]},"x":null}""", out var m, out _), Is.True);
-        Assert.That(m.GuildId, Is.EqualTo("1"));
+        Assert.That(Parse("""{"type":"subscribe","guildId":"1","future":17,"more":{"a":[1,2]},"x":null}""", out var m, out _), Is.True);
+        Assert.That(m, Is.EqualTo(new ClientMessage(ClientMessageType.Subscribe, null, "1")));
+    }
+
+    [Test]
+    public void TryParse_SubscribeWithLastSeqAndEpoch_IsARecoveryRequest()
+    {
+        Assert.That(Parse("""{"type":"subscribe","guildId":"1","lastSeq":17,"epoch":"abc"}""", out var m, out _), Is.True);
+        Assert.That(m, Is.EqualTo(new ClientMessage(ClientMessageType.Subscribe, null, "1", 17, "abc")));
+    }
+
+    [TestCase("""{"type":"subscribe","guildId":"1","lastSeq":17}""")]
+    [TestCase("""{"type":"subscribe","guildId":"1","epoch":"abc"}""")]
+    [TestCase("""{"type":"subscribe","guildId":"1","lastSeq":-1,"epoch":"abc"}""")]
+    [TestCase("""{"type":"subscribe","guildId":"1","lastSeq":1.5,"epoch":"abc"}""")]
+    [TestCase("""{"type":"subscribe","guildId":"1","lastSeq":"17","epoch":"abc"}""")]
+    [TestCase("""{"type":"subscribe","guildId":"1","lastSeq":17,"epoch":5}""")]
+    public void TryParse_HalfOrMalformedRecoveryRequest_InvalidMessage(string json)
+    {
+        Assert.That(Parse(json, out _, out var error), Is.False);
+        Assert.That(error.Code, Is.EqualTo(LiveErrorCodes.InvalidMessage));
+    }
+
+    [Test]
+    public void TryParse_NullRecoveryFields_AreAFreshSubscribe()
+    {
+        Assert.That(Parse("""{"type":"subscribe","guildId":"1","lastSeq":null,"epoch":null}""", out var m, out _), Is.True);
+        Assert.That(m.LastSeq, Is.Null);
     }
 
     [Test]

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net;
 using System.Net.WebSockets;
+using LiveUpdates.Internal.Delivery;
 using LiveUpdates.Internal.Naming;
 using LiveUpdates.Internal.Protocol;
 using LiveUpdates.Security;
@@ -14,7 +15,10 @@ namespace LiveUpdates.Internal.Connections;
 /// </summary>
 internal sealed class ClientConnection : IThreadPoolWorkItem
 {
-    private const int InitialQueueCapacity = 4;
+    /// <summary>1013 "Try Again Later": the client fell too far behind and should reconnect and recover.</summary>
+    internal const WebSocketCloseStatus SlowConsumerCloseStatus = (WebSocketCloseStatus)1013;
+
+    private static readonly OutboundFrame s_pong = OutboundFrame.Control(ServerMessages.Pong);
     private static long s_nextId;
 
     private readonly ServerContext _server;
@@ -26,10 +30,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
 
     // Everything below is guarded by _gate.
     private readonly object _gate = new();
-    private byte[]?[] _queue = new byte[]?[InitialQueueCapacity];
-    private int _head;
-    private int _count;
-    private long _queuedBytes;
+    private readonly SendQueue _queue;
     private bool _writerActive;
     private string[] _subscriptions = [];
     private AuthenticatedUser? _user;
@@ -39,6 +40,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
     private bool _aborted;
     private WebSocketCloseStatus _closeStatus;
     private string _closeReason = ProtocolNames.CloseNormal;
+    private string? _endReason; // why the connection ended: a close reason such as SLOW_CONSUMER, or CLIENT_CLOSED, CONNECTION_LOST, SEND_TIMEOUT, SEND_FAILED, CLOSE_TIMEOUT
 
     // Monotonic timestamps (TimeProvider.GetTimestamp), read by the liveness sweep without the lock.
     private long _lastReceivedAt;
@@ -52,6 +54,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         _httpContext = httpContext;
         _socket = socket;
         _onClosed = onClosed;
+        _queue = new SendQueue(server.Options.SendQueueCapacity, server.Options.SendQueueMaxBytes);
         Id = Interlocked.Increment(ref s_nextId);
         RemoteEndPoint = httpContext.Request.RemoteEndPoint?.ToString();
         _lastReceivedAt = _authDeadlineFrom = server.Now;
@@ -86,16 +89,40 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         }
     }
 
+    /// <summary>Gets a value indicating whether the connection is closing or closed.</summary>
+    public bool IsClosing
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _closeRequested || _aborted;
+            }
+        }
+    }
+
+    /// <summary>Gets how many messages wait in the send queue.</summary>
+    public int QueuedMessages
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _queue.Count;
+            }
+        }
+    }
+
     /// <summary>Runs the connection until it closes. Never throws.</summary>
     public async Task RunAsync()
     {
         Log.ConnectionOpened(_server.Logger, Id, RemoteEndPoint);
-        EnqueueControl(_server.ConnectedFrame);
+        _server.Metrics.Connections.Add(1);
+        Enqueue(_server.ConnectedFrame);
         var options = _server.Options;
         var buffer = ArrayPool<byte>.Shared.Rent(options.ReceiveBufferBytes);
         var length = 0;
         var discarding = false;
-        var reason = "closed by client";
         try
         {
             while (true)
@@ -112,6 +139,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
                 Volatile.Write(ref _lastReceivedAt, _server.Now);
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
+                    SetEndReason("CLIENT_CLOSED");
                     break;
                 }
 
@@ -128,7 +156,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
                         // Keep reading (and dropping) until the client answers our close frame.
                         discarding = true;
                         length = 0;
-                        EnqueueControl(ServerMessages.Error(LiveErrorCodes.MessageTooLarge, $"Messages are limited to {options.MaxInboundMessageBytes} bytes."));
+                        Enqueue(Control(ServerMessages.Error(LiveErrorCodes.MessageTooLarge, $"Messages are limited to {options.MaxInboundMessageBytes} bytes.")));
                         RequestClose(WebSocketCloseStatus.MessageTooBig, ProtocolNames.CloseMessageTooLarge, drainFirst: true);
                     }
 
@@ -137,7 +165,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
 
                 if (result.MessageType == WebSocketMessageType.Binary)
                 {
-                    EnqueueControl(ServerMessages.Error(LiveErrorCodes.UnsupportedFrame, "Binary frames are not supported; send JSON text frames."));
+                    Enqueue(Control(ServerMessages.Error(LiveErrorCodes.UnsupportedFrame, "Binary frames are not supported; send JSON text frames.")));
                 }
                 else
                 {
@@ -154,34 +182,34 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or HttpListenerException or IOException)
         {
-            reason = ex is WebSocketException wse ? $"socket error {wse.WebSocketErrorCode}" : ex.GetType().Name;
+            SetEndReason("CONNECTION_LOST");
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        await CleanUpAsync(reason).ConfigureAwait(false);
+        await CleanUpAsync().ConfigureAwait(false);
     }
 
     private async ValueTask HandleMessageAsync(ReadOnlyMemory<byte> frame)
     {
         if (!ClientMessageParser.TryParse(frame.Span, out var message, out var error))
         {
-            EnqueueControl(ServerMessages.Error(error.Code, error.Message));
+            Enqueue(Control(ServerMessages.Error(error.Code, error.Message)));
             return;
         }
 
         switch (message.Type)
         {
             case ClientMessageType.Ping:
-                EnqueueControl(ServerMessages.Pong);
+                Enqueue(s_pong);
                 break;
             case ClientMessageType.Auth:
                 await AuthenticateAsync(message.Token).ConfigureAwait(false);
                 break;
             case ClientMessageType.Subscribe:
-                await SubscribeAsync(message.GuildId!).ConfigureAwait(false);
+                await SubscribeAsync(message.GuildId!, message.LastSeq, message.Epoch).ConfigureAwait(false);
                 break;
             case ClientMessageType.Unsubscribe:
                 Unsubscribe(message.GuildId!);
@@ -193,8 +221,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
     {
         if (string.IsNullOrEmpty(token))
         {
-            Log.AuthFailed(_server.Logger, Id, LiveErrorCodes.TokenMissing);
-            EnqueueControl(ServerMessages.Error(LiveErrorCodes.TokenMissing, "The auth message carried no token."));
+            RefuseAuth(LiveErrorCodes.TokenMissing, "The auth message carried no token.");
             return;
         }
 
@@ -205,8 +232,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
             outcome = await _server.TokenValidator.ValidateAsync(token, _server.Stopping.Token).ConfigureAwait(false);
             if (!outcome.IsValid)
             {
-                Log.AuthFailed(_server.Logger, Id, outcome.ErrorCode);
-                EnqueueControl(ServerMessages.Error(outcome.ErrorCode, outcome.Message));
+                RefuseAuth(outcome.ErrorCode, outcome.Message);
                 return;
             }
 
@@ -215,7 +241,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         catch (Exception ex) when (ex is not OperationCanceledException || !_server.Stopping.IsCancellationRequested)
         {
             Log.SeamFailed(_server.Logger, ex, "token validator or access policy", Id);
-            EnqueueControl(ServerMessages.Error(LiveErrorCodes.InternalError, "Authentication failed on the server; try again."));
+            Enqueue(Control(ServerMessages.Error(LiveErrorCodes.InternalError, "Authentication failed on the server; try again.")));
             return;
         }
 
@@ -231,25 +257,32 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
             }
 
             _user = user;
-            EnqueueLocked(ServerMessages.Authenticated(user.UserId, guilds));
+            EnqueueLocked(Control(ServerMessages.Authenticated(user.UserId, guilds)));
         }
 
         LeaveRooms(dropped);
         Log.Authenticated(_server.Logger, Id, user.UserId);
     }
 
-    private async ValueTask SubscribeAsync(string guildId)
+    private void RefuseAuth(string code, string message)
+    {
+        Log.AuthFailed(_server.Logger, Id, code);
+        _server.Metrics.AuthFailures.Add(1, new KeyValuePair<string, object?>("code", code));
+        Enqueue(Control(ServerMessages.Error(code, message)));
+    }
+
+    private async ValueTask SubscribeAsync(string guildId, long? lastSeq, string? epoch)
     {
         var user = User;
         if (user is null)
         {
-            EnqueueControl(ServerMessages.Error(LiveErrorCodes.AuthRequired, "Send an auth message first."));
+            Enqueue(Control(ServerMessages.Error(LiveErrorCodes.AuthRequired, "Send an auth message first.")));
             return;
         }
 
         if (!LiveNames.IsValidGuildId(guildId))
         {
-            EnqueueControl(ServerMessages.Error(LiveErrorCodes.InvalidGuildId, "guildId must be a Discord snowflake (1 to 20 digits)."));
+            Enqueue(Control(ServerMessages.Error(LiveErrorCodes.InvalidGuildId, "guildId must be a Discord snowflake (1 to 20 digits).")));
             return;
         }
 
@@ -261,55 +294,93 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         catch (Exception ex) when (ex is not OperationCanceledException || !_server.Stopping.IsCancellationRequested)
         {
             Log.SeamFailed(_server.Logger, ex, "access policy", Id);
-            EnqueueControl(ServerMessages.Error(LiveErrorCodes.InternalError, "The subscription could not be checked; try again.", guildId));
+            Enqueue(Control(ServerMessages.Error(LiveErrorCodes.InternalError, "The subscription could not be checked; try again.", guildId)));
             return;
         }
 
         if (!allowed)
         {
             Log.SubscribeForbidden(_server.Logger, Id, user.UserId, guildId);
-            EnqueueControl(ServerMessages.Error(LiveErrorCodes.Forbidden, "No access to this guild.", guildId));
+            Enqueue(Control(ServerMessages.Error(LiveErrorCodes.Forbidden, "No access to this guild.", guildId)));
             return;
         }
 
+        // The dispatcher queues `subscribed`, replays what the client missed and joins the room between two
+        // broadcasts. Awaiting it keeps this client's messages in order (a following unsubscribe sees the join).
+        try
+        {
+            if (await _server.Dispatcher.JoinAsync(new JoinRequest(this, user, guildId, lastSeq, epoch)).ConfigureAwait(false))
+            {
+                Log.Subscribed(_server.Logger, Id, user.UserId, guildId);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            Enqueue(Control(ServerMessages.Error(LiveErrorCodes.InternalError, "The server is busy; subscribe again.", guildId)));
+        }
+    }
+
+    /// <summary>
+    /// Called on the dispatcher loop: queues <c>subscribed</c> and the replayed events, and joins the room, unless
+    /// the session changed or ended meanwhile. Nothing is broadcast while this runs.
+    /// </summary>
+    public bool CompleteJoin(AuthenticatedUser user, string guildId, byte[] subscribed, List<OutboundFrame> replay)
+    {
         lock (_gate)
         {
             if (!ReferenceEquals(_user, user) || _closeRequested || _aborted)
             {
-                return; // The session changed or ended while the policy was asked.
+                return false;
             }
 
-            if (Array.IndexOf(_subscriptions, guildId) < 0)
+            var alreadySubscribed = Array.IndexOf(_subscriptions, guildId) >= 0;
+            EnqueueLocked(Control(subscribed));
+            if (alreadySubscribed)
             {
-                _subscriptions = [.. _subscriptions, guildId];
+                return true; // live events have been flowing all along; a replay would repeat them
             }
 
-            // `subscribed` is queued before the connection joins the room, so no event of the guild precedes it.
-            EnqueueLocked(ServerMessages.Subscribed(guildId));
+            foreach (var frame in replay)
+            {
+                EnqueueLocked(frame);
+            }
+
+            if (_closeRequested || _aborted)
+            {
+                return false;
+            }
+
+            _subscriptions = [.. _subscriptions, guildId];
+
+            // Joining under the connection's lock: a concurrent session expiry either sees this subscription or
+            // refuses it (the user check above), so a room never keeps a connection that left it.
+            _server.Rooms.Add(guildId, this);
         }
 
-        _server.Rooms.Add(guildId, this);
-        Log.Subscribed(_server.Logger, Id, user.UserId, guildId);
+        _server.Metrics.Subscriptions.Add(1);
+        return true;
     }
 
     private void Unsubscribe(string guildId)
     {
         if (User is null)
         {
-            EnqueueControl(ServerMessages.Error(LiveErrorCodes.AuthRequired, "Send an auth message first."));
+            Enqueue(Control(ServerMessages.Error(LiveErrorCodes.AuthRequired, "Send an auth message first.")));
             return;
         }
 
         if (!LiveNames.IsValidGuildId(guildId))
         {
-            EnqueueControl(ServerMessages.Error(LiveErrorCodes.InvalidGuildId, "guildId must be a Discord snowflake (1 to 20 digits)."));
+            Enqueue(Control(ServerMessages.Error(LiveErrorCodes.InvalidGuildId, "guildId must be a Discord snowflake (1 to 20 digits).")));
             return;
         }
 
+        bool removed;
         lock (_gate)
         {
             var index = Array.IndexOf(_subscriptions, guildId);
-            if (index >= 0)
+            removed = index >= 0;
+            if (removed)
             {
                 var next = new string[_subscriptions.Length - 1];
                 Array.Copy(_subscriptions, 0, next, 0, index);
@@ -318,27 +389,30 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
             }
 
             // Events are filtered against _subscriptions under this same lock, so none follows `unsubscribed`.
-            EnqueueLocked(ServerMessages.Unsubscribed(guildId));
+            EnqueueLocked(Control(ServerMessages.Unsubscribed(guildId)));
         }
 
-        _server.Rooms.Remove(guildId, this);
+        if (removed)
+        {
+            LeaveRooms([guildId]);
+        }
     }
 
-    /// <summary>Queues an event of <paramref name="guildId"/> if the connection is still subscribed to it. Called by the dispatcher.</summary>
-    public void EnqueueEvent(string guildId, byte[] frame)
+    /// <summary>Queues an event frame if the connection is still subscribed to its guild. Called by the dispatcher.</summary>
+    public void EnqueueEvent(OutboundFrame frame)
     {
         lock (_gate)
         {
-            if (!IsSubscribedLocked(guildId))
+            if (IsSubscribedLocked(frame.GuildId!))
             {
-                return;
+                EnqueueLocked(frame);
             }
-
-            EnqueueLocked(frame);
         }
     }
 
-    private void EnqueueControl(byte[] frame)
+    private static OutboundFrame Control(byte[] bytes) => OutboundFrame.Control(bytes);
+
+    private void Enqueue(OutboundFrame frame)
     {
         lock (_gate)
         {
@@ -359,38 +433,29 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         return false;
     }
 
-    private void EnqueueLocked(byte[] frame)
+    private void EnqueueLocked(OutboundFrame frame)
     {
         if (_aborted || _closeRequested)
         {
             return;
         }
 
-        var options = _server.Options;
-        if (_count >= options.SendQueueCapacity || _queuedBytes + frame.Length > options.SendQueueMaxBytes)
+        var coalesce = _server.Options.CoalesceLatestValueEvents && !_queue.IsEmpty;
+        switch (_queue.Enqueue(frame, coalesce))
         {
-            // A client this far behind is cut off rather than allowed to grow memory or slow anyone else.
-            // Control replies share the bound: a client flooding pings while not reading is the same case.
-            Log.SlowConsumer(_server.Logger, Id, _count, _queuedBytes);
-            AbortLocked();
-            return;
+            case EnqueueResult.Coalesced:
+                _server.Metrics.EventsCoalesced.Add(1);
+                break;
+            case EnqueueResult.Full:
+                // A client this far behind is told to go and come back (it reconnects and recovers what it
+                // missed) rather than allowed to grow memory or slow anyone else. A client that does not
+                // even read the close frame is aborted after CloseTimeout by the liveness check.
+                Log.SlowConsumer(_server.Logger, Id, _queue.Count, _queue.Bytes);
+                _queue.Clear();
+                RequestCloseLocked(SlowConsumerCloseStatus, ProtocolNames.CloseSlowConsumer, drainFirst: false);
+                return;
         }
 
-        if (_count == _queue.Length)
-        {
-            var grown = new byte[]?[Math.Min(_queue.Length * 2, Math.Max(options.SendQueueCapacity, InitialQueueCapacity))];
-            for (var i = 0; i < _count; i++)
-            {
-                grown[i] = _queue[(_head + i) % _queue.Length];
-            }
-
-            _queue = grown;
-            _head = 0;
-        }
-
-        _queue[(_head + _count) % _queue.Length] = frame;
-        _count++;
-        _queuedBytes += frame.Length;
         ScheduleWriterLocked();
     }
 
@@ -411,7 +476,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         {
             while (true)
             {
-                byte[]? frame = null;
+                OutboundFrame? frame = null;
                 WebSocketCloseStatus closeStatus = default;
                 string? closeReason = null;
                 lock (_gate)
@@ -422,25 +487,17 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
                         return;
                     }
 
-                    if (_closeRequested && !_closeTaken && (!_closeWhenDrained || _count == 0))
+                    if (_closeRequested && !_closeTaken && (!_closeWhenDrained || _queue.Count == 0))
                     {
                         _closeTaken = true;
-                        ClearQueueLocked();
+                        _queue.Clear();
                         closeStatus = _closeStatus;
                         closeReason = _closeReason;
                     }
-                    else if (_count == 0 || _closeTaken)
+                    else if (_closeTaken || !_queue.TryDequeue(out frame))
                     {
                         _writerActive = false;
                         return;
-                    }
-                    else
-                    {
-                        frame = _queue[_head]!;
-                        _queue[_head] = null;
-                        _head = (_head + 1) % _queue.Length;
-                        _count--;
-                        _queuedBytes -= frame.Length;
                     }
                 }
 
@@ -456,10 +513,15 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
                 }
                 else
                 {
-                    var pending = _socket.SendAsync(frame.AsMemory(), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+                    var pending = _socket.SendAsync(frame!.Bytes.AsMemory(), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
                     if (!pending.IsCompletedSuccessfully)
                     {
                         await pending.ConfigureAwait(false);
+                    }
+
+                    if (frame.GuildId is not null)
+                    {
+                        _server.Metrics.EventsDelivered.Add(1);
                     }
                 }
 
@@ -469,6 +531,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         catch (Exception ex)
         {
             Log.SendFailed(_server.Logger, Id, ex.Message);
+            SetEndReason("SEND_FAILED");
             Abort();
         }
     }
@@ -481,19 +544,24 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
     {
         lock (_gate)
         {
-            if (_closeRequested || _aborted)
-            {
-                return;
-            }
+            RequestCloseLocked(status, reason, drainFirst);
+        }
+    }
 
-            _closeRequested = true;
-            _closeWhenDrained = drainFirst;
-            _closeStatus = status;
-            _closeReason = reason;
-            Volatile.Write(ref _closeRequestedAt, _server.Now);
-            ScheduleWriterLocked();
+    private void RequestCloseLocked(WebSocketCloseStatus status, string reason, bool drainFirst)
+    {
+        if (_closeRequested || _aborted)
+        {
+            return;
         }
 
+        _closeRequested = true;
+        _closeWhenDrained = drainFirst;
+        _closeStatus = status;
+        _closeReason = reason;
+        _endReason ??= reason;
+        Volatile.Write(ref _closeRequestedAt, _server.Now);
+        ScheduleWriterLocked();
         Log.Closing(_server.Logger, Id, status, reason);
     }
 
@@ -502,19 +570,15 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
     {
         lock (_gate)
         {
-            AbortLocked();
-        }
-    }
+            if (_aborted)
+            {
+                return;
+            }
 
-    private void AbortLocked()
-    {
-        if (_aborted)
-        {
-            return;
+            _aborted = true;
+            _queue.Clear();
         }
 
-        _aborted = true;
-        ClearQueueLocked();
         _closeSent.TrySetResult();
         _socket.Abort();
 
@@ -535,12 +599,12 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         }
     }
 
-    private void ClearQueueLocked()
+    private void SetEndReason(string reason)
     {
-        Array.Clear(_queue);
-        _head = 0;
-        _count = 0;
-        _queuedBytes = 0;
+        lock (_gate)
+        {
+            _endReason ??= reason;
+        }
     }
 
     /// <summary>Applies the auth, idle, send and close timeouts and token expiry; called by the liveness sweep.</summary>
@@ -554,6 +618,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
             if (time.GetElapsedTime(closeRequestedAt, now) > options.CloseTimeout)
             {
                 Log.TimedOut(_server.Logger, Id, "close handshake");
+                SetEndReason("CLOSE_TIMEOUT");
                 Abort();
             }
 
@@ -564,6 +629,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         if (sendStartedAt != 0 && time.GetElapsedTime(sendStartedAt, now) > options.SendTimeout)
         {
             Log.TimedOut(_server.Logger, Id, "send");
+            SetEndReason("SEND_TIMEOUT");
             Abort();
             return;
         }
@@ -586,7 +652,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
                     return;
                 }
 
-                EnqueueLocked(ServerMessages.Error(LiveErrorCodes.AuthTimeout, $"No successful auth within {options.AuthTimeout.TotalSeconds:0.###} s."));
+                EnqueueLocked(Control(ServerMessages.Error(LiveErrorCodes.AuthTimeout, $"No successful auth within {options.AuthTimeout.TotalSeconds:0.###} s.")));
                 dropped = null;
             }
             else if (_user.ExpiresAt is not { } expiresAt || utcNow <= expiresAt + options.ClockSkew)
@@ -601,7 +667,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
                 _subscriptions = [];
                 _user = null;
                 _authDeadlineFrom = now;
-                EnqueueLocked(ServerMessages.Error(LiveErrorCodes.TokenExpired, "The session token expired; send a fresh auth."));
+                EnqueueLocked(Control(ServerMessages.Error(LiveErrorCodes.TokenExpired, "The session token expired; send a fresh auth.")));
             }
         }
 
@@ -621,9 +687,11 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         {
             _server.Rooms.Remove(guildId, this);
         }
+
+        _server.Metrics.Subscriptions.Add(-guildIds.Length);
     }
 
-    private async Task CleanUpAsync(string reason)
+    private async Task CleanUpAsync()
     {
         string[] subscriptions;
         lock (_gate)
@@ -641,9 +709,11 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         }
 
         bool closeRequested;
+        string endReason;
         lock (_gate)
         {
             closeRequested = _closeRequested && !_aborted;
+            endReason = _endReason ?? "CONNECTION_LOST";
         }
 
         if (closeRequested)
@@ -667,7 +737,9 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         // Releases HttpListener's per-connection context, which it otherwise keeps for its lifetime on Linux.
         AbortHttpContext();
 
-        Log.ConnectionClosed(_server.Logger, Id, reason);
+        Log.ConnectionClosed(_server.Logger, Id, endReason);
+        _server.Metrics.Connections.Add(-1);
+        _server.Metrics.Disconnects.Add(1, new KeyValuePair<string, object?>("reason", endReason));
         _onClosed(this);
         _completed.TrySetResult();
     }

@@ -1,30 +1,42 @@
-using System.Runtime.InteropServices;
+using System.Buffers.Text;
+using System.Security.Cryptography;
 using System.Threading.Channels;
 using LiveUpdates.Backplane;
 using LiveUpdates.Internal.Connections;
+using LiveUpdates.Internal.Protocol;
 using Microsoft.Extensions.Logging;
 
 namespace LiveUpdates.Internal.Delivery;
 
 /// <summary>
-/// Fans broadcasts out to the guild rooms on one background loop. A single reader keeps every guild's events
-/// in broadcast order; the per-recipient work is one enqueue of the shared frame, never a serialization or a send.
+/// Fans broadcasts out to the guild rooms on one background loop. The single reader gives every guild's events
+/// their sequence numbers in broadcast order, keeps each guild's bounded history, and serves subscriptions
+/// between two broadcasts, which is what makes recovery exact. The per-recipient work is one enqueue of the
+/// shared frame: never a serialization or a send.
 /// </summary>
 internal sealed class EventDispatcher
 {
     private readonly Channel<DispatchItem> _channel;
     private readonly RoomStore _rooms;
+    private readonly LiveUpdatesOptions _options;
+    private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly int _capacity;
+    private readonly LiveUpdatesMetrics _metrics;
+    private readonly Dictionary<string, GuildStream> _streams = new(StringComparer.Ordinal);
+    private readonly string[] _latestValueSuffixes;
+    private readonly List<OutboundFrame> _replay = [];
     private long _dispatched;
-    private long _dropped;
 
-    public EventDispatcher(int capacity, RoomStore rooms, ILogger logger)
+    public EventDispatcher(LiveUpdatesOptions options, RoomStore rooms, TimeProvider time, ILogger logger, LiveUpdatesMetrics metrics)
     {
-        _capacity = capacity;
+        _options = options;
         _rooms = rooms;
+        _time = time;
         _logger = logger;
-        _channel = Channel.CreateBounded<DispatchItem>(new BoundedChannelOptions(capacity)
+        _metrics = metrics;
+        _latestValueSuffixes = [.. options.LatestValueActions.Select(a => ":" + a)];
+        Epoch = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(9));
+        _channel = Channel.CreateBounded<DispatchItem>(new BoundedChannelOptions(options.DispatchQueueCapacity)
         {
             SingleReader = true,
             SingleWriter = false,
@@ -33,27 +45,38 @@ internal sealed class EventDispatcher
         });
     }
 
+    /// <summary>Gets this server's stream epoch: it changes whenever history is lost, i.e. with every server start.</summary>
+    public string Epoch { get; }
+
     /// <summary>Gets how many broadcasts have been fanned out.</summary>
     public long Dispatched => Interlocked.Read(ref _dispatched);
-
-    /// <summary>Gets how many broadcasts were dropped because the dispatch queue was full.</summary>
-    public long Dropped => Interlocked.Read(ref _dropped);
 
     /// <summary>Queues a message for fan-out. Never blocks; a full queue drops the message and logs it.</summary>
     public void Post(in BackplaneMessage message)
     {
-        if (!_channel.Writer.TryWrite(new DispatchItem(message, null)))
+        if (!_channel.Writer.TryWrite(new DispatchItem(message, null, null)))
         {
-            Interlocked.Increment(ref _dropped);
-            Log.DispatchQueueFull(_logger, _capacity, message.EventName, message.GuildId);
+            _metrics.EventsDropped.Add(1);
+            Log.DispatchQueueFull(_logger, _options.DispatchQueueCapacity, message.EventName, message.GuildId);
         }
+    }
+
+    /// <summary>Queues a subscription; the task says whether the connection joined.</summary>
+    public Task<bool> JoinAsync(JoinRequest request)
+    {
+        if (!_channel.Writer.TryWrite(new DispatchItem(default, request, null)))
+        {
+            request.Completion.TrySetException(new InvalidOperationException("The dispatch queue is full or completed."));
+        }
+
+        return request.Completion.Task;
     }
 
     /// <summary>Completes when every message posted before the call has been fanned out.</summary>
     public Task FlushAsync()
     {
         var barrier = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_channel.Writer.TryWrite(new DispatchItem(default, barrier)))
+        if (!_channel.Writer.TryWrite(new DispatchItem(default, null, barrier)))
         {
             barrier.TrySetException(new InvalidOperationException("The dispatch queue is full or completed."));
         }
@@ -73,40 +96,136 @@ internal sealed class EventDispatcher
                 if (item.Barrier is not null)
                 {
                     item.Barrier.TrySetResult();
-                    continue;
                 }
-
-                try
+                else if (item.Join is not null)
                 {
-                    FanOut(item.Message);
+                    Join(item.Join);
                 }
-                catch (Exception ex)
+                else
                 {
-                    Log.DispatchFailed(_logger, ex, item.Message.EventName, item.Message.GuildId);
-                }
+                    try
+                    {
+                        FanOut(item.Message);
+                    }
+                    catch (Exception ex)
+                    {
+                        Log.DispatchFailed(_logger, ex, item.Message.EventName, item.Message.GuildId);
+                    }
 
-                Interlocked.Increment(ref _dispatched);
+                    Interlocked.Increment(ref _dispatched);
+                }
             }
+        }
+
+        // Subscriptions still waiting when the server stopped are refused rather than left hanging.
+        while (reader.TryRead(out var item))
+        {
+            item.Join?.Completion.TrySetResult(false);
+            item.Barrier?.TrySetResult();
         }
     }
 
     private void FanOut(in BackplaneMessage message)
     {
-        var members = _rooms.GetMembers(message.GuildId);
-        if (members.Length == 0)
-        {
-            return;
-        }
+        var stream = GetStream(message.GuildId);
+        var seq = stream.NextSeq();
+        var bytes = EnvelopeSerializer.SerializeEvent(message.EventName, message.GuildId, message.Data.Span, message.Timestamp, seq, Epoch);
+        var frame = OutboundFrame.Event(bytes, message.GuildId, message.EventName, seq, IsLatestValue(message.EventName));
+        var now = _time.GetTimestamp();
+        stream.Prune(now, _options.HistoryMaxAge, _time);
+        stream.Append(frame, now);
 
-        var frame = MemoryMarshal.TryGetArray(message.Envelope, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
-            ? segment.Array
-            : message.Envelope.ToArray();
-
-        foreach (var connection in members)
+        foreach (var connection in _rooms.GetMembers(message.GuildId))
         {
-            connection.EnqueueEvent(message.GuildId, frame);
+            connection.EnqueueEvent(frame);
         }
     }
 
-    private readonly record struct DispatchItem(BackplaneMessage Message, TaskCompletionSource? Barrier);
+    private void Join(JoinRequest request)
+    {
+        try
+        {
+            var stream = _streams.GetValueOrDefault(request.GuildId);
+            var currentSeq = stream?.LastSeq ?? 0;
+            bool? recovered = null;
+            _replay.Clear();
+            if (request.LastSeq is { } lastSeq)
+            {
+                recovered = TryRecover(stream, lastSeq, request.Epoch);
+                _metrics.Recoveries.Add(1, new KeyValuePair<string, object?>("outcome", recovered.Value ? "recovered" : "refetch"));
+            }
+
+            var subscribed = ServerMessages.Subscribed(request.GuildId, Epoch, currentSeq, recovered);
+            request.Completion.TrySetResult(request.Connection.CompleteJoin(request.User, request.GuildId, subscribed, _replay));
+        }
+        catch (Exception ex)
+        {
+            request.Completion.TrySetException(ex);
+        }
+        finally
+        {
+            _replay.Clear();
+        }
+    }
+
+    private bool TryRecover(GuildStream? stream, long lastSeq, string? epoch)
+    {
+        if (!string.Equals(epoch, Epoch, StringComparison.Ordinal))
+        {
+            return false; // another server, or this one before a restart: its history is gone
+        }
+
+        if (stream is null)
+        {
+            return lastSeq == 0;
+        }
+
+        stream.Prune(_time.GetTimestamp(), _options.HistoryMaxAge, _time);
+        if (!stream.TryGetSince(lastSeq, _replay))
+        {
+            _replay.Clear();
+            return false;
+        }
+
+        // A replay that would not fit in half the client's queue is refused: the client refetches instead.
+        long bytes = 0;
+        foreach (var frame in _replay)
+        {
+            bytes += frame.Bytes.Length;
+        }
+
+        if (_replay.Count > _options.SendQueueCapacity / 2 || bytes > _options.SendQueueMaxBytes / 2)
+        {
+            _replay.Clear();
+            return false;
+        }
+
+        return true;
+    }
+
+    private GuildStream GetStream(string guildId)
+    {
+        if (!_streams.TryGetValue(guildId, out var stream))
+        {
+            stream = new GuildStream(_options.HistoryCapacity);
+            _streams.Add(guildId, stream);
+        }
+
+        return stream;
+    }
+
+    private bool IsLatestValue(string eventName)
+    {
+        foreach (var suffix in _latestValueSuffixes)
+        {
+            if (eventName.EndsWith(suffix, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private readonly record struct DispatchItem(BackplaneMessage Message, JoinRequest? Join, TaskCompletionSource? Barrier);
 }

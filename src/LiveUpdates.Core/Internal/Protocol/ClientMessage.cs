@@ -8,8 +8,11 @@ internal enum ClientMessageType
     Ping,
 }
 
-/// <summary>A parsed client message. Unknown fields are ignored so that clients may send additive extensions.</summary>
-internal readonly record struct ClientMessage(ClientMessageType Type, string? Token, string? GuildId);
+/// <summary>
+/// A parsed client message. Unknown fields are ignored so that clients may send additive extensions.
+/// <see cref="LastSeq"/> and <see cref="Epoch"/> are a <c>subscribe</c>'s request to recover missed events.
+/// </summary>
+internal readonly record struct ClientMessage(ClientMessageType Type, string? Token, string? GuildId, long? LastSeq = null, string? Epoch = null);
 
 /// <summary>Why a frame could not be parsed: the error code and a message for the client.</summary>
 internal readonly record struct ProtocolError(string Code, string Message);

@@ -13,8 +13,9 @@ internal static class ClientMessageParser
     public static bool TryParse(ReadOnlySpan<byte> utf8, out ClientMessage message, out ProtocolError error)
     {
         message = default;
-        string? type = null, token = null, guildId = null;
-        bool hasToken = false, hasGuildId = false;
+        string? type = null, token = null, guildId = null, epoch = null;
+        long? lastSeq = null;
+        bool hasToken = false, hasGuildId = false, badRecovery = false;
         try
         {
             var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = MaxDepth });
@@ -62,6 +63,34 @@ internal static class ClientMessageParser
                     guildId = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
                     reader.Skip();
                 }
+                else if (reader.ValueTextEquals("lastSeq"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var seq) && seq >= 0)
+                    {
+                        lastSeq = seq;
+                    }
+                    else if (reader.TokenType != JsonTokenType.Null)
+                    {
+                        badRecovery = true;
+                    }
+
+                    reader.Skip();
+                }
+                else if (reader.ValueTextEquals("epoch"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.String)
+                    {
+                        epoch = reader.GetString();
+                    }
+                    else if (reader.TokenType != JsonTokenType.Null)
+                    {
+                        badRecovery = true;
+                    }
+
+                    reader.Skip();
+                }
                 else
                 {
                     reader.Read();
@@ -102,7 +131,19 @@ internal static class ClientMessageParser
                     return false;
                 }
 
-                message = new(type == ProtocolNames.TypeSubscribe ? ClientMessageType.Subscribe : ClientMessageType.Unsubscribe, null, guildId);
+                if (type == ProtocolNames.TypeUnsubscribe)
+                {
+                    message = new(ClientMessageType.Unsubscribe, null, guildId);
+                    break;
+                }
+
+                if (badRecovery || (lastSeq is null) != (epoch is null))
+                {
+                    error = new(LiveErrorCodes.InvalidMessage, "To recover, send both 'lastSeq' (a non-negative integer) and 'epoch' (a string) as received.");
+                    return false;
+                }
+
+                message = new(ClientMessageType.Subscribe, null, guildId, lastSeq, epoch);
                 break;
             default:
                 error = new(LiveErrorCodes.UnknownType, "Unknown message type; expected auth, subscribe, unsubscribe or ping.");

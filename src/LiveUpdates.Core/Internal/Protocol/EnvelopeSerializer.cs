@@ -22,9 +22,34 @@ internal static class EnvelopeSerializer
     [ThreadStatic]
     private static Utf8JsonWriter? t_writer;
 
-    /// <summary>Serializes the event envelope <c>{"event","guildId","data","timestamp"}</c>.</summary>
+    /// <summary><c>{}</c>: the data of an event broadcast without any.</summary>
+    public static ReadOnlyMemory<byte> EmptyData { get; } = "{}"u8.ToArray();
+
+    /// <summary>Serializes an event's data on the broadcaster's thread: the one allocation of a broadcast.</summary>
     /// <exception cref="ArgumentException"><paramref name="data"/> cannot be serialized.</exception>
-    public static byte[] SerializeEvent(string eventName, string guildId, object? data, long timestampMs, JsonSerializerOptions serializerOptions)
+    public static ReadOnlyMemory<byte> SerializeData(string eventName, object? data, JsonSerializerOptions serializerOptions)
+    {
+        if (data is null)
+        {
+            return EmptyData;
+        }
+
+        try
+        {
+            return JsonSerializer.SerializeToUtf8Bytes(data, data.GetType(), serializerOptions);
+        }
+        catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException)
+        {
+            throw new ArgumentException(
+                $"The data of event '{eventName}' could not be serialized to JSON: {ex.Message}", nameof(data), ex);
+        }
+    }
+
+    /// <summary>
+    /// Writes the event envelope <c>{"event","guildId","data","timestamp","seq","epoch"}</c> around already
+    /// serialized <paramref name="data"/>. Called once per broadcast by the dispatcher, whatever the audience.
+    /// </summary>
+    public static byte[] SerializeEvent(string eventName, string guildId, ReadOnlySpan<byte> data, long timestampMs, long seq, string epoch)
     {
         var writer = Rent(out var buffer);
         try
@@ -33,25 +58,13 @@ internal static class EnvelopeSerializer
             writer.WriteString(ProtocolNames.Event, eventName);
             writer.WriteString(ProtocolNames.GuildId, guildId);
             writer.WritePropertyName(ProtocolNames.Data);
-            if (data is null)
-            {
-                writer.WriteStartObject();
-                writer.WriteEndObject();
-            }
-            else
-            {
-                JsonSerializer.Serialize(writer, data, data.GetType(), serializerOptions);
-            }
-
+            writer.WriteRawValue(data, skipInputValidation: true);
             writer.WriteNumber(ProtocolNames.Timestamp, timestampMs);
+            writer.WriteNumber(ProtocolNames.Seq, seq);
+            writer.WriteString(ProtocolNames.Epoch, epoch);
             writer.WriteEndObject();
             writer.Flush();
             return buffer.WrittenSpan.ToArray();
-        }
-        catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException)
-        {
-            throw new ArgumentException(
-                $"The data of event '{eventName}' could not be serialized to JSON: {ex.Message}", nameof(data), ex);
         }
         finally
         {

@@ -7,6 +7,10 @@ internal static class ProtocolNames
     public const string GuildId = "guildId";
     public const string Data = "data";
     public const string Timestamp = "timestamp";
+    public const string Seq = "seq";
+    public const string Epoch = "epoch";
+    public const string LastSeq = "lastSeq";
+    public const string Recovered = "recovered";
 
     // Server → client control events.
     public const string Connected = "connected";
@@ -28,4 +32,5 @@ internal static class ProtocolNames
     public const string CloseIdleTimeout = "IDLE_TIMEOUT";
     public const string CloseMessageTooLarge = "MESSAGE_TOO_LARGE";
     public const string CloseNormal = "CLOSED";
+    public const string CloseSlowConsumer = "SLOW_CONSUMER";
 }

@@ -35,8 +35,18 @@ internal static class ServerMessages
             w.WriteEndArray();
         });
 
-    public static byte[] Subscribed(string guildId) =>
-        EnvelopeSerializer.SerializeControl(ProtocolNames.Subscribed, guildId, guildId, static (w, g) => w.WriteString(ProtocolNames.GuildId, g));
+    /// <summary><c>subscribed</c>, with the guild stream's position and, when the client asked to recover, whether it was.</summary>
+    public static byte[] Subscribed(string guildId, string epoch, long seq, bool? recovered) =>
+        EnvelopeSerializer.SerializeControl(ProtocolNames.Subscribed, guildId, (guildId, epoch, seq, recovered), static (w, s) =>
+        {
+            w.WriteString(ProtocolNames.GuildId, s.guildId);
+            w.WriteString(ProtocolNames.Epoch, s.epoch);
+            w.WriteNumber(ProtocolNames.Seq, s.seq);
+            if (s.recovered is { } recovered)
+            {
+                w.WriteBoolean(ProtocolNames.Recovered, recovered);
+            }
+        });
 
     public static byte[] Unsubscribed(string guildId) =>
         EnvelopeSerializer.SerializeControl(ProtocolNames.Unsubscribed, guildId, guildId, static (w, g) => w.WriteString(ProtocolNames.GuildId, g));

@@ -1,0 +1,41 @@
+namespace LiveUpdates.Internal.Delivery;
+
+/// <summary>
+/// One frame on its way to clients: the bytes, shared by every recipient, and what the send queue needs to know
+/// about it. Built once per broadcast by the dispatcher (or once per control message).
+/// </summary>
+internal sealed class OutboundFrame
+{
+    private OutboundFrame(byte[] bytes, string? guildId, string? eventName, long seq, bool latestValue)
+    {
+        Bytes = bytes;
+        GuildId = guildId;
+        EventName = eventName;
+        Seq = seq;
+        IsLatestValue = latestValue;
+    }
+
+    public byte[] Bytes { get; }
+
+    /// <summary>Gets the guild of an event frame; <see langword="null"/> for control frames.</summary>
+    public string? GuildId { get; }
+
+    public string? EventName { get; }
+
+    /// <summary>Gets the event's position in its guild's stream (0 for control frames).</summary>
+    public long Seq { get; }
+
+    /// <summary>Gets a value indicating whether a newer event of the same name and guild makes this one obsolete (e.g. <c>*:config_updated</c>).</summary>
+    public bool IsLatestValue { get; }
+
+    public static OutboundFrame Control(byte[] bytes) => new(bytes, null, null, 0, latestValue: false);
+
+    public static OutboundFrame Event(byte[] bytes, string guildId, string eventName, long seq, bool latestValue) =>
+        new(bytes, guildId, eventName, seq, latestValue);
+
+    /// <summary>Gets a value indicating whether <paramref name="newer"/> supersedes this frame.</summary>
+    public bool IsSupersededBy(OutboundFrame newer) =>
+        IsLatestValue && newer.IsLatestValue &&
+        string.Equals(GuildId, newer.GuildId, StringComparison.Ordinal) &&
+        string.Equals(EventName, newer.EventName, StringComparison.Ordinal);
+}

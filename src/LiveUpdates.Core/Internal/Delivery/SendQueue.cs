@@ -1,0 +1,130 @@
+namespace LiveUpdates.Internal.Delivery;
+
+/// <summary>
+/// A client's bounded FIFO of frames, bounded by count and bytes. Not thread-safe: the owning connection
+/// guards it with its lock. It starts small and grows on demand, so an idle client's queue costs little.
+/// </summary>
+internal sealed class SendQueue
+{
+    private const int InitialCapacity = 4;
+
+    private readonly int _maxCount;
+    private readonly long _maxBytes;
+    private OutboundFrame?[] _items = new OutboundFrame?[InitialCapacity];
+    private int _head;
+
+    public SendQueue(int maxCount, long maxBytes)
+    {
+        _maxCount = maxCount;
+        _maxBytes = maxBytes;
+    }
+
+    public int Count { get; private set; }
+
+    public bool IsEmpty => Count == 0;
+
+    public long Bytes { get; private set; }
+
+    /// <summary>
+    /// Appends <paramref name="frame"/>. With <paramref name="coalesce"/>, an older queued frame that the new one
+    /// supersedes is removed first, so a client that is behind gets only the newest latest-value event; the new
+    /// frame goes to the end, which keeps the stream's sequence numbers increasing.
+    /// </summary>
+    public EnqueueResult Enqueue(OutboundFrame frame, bool coalesce)
+    {
+        var result = EnqueueResult.Queued;
+        if (coalesce && frame.IsLatestValue && Count > 0 && RemoveSuperseded(frame))
+        {
+            result = EnqueueResult.Coalesced;
+        }
+
+        if (Count >= _maxCount || Bytes + frame.Bytes.Length > _maxBytes)
+        {
+            return EnqueueResult.Full;
+        }
+
+        if (Count == _items.Length)
+        {
+            Grow();
+        }
+
+        _items[(_head + Count) % _items.Length] = frame;
+        Count++;
+        Bytes += frame.Bytes.Length;
+        return result;
+    }
+
+    public bool TryDequeue(out OutboundFrame frame)
+    {
+        if (Count == 0)
+        {
+            frame = null!;
+            return false;
+        }
+
+        frame = _items[_head]!;
+        _items[_head] = null;
+        _head = (_head + 1) % _items.Length;
+        Count--;
+        Bytes -= frame.Bytes.Length;
+        return true;
+    }
+
+    public void Clear()
+    {
+        Array.Clear(_items);
+        _head = 0;
+        Count = 0;
+        Bytes = 0;
+    }
+
+    private bool RemoveSuperseded(OutboundFrame newer)
+    {
+        for (var i = 0; i < Count; i++)
+        {
+            var index = (_head + i) % _items.Length;
+            var queued = _items[index]!;
+            if (!queued.IsSupersededBy(newer))
+            {
+                continue;
+            }
+
+            // Close the gap by shifting the later frames one place towards the head.
+            for (var j = i; j < Count - 1; j++)
+            {
+                _items[(_head + j) % _items.Length] = _items[(_head + j + 1) % _items.Length];
+            }
+
+            _items[(_head + Count - 1) % _items.Length] = null;
+            Count--;
+            Bytes -= queued.Bytes.Length;
+            return true; // at most one can be queued: each enqueue keeps it so
+        }
+
+        return false;
+    }
+
+    private void Grow()
+    {
+        var grown = new OutboundFrame?[Math.Min(_items.Length * 2, Math.Max(_maxCount, InitialCapacity))];
+        for (var i = 0; i < Count; i++)
+        {
+            grown[i] = _items[(_head + i) % _items.Length];
+        }
+
+        _items = grown;
+        _head = 0;
+    }
+}
+
+internal enum EnqueueResult
+{
+    /// <summary>The frame was appended.</summary>
+    Queued,
+
+    /// <summary>The frame was appended after an older frame it supersedes was removed.</summary>
+    Coalesced,
+
+    /// <summary>The queue is at its bound; the frame was not appended.</summary>
+    Full,
+}

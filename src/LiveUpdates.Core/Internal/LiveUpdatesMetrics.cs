@@ -1,0 +1,50 @@
+using System.Diagnostics.Metrics;
+
+namespace LiveUpdates.Internal;
+
+/// <summary>
+/// The server's instruments (meter <c>LiveUpdates</c>), one meter per <see cref="WebSocketManager"/>. Names and
+/// tags are listed in the README's "Operations" section.
+/// </summary>
+internal sealed class LiveUpdatesMetrics : IDisposable
+{
+    public const string MeterName = "LiveUpdates";
+
+    public LiveUpdatesMetrics(Func<(long Total, long Max)> sendQueueDepth)
+    {
+        Meter = new Meter(MeterName, typeof(LiveUpdatesMetrics).Assembly.GetName().Version?.ToString());
+        Connections = Meter.CreateUpDownCounter<long>("liveupdates.connections", "{connection}", "Open WebSocket connections.");
+        Subscriptions = Meter.CreateUpDownCounter<long>("liveupdates.subscriptions", "{subscription}", "Guild subscriptions of open connections.");
+        EventsBroadcast = Meter.CreateCounter<long>("liveupdates.events.broadcast", "{event}", "Broadcasts accepted by IBroadcaster.");
+        EventsDropped = Meter.CreateCounter<long>("liveupdates.events.dropped", "{event}", "Broadcasts dropped because the dispatch queue was full.");
+        EventsDelivered = Meter.CreateCounter<long>("liveupdates.events.delivered", "{event}", "Event frames written to client sockets.");
+        EventsCoalesced = Meter.CreateCounter<long>("liveupdates.events.coalesced", "{event}", "Queued latest-value events replaced by a newer one.");
+        Disconnects = Meter.CreateCounter<long>("liveupdates.disconnects", "{connection}", "Connections ended, by reason.");
+        AuthFailures = Meter.CreateCounter<long>("liveupdates.auth.failures", "{attempt}", "Refused auth messages, by error code.");
+        Recoveries = Meter.CreateCounter<long>("liveupdates.recoveries", "{subscription}", "Subscriptions that asked to recover, by outcome.");
+        Meter.CreateObservableGauge("liveupdates.send_queue.depth", () => sendQueueDepth().Total, "{message}", "Messages waiting in all clients' send queues.");
+        Meter.CreateObservableGauge("liveupdates.send_queue.max_depth", () => sendQueueDepth().Max, "{message}", "Messages waiting in the fullest client send queue.");
+    }
+
+    public Meter Meter { get; }
+
+    public UpDownCounter<long> Connections { get; }
+
+    public UpDownCounter<long> Subscriptions { get; }
+
+    public Counter<long> EventsBroadcast { get; }
+
+    public Counter<long> EventsDropped { get; }
+
+    public Counter<long> EventsDelivered { get; }
+
+    public Counter<long> EventsCoalesced { get; }
+
+    public Counter<long> Disconnects { get; }
+
+    public Counter<long> AuthFailures { get; }
+
+    public Counter<long> Recoveries { get; }
+
+    public void Dispose() => Meter.Dispose();
+}
