@@ -97,6 +97,8 @@ public sealed class WebSocketManager : IBroadcaster, IAsyncDisposable, IDisposab
 
     internal int RoomCount => _server.Rooms.RoomCount;
 
+    internal string Epoch => _dispatcher.Epoch;
+
     internal System.Diagnostics.Metrics.Meter Meter => _metrics.Meter;
 
     /// <summary>Starts listening, the backplane, the dispatcher and the liveness checks.</summary>

@@ -77,12 +77,37 @@ internal sealed class TestClient : IAsyncDisposable
         return await ExpectAsync("authenticated");
     }
 
-    public async Task SubscribeAsync(string guildId)
+    public async Task<JsonElement> SubscribeAsync(string guildId)
     {
         await SendAsync(new { type = "subscribe", guildId });
         var message = await ExpectAsync("subscribed");
         Assert.That(message.GetProperty("guildId").GetString(), Is.EqualTo(guildId));
+        return message;
     }
+
+    /// <summary>Subscribes asking to recover everything after <paramref name="lastSeq"/> of <paramref name="epoch"/>; returns <c>subscribed</c>.</summary>
+    public async Task<JsonElement> SubscribeAsync(string guildId, long lastSeq, string epoch)
+    {
+        await SendAsync(new { type = "subscribe", guildId, lastSeq, epoch });
+        var message = await ExpectAsync("subscribed");
+        Assert.That(message.GetProperty("guildId").GetString(), Is.EqualTo(guildId));
+        return message;
+    }
+
+    /// <summary>Everything received and not yet taken, without waiting (for a client whose connection has ended).</summary>
+    public List<JsonElement> TakeAllBuffered()
+    {
+        var all = new List<JsonElement>();
+        while (_messages.Reader.TryRead(out var message))
+        {
+            all.Add(message);
+        }
+
+        return all;
+    }
+
+    /// <summary>Completes when the background reader has stopped (the connection ended).</summary>
+    public Task ReaderCompletion => _reader;
 
     /// <summary>
     /// Sends a ping and returns everything received before the pong. The pong travels through the same send

@@ -342,12 +342,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
 
             foreach (var frame in replay)
             {
-                EnqueueLocked(frame);
-            }
-
-            if (_closeRequested || _aborted)
-            {
-                return false;
+                _queue.EnqueueReplay(frame);
             }
 
             _subscriptions = [.. _subscriptions, guildId];

@@ -187,19 +187,6 @@ internal sealed class EventDispatcher
             return false;
         }
 
-        // A replay that would not fit in half the client's queue is refused: the client refetches instead.
-        long bytes = 0;
-        foreach (var frame in _replay)
-        {
-            bytes += frame.Bytes.Length;
-        }
-
-        if (_replay.Count > _options.SendQueueCapacity / 2 || bytes > _options.SendQueueMaxBytes / 2)
-        {
-            _replay.Clear();
-            return false;
-        }
-
         return true;
     }
 

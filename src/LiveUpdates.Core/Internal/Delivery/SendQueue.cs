@@ -3,6 +3,9 @@ namespace LiveUpdates.Internal.Delivery;
 /// <summary>
 /// A client's bounded FIFO of frames, bounded by count and bytes. Not thread-safe: the owning connection
 /// guards it with its lock. It starts small and grows on demand, so an idle client's queue costs little.
+/// Replayed frames (recovery) are outside the bounds: they are already held by the guild's bounded history,
+/// so queuing them costs a reference each, and a client that was cut off for being slow must be able to
+/// recover more than one queue's worth.
 /// </summary>
 internal sealed class SendQueue
 {
@@ -10,8 +13,10 @@ internal sealed class SendQueue
 
     private readonly int _maxCount;
     private readonly long _maxBytes;
-    private OutboundFrame?[] _items = new OutboundFrame?[InitialCapacity];
+    private Slot[] _items = new Slot[InitialCapacity];
     private int _head;
+    private int _replayCount;
+    private long _replayBytes;
 
     public SendQueue(int maxCount, long maxBytes)
     {
@@ -38,20 +43,33 @@ internal sealed class SendQueue
             result = EnqueueResult.Coalesced;
         }
 
-        if (Count >= _maxCount || Bytes + frame.Bytes.Length > _maxBytes)
+        if (Count - _replayCount >= _maxCount || Bytes - _replayBytes + frame.Bytes.Length > _maxBytes)
         {
             return EnqueueResult.Full;
         }
 
+        Append(frame, replay: false);
+        return result;
+    }
+
+    /// <summary>Appends a replayed frame, outside the bounds (see the type's remarks).</summary>
+    public void EnqueueReplay(OutboundFrame frame)
+    {
+        Append(frame, replay: true);
+        _replayCount++;
+        _replayBytes += frame.Bytes.Length;
+    }
+
+    private void Append(OutboundFrame frame, bool replay)
+    {
         if (Count == _items.Length)
         {
             Grow();
         }
 
-        _items[(_head + Count) % _items.Length] = frame;
+        _items[(_head + Count) % _items.Length] = new Slot(frame, replay);
         Count++;
         Bytes += frame.Bytes.Length;
-        return result;
     }
 
     public bool TryDequeue(out OutboundFrame frame)
@@ -62,11 +80,18 @@ internal sealed class SendQueue
             return false;
         }
 
-        frame = _items[_head]!;
-        _items[_head] = null;
+        var slot = _items[_head];
+        frame = slot.Frame!;
+        _items[_head] = default;
         _head = (_head + 1) % _items.Length;
         Count--;
         Bytes -= frame.Bytes.Length;
+        if (slot.IsReplay)
+        {
+            _replayCount--;
+            _replayBytes -= frame.Bytes.Length;
+        }
+
         return true;
     }
 
@@ -76,17 +101,18 @@ internal sealed class SendQueue
         _head = 0;
         Count = 0;
         Bytes = 0;
+        _replayCount = 0;
+        _replayBytes = 0;
     }
 
     private bool RemoveSuperseded(OutboundFrame newer)
     {
         for (var i = 0; i < Count; i++)
         {
-            var index = (_head + i) % _items.Length;
-            var queued = _items[index]!;
-            if (!queued.IsSupersededBy(newer))
+            var slot = _items[(_head + i) % _items.Length];
+            if (slot.IsReplay || !slot.Frame!.IsSupersededBy(newer))
             {
-                continue;
+                continue; // replayed frames are history: left as they are
             }
 
             // Close the gap by shifting the later frames one place towards the head.
@@ -95,9 +121,9 @@ internal sealed class SendQueue
                 _items[(_head + j) % _items.Length] = _items[(_head + j + 1) % _items.Length];
             }
 
-            _items[(_head + Count - 1) % _items.Length] = null;
+            _items[(_head + Count - 1) % _items.Length] = default;
             Count--;
-            Bytes -= queued.Bytes.Length;
+            Bytes -= slot.Frame.Bytes.Length;
             return true; // at most one can be queued: each enqueue keeps it so
         }
 
@@ -106,7 +132,7 @@ internal sealed class SendQueue
 
     private void Grow()
     {
-        var grown = new OutboundFrame?[Math.Min(_items.Length * 2, Math.Max(_maxCount, InitialCapacity))];
+        var grown = new Slot[_items.Length * 2];
         for (var i = 0; i < Count; i++)
         {
             grown[i] = _items[(_head + i) % _items.Length];
@@ -116,6 +142,8 @@ internal sealed class SendQueue
         _head = 0;
     }
 }
+
+internal readonly record struct Slot(OutboundFrame? Frame, bool IsReplay);
 
 internal enum EnqueueResult
 {
