@@ -324,7 +324,20 @@ public sealed class WebSocketManager : IBroadcaster, IAsyncDisposable, IDisposab
                 continue;
             }
 
-            _ = HandleContextAsync(context);
+            _ = HandleContextSafelyAsync(context);
+        }
+    }
+
+    private async Task HandleContextSafelyAsync(HttpListenerContext context)
+    {
+        try
+        {
+            await HandleContextAsync(context).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.AcceptFailed(_logger, ex, context.Request.RemoteEndPoint?.ToString());
+            context.Response.Abort();
         }
     }
 

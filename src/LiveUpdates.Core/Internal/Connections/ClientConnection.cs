@@ -169,7 +169,16 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
                 }
                 else
                 {
-                    await HandleMessageAsync(buffer.AsMemory(0, length)).ConfigureAwait(false);
+                    try
+                    {
+                        await HandleMessageAsync(buffer.AsMemory(0, length)).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is not (WebSocketException or OperationCanceledException or ObjectDisposedException))
+                    {
+                        // A bug must cost one message, never the connection's cleanup.
+                        Log.SeamFailed(_server.Logger, ex, "message handler", Id);
+                        Enqueue(Control(ServerMessages.Error(LiveErrorCodes.InternalError, "The server failed to handle the message.")));
+                    }
                 }
 
                 length = 0;
@@ -307,16 +316,9 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
 
         // The dispatcher queues `subscribed`, replays what the client missed and joins the room between two
         // broadcasts. Awaiting it keeps this client's messages in order (a following unsubscribe sees the join).
-        try
+        if (await _server.Dispatcher.JoinAsync(new JoinRequest(this, user, guildId, lastSeq, epoch), _server.Stopping.Token).ConfigureAwait(false))
         {
-            if (await _server.Dispatcher.JoinAsync(new JoinRequest(this, user, guildId, lastSeq, epoch)).ConfigureAwait(false))
-            {
-                Log.Subscribed(_server.Logger, Id, user.UserId, guildId);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            Enqueue(Control(ServerMessages.Error(LiveErrorCodes.InternalError, "The server is busy; subscribe again.", guildId)));
+            Log.Subscribed(_server.Logger, Id, user.UserId, guildId);
         }
     }
 

@@ -61,15 +61,22 @@ internal sealed class EventDispatcher
         }
     }
 
-    /// <summary>Queues a subscription; the task says whether the connection joined.</summary>
-    public Task<bool> JoinAsync(JoinRequest request)
+    /// <summary>
+    /// Queues a subscription; the task says whether the connection joined. Unlike a broadcast, a subscription
+    /// waits for room in a full dispatch queue (only its own client waits), until <paramref name="cancellationToken"/>.
+    /// </summary>
+    public async Task<bool> JoinAsync(JoinRequest request, CancellationToken cancellationToken)
     {
-        if (!_channel.Writer.TryWrite(new DispatchItem(default, request, null)))
+        try
         {
-            request.Completion.TrySetException(new InvalidOperationException("The dispatch queue is full or completed."));
+            await _channel.Writer.WriteAsync(new DispatchItem(default, request, null), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException)
+        {
+            return false; // the server is stopping
         }
 
-        return request.Completion.Task;
+        return await request.Completion.Task.ConfigureAwait(false);
     }
 
     /// <summary>Completes when every message posted before the call has been fanned out.</summary>

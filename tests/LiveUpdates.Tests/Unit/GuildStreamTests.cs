@@ -1,0 +1,81 @@
+using LiveUpdates.Internal.Delivery;
+using Microsoft.Extensions.Time.Testing;
+
+namespace LiveUpdates.Tests.Unit;
+
+[TestFixture]
+public sealed class GuildStreamTests
+{
+    private readonly FakeTimeProvider _clock = new();
+
+    [Test]
+    public void TryGetSince_WithinHistory_ReturnsTheFramesAfterLastSeq()
+    {
+        var stream = Stream(capacity: 10, events: 5);
+        var into = new List<OutboundFrame>();
+
+        Assert.That(stream.TryGetSince(2, into), Is.True);
+        Assert.That(into.Select(f => f.Seq), Is.EqualTo(new long[] { 3, 4, 5 }));
+    }
+
+    [Test]
+    public void TryGetSince_UpToDate_TrueAndEmpty_Future_False()
+    {
+        var stream = Stream(capacity: 10, events: 5);
+        var into = new List<OutboundFrame>();
+
+        Assert.That(stream.TryGetSince(5, into), Is.True);
+        Assert.That(into, Is.Empty);
+        Assert.That(stream.TryGetSince(6, into), Is.False);
+    }
+
+    [Test]
+    public void TryGetSince_EvictedByCapacity_False_ButTheOldestKeptStillWorks()
+    {
+        var stream = Stream(capacity: 4, events: 10);
+        var into = new List<OutboundFrame>();
+
+        Assert.That(stream.TryGetSince(5, into), Is.False, "seq 6 was evicted");
+        Assert.That(stream.TryGetSince(6, into), Is.True);
+        Assert.That(into.Select(f => f.Seq), Is.EqualTo(new long[] { 7, 8, 9, 10 }));
+    }
+
+    [Test]
+    public void Prune_DropsFramesOlderThanMaxAge()
+    {
+        var stream = new GuildStream(10);
+        Append(stream, 3);
+        _clock.Advance(TimeSpan.FromMinutes(2));
+        Append(stream, 2);
+
+        stream.Prune(_clock.GetTimestamp(), TimeSpan.FromMinutes(1), _clock);
+
+        Assert.That(stream.Count, Is.EqualTo(2));
+        Assert.That(stream.TryGetSince(3, []), Is.True);
+        Assert.That(stream.TryGetSince(2, []), Is.False);
+    }
+
+    [Test]
+    public void ZeroCapacity_KeepsNoHistory_ButCountsSeq()
+    {
+        var stream = Stream(capacity: 0, events: 3);
+        Assert.That(stream.LastSeq, Is.EqualTo(3));
+        Assert.That(stream.TryGetSince(2, []), Is.False);
+    }
+
+    private GuildStream Stream(int capacity, int events)
+    {
+        var stream = new GuildStream(capacity);
+        Append(stream, events);
+        return stream;
+    }
+
+    private void Append(GuildStream stream, int events)
+    {
+        for (var i = 0; i < events; i++)
+        {
+            var seq = stream.NextSeq();
+            stream.Append(OutboundFrame.Event([1], "1", "a:b", seq, false), _clock.GetTimestamp());
+        }
+    }
+}
