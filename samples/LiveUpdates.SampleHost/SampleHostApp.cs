@@ -1,17 +1,32 @@
 using System.Security.Cryptography;
 using LiveUpdates;
+using LiveUpdates.SampleHost.Bot;
+using LiveUpdates.SampleHost.Data;
+using LiveUpdates.SampleHost.Dev;
 using LiveUpdates.SampleHost.Plugins.Moderation;
+using LiveUpdates.SampleHost.Plugins.Modmail;
+using LiveUpdates.SampleHost.Plugins.Tags;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.FileProviders;
 
 namespace LiveUpdates.SampleHost;
 
 /// <summary>
 /// A bot host in miniature: the LiveUpdates WebSocket server (port 3002, env WS_PORT) beside a small HTTP API on
-/// 127.0.0.1:3001 (env API_PORT) whose routes mirror the bot's plugin API. Runs with no MongoDB and no Redis.
+/// 127.0.0.1:3001 (env API_PORT) whose routes mirror the bot's plugin API, the sample dashboard page served from
+/// <c>wwwroot</c> on that same port, and a simulated bot raising auto-mod infractions. No MongoDB, no Redis.
 /// </summary>
 public static class SampleHostApp
 {
     public const string DevGuildId = "123456789012345678";
+    public const string OtherDevGuildId = "876543210987654321";
     public const string DevUserId = "100000000000000001";
+
+    /// <summary>The guilds the development token opens.</summary>
+    public static readonly string[] DevGuildIds = [DevGuildId, OtherDevGuildId];
+
+    /// <summary>Where the dashboard page's files are: copied next to the program by the build (with the JS client under <c>lib/</c>).</summary>
+    public static string WebRoot => Path.Combine(AppContext.BaseDirectory, "wwwroot");
 
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? customize = null)
     {
@@ -36,11 +51,38 @@ public static class SampleHostApp
                 o.AuthSecret = secret;
             }
         });
+
+        builder.Services.TryAddSingleton<SampleDatabase>();
         builder.Services.AddSingleton<ModerationConfigService>();
+        builder.Services.AddSingleton<ModerationRulesService>();
+        builder.Services.AddSingleton<InfractionService>();
+        builder.Services.AddSingleton<ModmailWebSocketService>();
+        builder.Services.AddSingleton<ModmailService>();
+        builder.Services.AddSingleton<TagService>();
+        builder.Services.Configure<SampleBotOptions>(builder.Configuration.GetSection(SampleBotOptions.SectionName));
+        builder.Services.AddSingleton<AutoModBot>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<AutoModBot>());
         customize?.Invoke(builder);
 
         var app = builder.Build();
+        if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SampleBotOptions>>().Value.Seed)
+        {
+            SampleData.Seed(app.Services.GetRequiredService<SampleDatabase>(), app.Services.GetRequiredService<TimeProvider>());
+        }
+
+        // The dashboard page: plain files, no build step. The WebSocket server stays on its own port.
+        var files = new PhysicalFileProvider(WebRoot);
+        app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
+        app.UseStaticFiles(new StaticFileOptions
+        {
+            FileProvider = files,
+            OnPrepareResponse = c => c.Context.Response.Headers.CacheControl = "no-cache",
+        });
+
         app.MapModerationApi();
+        app.MapModmailApi();
+        app.MapTagsApi();
+        app.MapDevApi();
         app.Lifetime.ApplicationStarted.Register(() => PrintBanner(app, generated ? secret : null));
         return app;
     }
@@ -52,28 +94,31 @@ public static class SampleHostApp
         var port = options.Port;
         var secret = options.AuthSecret!;
         var generated = string.Equals(secret, generatedSecret, StringComparison.Ordinal);
-        var token = DevelopmentTokens.Create(secret, DevUserId, [DevGuildId], TimeSpan.FromHours(24));
+        var token = DevelopmentTokens.Create(secret, DevUserId, DevGuildIds, TimeSpan.FromHours(24));
         var api = app.Urls.FirstOrDefault() ?? "http://127.0.0.1:3001";
         Console.WriteLine($$"""
 
             ── LiveUpdates sample host ─────────────────────────────────────────────
+            Dashboard page   : {{api}}/   (guild B: {{api}}/?guild={{OtherDevGuildId}})
             WebSocket server : ws://localhost:{{port}}  ({{server.Prefix}})
-            HTTP API         : {{api}}
+            HTTP API         : {{api}}/api/guilds/{guildId}/{moderation|modmail|tags}/…
             AUTH_SECRET      : {{(generated ? secret + "   (generated: set AUTH_SECRET to keep one)" : "(from your environment)")}}
             Dev token        : {{token}}
-                               (user {{DevUserId}}, guild {{DevGuildId}}, valid 24 h)
+                               (user {{DevUserId}}, guilds {{DevGuildId}} and {{OtherDevGuildId}}, valid 24 h;
+                                the page gets its own from {{api}}/dev/token, a sample-only, loopback-only route)
 
-            1) In any browser tab's console:
+            1) Open the dashboard page in two browser windows and change something in one.
+            2) Or, in any browser tab's console:
                const ws = new WebSocket("ws://localhost:{{port}}");
                ws.onmessage = e => console.log(JSON.parse(e.data));
                ws.onopen = () => {
                  ws.send(JSON.stringify({ type: "auth", token: "{{token}}" }));
                  ws.send(JSON.stringify({ type: "subscribe", guildId: "{{DevGuildId}}" }));
                };
-            2) In a terminal:
+               and in a terminal:
                curl -X PUT {{api}}/api/guilds/{{DevGuildId}}/moderation/config \
                  -H 'Content-Type: application/json' -d '{"automod":true,"_dashboardUserId":"{{DevUserId}}"}'
-            3) The console logs the moderation:config_updated event.
+               The console logs the moderation:config_updated event.
             ────────────────────────────────────────────────────────────────────────
 
             """);

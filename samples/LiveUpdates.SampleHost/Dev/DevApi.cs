@@ -1,0 +1,40 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+
+namespace LiveUpdates.SampleHost.Dev;
+
+/// <summary>
+/// <c>GET /dev/token</c>: hands the sample dashboard page a development session token and the WebSocket URL.
+/// It exists only in this sample, answers only loopback callers, and stands in for what a real dashboard
+/// does on its server (read the user's NextAuth/Auth.js session cookie, see the README).
+/// </summary>
+public static class DevApi
+{
+    public static readonly TimeSpan TokenLifetime = TimeSpan.FromHours(1);
+
+    public static void MapDevApi(this WebApplication app)
+    {
+        app.MapGet("/dev/token", (HttpContext context, IOptions<LiveUpdatesOptions> options) =>
+        {
+            if (context.Connection.RemoteIpAddress is not { } remote || !IPAddress.IsLoopback(remote))
+            {
+                return Results.NotFound();
+            }
+
+            var o = options.Value;
+            var token = DevelopmentTokens.Create(o.AuthSecret!, SampleHostApp.DevUserId, SampleHostApp.DevGuildIds, TokenLifetime);
+            context.Response.Headers.CacheControl = "no-store";
+            return Results.Json(new
+            {
+                token,
+                userId = SampleHostApp.DevUserId,
+                guilds = SampleHostApp.DevGuildIds,
+                wsUrl = WebSocketUrl(context.Request, o),
+            });
+        });
+    }
+
+    /// <summary>The WebSocket server as the browser reaches it: the page's host name, the server's port and path.</summary>
+    public static string WebSocketUrl(HttpRequest request, LiveUpdatesOptions options) =>
+        $"ws://{request.Host.Host}:{options.Port}{options.Path}";
+}
