@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole LiveUpdates test suite: the README's test command, and what .ci/run calls.
-# Installs what the tests need when it is missing (nothing beyond the .NET SDK yet; later issues add
-# Debian packages here, e.g. redis-server or chromium), builds once, runs every test project, and ends
-# with one line: "tests: N passed, M failed[, K skipped]".
+# Installs what the tests need when it is missing (Debian's chromium for the browser tests, the JS client's npm
+# dev dependencies), builds once, runs every .NET test project (one at a time: 2 cores) and the JS client's node
+# tests, and ends with one line summing every test that ran: "tests: N passed, M failed[, K skipped]".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,11 +14,24 @@ apt_install() {
   for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   [ ${#missing[@]} -eq 0 ] && return 0
   local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+  echo "installing ${missing[*]}"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+started=$(date +%s)
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+tap=$(mktemp)
+trap 'rm -f "$log" "$tap"' EXIT
+extra_failed=0
+rm -rf artifacts/browser-tests # screenshots of this run only
+
+# The browser tests drive Debian's Chromium (never a downloaded browser); without it they fail, they do not skip.
+apt_install chromium || echo "could not install chromium: the browser tests will fail"
+
+# The JS client's dev dependencies (TypeScript, to check the .d.ts files), exactly as locked.
+if command -v npm >/dev/null 2>&1; then
+  (cd clients/js && npm ci --no-audit --no-fund --loglevel=error) || echo "npm ci failed in clients/js: the type tests will fail"
+fi
 
 if ! dotnet build LiveUpdates.sln -c Release 2>&1 | tee "$log" | grep -E "error|Warn|Elapsed" ; then :; fi
 if ! grep -q "Build succeeded" "$log"; then
@@ -27,7 +40,8 @@ if ! grep -q "Build succeeded" "$log"; then
   exit 1
 fi
 
-dotnet test LiveUpdates.sln -c Release --no-build 2>&1 | tee "$log"
+# -m:1 runs the test projects one after the other: the browser tests and the socket tests both need the CPU.
+dotnet test LiveUpdates.sln -c Release --no-build -m:1 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
 # Sum the per-project summaries: "Passed!  - Failed: 0, Passed: 155, Skipped: 0, Total: 155, ...".
@@ -35,14 +49,40 @@ read -r passed failed skipped projects < <(grep -E '^(Passed|Failed)!' "$log" | 
   { f += $2; p += $4; s += $6; n++ } END { printf "%d %d %d %d\n", p, f, s, n }')
 
 if [ "${projects:-0}" -eq 0 ]; then
-  echo "no test summary found"
-  failed=$(( ${failed:-0} + 1 ))
+  echo "no .NET test summary found"
+  extra_failed=$((extra_failed + 1))
 elif [ "$status" -ne 0 ] && [ "${failed:-0}" -eq 0 ]; then
   # The runner failed without a failed test (a crash or an aborted test host): count it as a failure.
-  failed=1
+  extra_failed=$((extra_failed + 1))
 fi
+echo ".NET: ${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped in ${projects:-0} projects"
 
-line="tests: ${passed:-0} passed, ${failed:-0} failed"
-[ "${skipped:-0}" -gt 0 ] && line="$line, ${skipped} skipped"
+# The JS client's unit and type tests: node's built-in runner, human-readable here, TAP to a file for the counts.
+node_passed=0 node_failed=0 node_skipped=0
+if command -v node >/dev/null 2>&1; then
+  node --test --test-reporter=spec --test-reporter-destination=stdout --test-reporter=tap --test-reporter-destination="$tap" clients/js/test/
+  node_status=$?
+  count() { grep -E "^# $1 [0-9]+$" "$tap" | tail -1 | awk '{ print $3 }'; }
+  node_passed=$(count pass); node_failed=$(( $(count fail) + $(count cancelled) ))
+  node_skipped=$(( $(count skipped) + $(count todo) ))
+  if [ -z "$(count tests)" ] || { [ "$node_status" -ne 0 ] && [ "$node_failed" -eq 0 ]; }; then
+    echo "node's test runner failed without a summary"
+    node_failed=$((node_failed + 1))
+  fi
+else
+  echo "node not found: the JS client's tests could not run"
+  node_failed=1
+fi
+echo "node: ${node_passed} passed, ${node_failed} failed, ${node_skipped} skipped"
+
+shots=$(ls artifacts/browser-tests/*.png 2>/dev/null | wc -l)
+[ "$shots" -gt 0 ] && echo "screenshots of the dashboard page (browser tests): $(pwd)/artifacts/browser-tests/ ($shots files)"
+echo "duration: $(( $(date +%s) - started )) s"
+
+passed=$(( ${passed:-0} + node_passed ))
+failed=$(( ${failed:-0} + node_failed + extra_failed ))
+skipped=$(( ${skipped:-0} + node_skipped ))
+line="tests: ${passed} passed, ${failed} failed"
+[ "$skipped" -gt 0 ] && line="$line, ${skipped} skipped"
 echo "$line"
-[ "${failed:-0}" -eq 0 ] && [ "$status" -eq 0 ]
+[ "$failed" -eq 0 ]

@@ -45,7 +45,8 @@ public sealed class ModerationRulesService(SampleDatabase db, IBroadcaster broad
             return changes.Count == 0 ? r : next with { UpdatedAt = time.GetUtcNow() };
         });
 
-        if (rule is not null)
+        // Nothing written, nothing to tell: a toggle to the value a rule already has is not an event.
+        if (rule is not null && changes.Count > 0)
         {
             broadcaster.Broadcast(guildId, LiveEvents.Moderation.RuleUpdated, new RuleUpdated(rule, changes, updatedBy));
         }
