@@ -324,7 +324,7 @@ function toast(title, body) {
   const node = el("div", { class: "toast" }, el("div", { class: "name" }, title), body && el("div", { class: "muted small" }, body));
   $("toasts").append(node);
   setTimeout(() => node.remove(), 6000);
-  while ($("toasts").children.length > 4) $("toasts").firstChild.remove();
+  while ($("toasts").children.length > 3) $("toasts").firstChild.remove();
 }
 
 function time(iso) {
