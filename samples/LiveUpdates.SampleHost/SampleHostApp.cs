@@ -83,7 +83,11 @@ public static class SampleHostApp
         app.MapModmailApi();
         app.MapTagsApi();
         app.MapDevApi();
-        app.Lifetime.ApplicationStarted.Register(() => PrintBanner(app, generated ? secret : null));
+        if (!app.Configuration.GetValue("SampleHost:Quiet", false))
+        {
+            app.Lifetime.ApplicationStarted.Register(() => PrintBanner(app, generated ? secret : null));
+        }
+
         return app;
     }
 

@@ -35,3 +35,16 @@ for (const [js, dts] of [
     assert.deepEqual([...new Set(declared)].sort(), runtime);
   });
 }
+
+test("the React sample (react/LiveUpdatesProvider.tsx) is valid TSX", () => {
+  // React and Next.js are not installed here, so this checks syntax only; the logic it wraps is tested above.
+  const file = path.join(root, "react/LiveUpdatesProvider.tsx");
+  const result = ts.transpileModule(fs.readFileSync(file, "utf8"), {
+    fileName: file,
+    reportDiagnostics: true,
+    compilerOptions: { jsx: ts.JsxEmit.Preserve, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
+  });
+  const text = ts.formatDiagnostics(result.diagnostics ?? [], { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => "\n" });
+  assert.equal(result.diagnostics?.length ?? 0, 0, text);
+  assert.match(result.outputText, /export function useRealtimeData/);
+});

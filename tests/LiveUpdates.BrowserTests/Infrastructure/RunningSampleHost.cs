@@ -73,6 +73,7 @@ internal sealed class RunningSampleHost : IAsyncDisposable
                 $"--AUTH_SECRET={Secret}",
                 $"--SampleBot:AutoModInterval={_autoModInterval:c}",
                 "--Logging:LogLevel:Default=Warning",
+                "--SampleHost:Quiet=true",
             ],
             b => b.Services.AddSingleton(Database));
         await Wait.ForAsync(app.StartAsync(), "sample host start", TimeSpan.FromSeconds(20));

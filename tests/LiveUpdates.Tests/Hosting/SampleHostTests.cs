@@ -31,6 +31,7 @@ public sealed class SampleHostTests
             "--LiveUpdates:Host=127.0.0.1",
             $"--AUTH_SECRET={TestTokens.Secret}",
             "--Logging:LogLevel:Default=Warning",
+            "--SampleHost:Quiet=true",
             "--SampleBot:AutoModInterval=00:00:00", // no simulated infractions in the middle of a test
         ]);
         await _app.StartAsync();

@@ -38,6 +38,7 @@ public sealed class SamplePluginsTests
             "--LiveUpdates:Host=127.0.0.1",
             $"--AUTH_SECRET={TestTokens.Secret}",
             "--Logging:LogLevel:Default=Warning",
+            "--SampleHost:Quiet=true",
             "--SampleBot:AutoModInterval=00:00:00",
         ]);
         await _app.StartAsync();
