@@ -4,8 +4,9 @@ namespace LiveUpdates;
 
 /// <summary>
 /// Settings of the LiveUpdates WebSocket server. Bound from the configuration section <c>LiveUpdates</c> by
-/// <c>AddLiveUpdates(IConfiguration)</c>; the environment variables <c>WS_PORT</c> and <c>AUTH_SECRET</c> set
-/// <see cref="Port"/> and <see cref="AuthSecret"/>. Every value is checked when the server starts.
+/// <c>AddLiveUpdates(IConfiguration)</c>; the environment variables <c>WS_PORT</c>, <c>AUTH_SECRET</c> and
+/// <c>AUTH_SECRET_1</c>..<c>AUTH_SECRET_3</c> set <see cref="Port"/>, <see cref="AuthSecret"/> and
+/// <see cref="AdditionalAuthSecrets"/>. Every value is checked when the server starts.
 /// </summary>
 public sealed class LiveUpdatesOptions
 {
@@ -116,6 +117,26 @@ public sealed class LiveUpdatesOptions
     /// <summary>Gets or sets the serializer options for event payloads.</summary>
     /// <value>Default: <see cref="JsonSerializerDefaults.Web"/> (camelCase), as dashboards expect.</value>
     public JsonSerializerOptions SerializerOptions { get; set; } = new(JsonSerializerDefaults.Web);
+
+    /// <summary>
+    /// Gets or sets further secrets whose session tokens are still accepted, for rotating <see cref="AuthSecret"/> without
+    /// signing every dashboard user out (environment variables <c>AUTH_SECRET_1</c>, <c>AUTH_SECRET_2</c> and
+    /// <c>AUTH_SECRET_3</c>, Auth.js's rotation convention, are added here). Every token format is checked with
+    /// <see cref="AuthSecret"/> and each of these.
+    /// </summary>
+    /// <value>Default: empty. Each entry at least 32 bytes of UTF-8. Configuration adds to the list; code may replace its contents.</value>
+    public List<string> AdditionalAuthSecrets { get; set; } = [];
+
+    /// <summary>
+    /// Gets or sets the names of the dashboard's Auth.js v5 session cookie. Auth.js v5 derives its encryption key from the
+    /// secret salted with the cookie name, so a token is accepted when it was made for any of these names.
+    /// NextAuth v4 session tokens and HS256 tokens do not depend on it.
+    /// </summary>
+    /// <value>
+    /// Default: <c>authjs.session-token</c> and <c>__Secure-authjs.session-token</c> (the name Auth.js uses on https).
+    /// Must not be empty. Configuration adds to the defaults (the configuration binder appends to lists); code may replace them.
+    /// </value>
+    public List<string> SessionCookieNames { get; set; } = ["authjs.session-token", "__Secure-authjs.session-token"];
 
     /// <summary>Problems found while reading environment variables, reported by validation at start-up.</summary>
     internal List<string> SourceErrors { get; } = [];

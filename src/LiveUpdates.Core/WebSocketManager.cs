@@ -47,7 +47,7 @@ public sealed class WebSocketManager : IBroadcaster, IAsyncDisposable, IDisposab
 
     /// <summary>Creates a server. Nothing listens until <see cref="StartAsync(CancellationToken)"/>.</summary>
     /// <param name="options">The settings; they are validated here and must not be changed afterwards.</param>
-    /// <param name="tokenValidator">Checks session tokens; <see langword="null"/> for the built-in HS256 validator over <see cref="LiveUpdatesOptions.AuthSecret"/>.</param>
+    /// <param name="tokenValidator">Checks session tokens; <see langword="null"/> for the built-in validator of HS256 JWTs, NextAuth v4 and Auth.js v5 session tokens over <see cref="LiveUpdatesOptions.AuthSecret"/> and <see cref="LiveUpdatesOptions.AdditionalAuthSecrets"/>.</param>
     /// <param name="guildAccessPolicy">Decides guild access; <see langword="null"/> for the built-in policy that reads <see cref="LiveUpdatesOptions.GuildsClaim"/>.</param>
     /// <param name="backplane">Carries broadcasts between instances; <see langword="null"/> for in-process delivery.</param>
     /// <param name="loggerFactory">Creates the server's logger; <see langword="null"/> for none.</param>
@@ -71,7 +71,7 @@ public sealed class WebSocketManager : IBroadcaster, IAsyncDisposable, IDisposab
         _dispatcher = new EventDispatcher(options, rooms, _time, _logger, _metrics);
         _server = new ServerContext(
             options,
-            tokenValidator ?? new HmacJwtTokenValidator(options, _time),
+            tokenValidator ?? new SessionTokenValidator(options, _time),
             guildAccessPolicy ?? new TokenClaimGuildAccessPolicy(options),
             _time,
             _logger,

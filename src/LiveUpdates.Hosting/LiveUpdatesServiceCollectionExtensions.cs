@@ -17,8 +17,8 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class LiveUpdatesServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the LiveUpdates WebSocket server. Settings come from the environment variables <c>WS_PORT</c> and
-    /// <c>AUTH_SECRET</c>, then from <paramref name="configure"/>; they are validated when the host starts.
+    /// Adds the LiveUpdates WebSocket server. Settings come from the environment variables <c>WS_PORT</c>,
+    /// <c>AUTH_SECRET</c> and <c>AUTH_SECRET_1</c>..<c>AUTH_SECRET_3</c>, then from <paramref name="configure"/>; they are validated when the host starts.
     /// Calling it more than once registers the services once (each call's <paramref name="configure"/> still applies).
     /// </summary>
     /// <param name="services">The service collection.</param>
@@ -63,7 +63,7 @@ public static class LiveUpdatesServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ITokenValidator>(static sp =>
-            new HmacJwtTokenValidator(sp.GetRequiredService<IOptions<LiveUpdatesOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
+            new SessionTokenValidator(sp.GetRequiredService<IOptions<LiveUpdatesOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<IGuildAccessPolicy>(static sp =>
             new TokenClaimGuildAccessPolicy(sp.GetRequiredService<IOptions<LiveUpdatesOptions>>().Value));
         services.TryAddSingleton<IBackplane, InProcessBackplane>();

@@ -100,6 +100,41 @@ internal sealed class LiveUpdatesOptionsValidator : IValidateOptions<LiveUpdates
             errors.Add($"{S}:SerializerOptions is null; leave the default (JsonSerializerDefaults.Web) or set an instance.");
         }
 
+        if (o.AdditionalAuthSecrets is null)
+        {
+            errors.Add($"{S}:AdditionalAuthSecrets is null; leave the default (empty) or list the older secrets that are still accepted.");
+        }
+        else
+        {
+            for (var i = 0; i < o.AdditionalAuthSecrets.Count; i++)
+            {
+                var secret = o.AdditionalAuthSecrets[i];
+                if (string.IsNullOrEmpty(secret))
+                {
+                    errors.Add($"{S}:AdditionalAuthSecrets:{i} is empty; remove it, or set a secret of at least {MinSecretBytes} bytes.");
+                }
+                else if (Encoding.UTF8.GetByteCount(secret) < MinSecretBytes)
+                {
+                    errors.Add($"{S}:AdditionalAuthSecrets:{i} (environment variables AUTH_SECRET_1..3 add here) is {Encoding.UTF8.GetByteCount(secret)} bytes long; it must be at least {MinSecretBytes} bytes (generate one with 'openssl rand -base64 32').");
+                }
+            }
+        }
+
+        if (o.SessionCookieNames is null || o.SessionCookieNames.Count == 0)
+        {
+            errors.Add($"{S}:SessionCookieNames is empty; list the dashboard's Auth.js session cookie names (default 'authjs.session-token' and '__Secure-authjs.session-token').");
+        }
+        else
+        {
+            for (var i = 0; i < o.SessionCookieNames.Count; i++)
+            {
+                if (string.IsNullOrWhiteSpace(o.SessionCookieNames[i]))
+                {
+                    errors.Add($"{S}:SessionCookieNames:{i} is empty; remove it, or name a session cookie such as 'authjs.session-token'.");
+                }
+            }
+        }
+
         return errors;
     }
 
