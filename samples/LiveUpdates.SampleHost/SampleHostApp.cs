@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using LiveUpdates;
 using LiveUpdates.SampleHost.Plugins.Moderation;
+using LiveUpdates.SampleHost.Security;
+using LiveUpdates.Security;
 
 namespace LiveUpdates.SampleHost;
 
@@ -36,6 +38,7 @@ public static class SampleHostApp
                 o.AuthSecret = secret;
             }
         });
+        builder.Services.AddSingleton<IGuildMemberSource, TokenGuildsMemberSource>(); // → the dashboard permission model
         builder.Services.AddSingleton<ModerationConfigService>();
         customize?.Invoke(builder);
 

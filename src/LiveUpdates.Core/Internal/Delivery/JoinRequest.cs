@@ -7,8 +7,10 @@ namespace LiveUpdates.Internal.Delivery;
 /// A subscription handed to the dispatcher loop, so that the replay of missed events and the join of the
 /// room happen between two broadcasts: no event is lost or repeated at the seam between replay and live.
 /// </summary>
-internal sealed class JoinRequest(ClientConnection connection, AuthenticatedUser user, string guildId, long? lastSeq, string? epoch)
+internal sealed class JoinRequest(ClientConnection connection, AuthenticatedUser user, GuildAccess access, string guildId, long? lastSeq, string? epoch)
 {
+    public GuildAccess Access { get; } = access;
+
     public ClientConnection Connection { get; } = connection;
 
     public AuthenticatedUser User { get; } = user;
