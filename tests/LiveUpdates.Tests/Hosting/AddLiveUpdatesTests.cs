@@ -44,6 +44,44 @@ public sealed class AddLiveUpdatesTests
     }
 
     [Test]
+    public void AccessPolicy_WithoutAMemberSource_IsTheTokenClaimPolicy_WithOne_TheDashboardPermissionModel()
+    {
+        static IServiceProvider Build(bool withMembers)
+        {
+            var services = new ServiceCollection();
+            services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret);
+            if (withMembers)
+            {
+                services.AddSingleton<LiveUpdates.Security.IGuildMemberSource, InMemoryMemberSource>();
+            }
+
+            return services.BuildServiceProvider();
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Build(false).GetRequiredService<LiveUpdates.Security.IGuildAccessPolicy>(), Is.InstanceOf<LiveUpdates.Internal.Security.TokenClaimGuildAccessPolicy>());
+            Assert.That(Build(true).GetRequiredService<LiveUpdates.Security.IGuildAccessPolicy>(), Is.InstanceOf<LiveUpdates.Internal.Security.DashboardAccessPolicy>());
+            Assert.That(Build(true).GetRequiredService<LiveUpdates.Security.IDashboardPermissionStore>(), Is.InstanceOf<LiveUpdates.Internal.Security.EmptyPermissionStore>(), "no MongoDB configured");
+        });
+    }
+
+    [Test]
+    public void PermissionStore_WithAMongoConnectionString_IsTheMongoStore()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["LiveUpdates:AuthSecret"] = TestTokens.Secret,
+            ["LiveUpdates:Mongo:ConnectionString"] = "mongodb://127.0.0.1:1/bot",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddLiveUpdates(configuration.GetSection("LiveUpdates"));
+        using var provider = services.BuildServiceProvider();
+
+        Assert.That(provider.GetRequiredService<LiveUpdates.Security.IDashboardPermissionStore>(), Is.InstanceOf<LiveUpdates.Hosting.Mongo.MongoDashboardPermissionStore>());
+    }
+
+    [Test]
     public async Task Host_StartsTheServer_SetsTheFacade_AndStopClearsItAndClosesClients()
     {
         var port = Ports.GetFree();
