@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.WebSockets;
 using LiveUpdates.Internal.Delivery;
@@ -284,20 +285,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
 
     private async ValueTask SubscribeAsync(string guildId, long? lastSeq, string? epoch)
     {
-        var user = User;
-        if (user is null)
-        {
-            Enqueue(Control(ServerMessages.Error(LiveErrorCodes.AuthRequired, "Send an auth message first.")));
-            return;
-        }
-
-        if (!LiveNames.IsValidGuildId(guildId))
-        {
-            Enqueue(Control(ServerMessages.Error(LiveErrorCodes.InvalidGuildId, "guildId must be a Discord snowflake (1 to 20 digits).")));
-            return;
-        }
-
-        if (!TryCountSubscriptionChange())
+        if (!TryAcceptSubscriptionChange(guildId, out var user))
         {
             return;
         }
@@ -382,19 +370,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
 
     private void Unsubscribe(string guildId)
     {
-        if (User is null)
-        {
-            Enqueue(Control(ServerMessages.Error(LiveErrorCodes.AuthRequired, "Send an auth message first.")));
-            return;
-        }
-
-        if (!LiveNames.IsValidGuildId(guildId))
-        {
-            Enqueue(Control(ServerMessages.Error(LiveErrorCodes.InvalidGuildId, "guildId must be a Discord snowflake (1 to 20 digits).")));
-            return;
-        }
-
-        if (!TryCountSubscriptionChange())
+        if (!TryAcceptSubscriptionChange(guildId, out _))
         {
             return;
         }
@@ -416,6 +392,25 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         {
             LeaveRooms([removed]);
         }
+    }
+
+    /// <summary>The checks every subscribe/unsubscribe passes first: authenticated, a snowflake, within the rate limit.</summary>
+    private bool TryAcceptSubscriptionChange(string guildId, [NotNullWhen(true)] out AuthenticatedUser? user)
+    {
+        user = User;
+        if (user is null)
+        {
+            Enqueue(Control(ServerMessages.Error(LiveErrorCodes.AuthRequired, "Send an auth message first.")));
+            return false;
+        }
+
+        if (!LiveNames.IsValidGuildId(guildId))
+        {
+            Enqueue(Control(ServerMessages.Error(LiveErrorCodes.InvalidGuildId, "guildId must be a Discord snowflake (1 to 20 digits).")));
+            return false;
+        }
+
+        return TryCountSubscriptionChange();
     }
 
     /// <summary>Counts a subscribe/unsubscribe against the per-second limit; past it, the client gets RATE_LIMITED and is closed.</summary>
