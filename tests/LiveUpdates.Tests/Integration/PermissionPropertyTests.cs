@@ -151,6 +151,10 @@ public sealed class PermissionPropertyTests
             if (announce)
             {
                 server.Manager.Broadcast(changed, LiveEvents.Dashboard.PermissionsUpdated, new { id = announcementId });
+
+                // The server reads the store when it handles the announcement; the next change must not overtake it,
+                // or the oracle (which applies each change at its announcement) would judge with the wrong documents.
+                await server.FlushAsync();
             }
             else
             {
