@@ -138,4 +138,49 @@ public sealed class AccessControlTests
         Assert.That(subscribed.GetProperty("data").GetProperty("recovered").GetBoolean(), Is.True);
         Assert.That((await client.DrainUntilPongAsync()).Select(m => m.GetProperty("event").GetString()), Is.EqualTo(new[] { "tickets:ticket_created" }));
     }
+
+    [Test]
+    public async Task Revocation_BetweenTheAccessCheckAndTheJoin_IsNotMissed()
+    {
+        _members.Set(G, "1", new GuildMember([new MemberRole("mod", 1)]));
+        _store.Set(G, Role(G, "mod", Allow("moderation")));
+        var gate = new TaskCompletionSource();
+        await using var server = await TestServer.StartAsync(
+            o => o.PermissionCategories["moderation"] = ["moderation.manage_config"],
+            accessPolicy: options => new StaleFirstAnswerPolicy(new Internal.Security.DashboardAccessPolicy(_members, _store, options), gate.Task));
+        await using var client = await server.ConnectAuthenticatedAsync("1", []);
+
+        // The first access check is held, and answers with what was true before the revocation.
+        await client.SendAsync(new { type = "subscribe", guildId = G });
+        _store.Set(G, Role(G, "mod", Deny("moderation")));
+        await server.Manager.InvalidateGuildAccessAsync(G);
+        gate.SetResult();
+
+        await client.ExpectErrorAsync(LiveErrorCodes.Forbidden);
+        server.Manager.Broadcast(G, LiveEvents.Tags.TagCreated);
+        await server.FlushAsync();
+        Assert.That(await client.DrainUntilPongAsync(), Is.Empty);
+    }
+
+    private sealed class StaleFirstAnswerPolicy(IGuildAccessPolicy inner, Task gate) : IGuildAccessPolicy
+    {
+        private int _calls;
+
+        public ValueTask<IReadOnlyList<string>> GetGuildsAsync(AuthenticatedUser user, CancellationToken cancellationToken) =>
+            inner.GetGuildsAsync(user, cancellationToken);
+
+        public async ValueTask<GuildAccess> GetAccessAsync(AuthenticatedUser user, string guildId, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Increment(ref _calls) == 1)
+            {
+                var stale = await inner.GetAccessAsync(user, guildId, cancellationToken);
+                await gate;
+                return stale;
+            }
+
+            return await inner.GetAccessAsync(user, guildId, cancellationToken);
+        }
+
+        public void Invalidate(string guildId) => inner.Invalidate(guildId);
+    }
 }

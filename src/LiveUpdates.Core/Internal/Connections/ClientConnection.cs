@@ -300,6 +300,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
             }
         }
 
+        var accessVersion = _server.Dispatcher.AccessVersion;
         GuildAccess access;
         try
         {
@@ -321,7 +322,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
 
         // The dispatcher queues `subscribed`, replays what the client missed and joins the room between two
         // broadcasts. Awaiting it keeps this client's messages in order (a following unsubscribe sees the join).
-        if (await _server.Dispatcher.JoinAsync(new JoinRequest(this, user, access, guildId, lastSeq, epoch), _server.Stopping.Token).ConfigureAwait(false))
+        if (await _server.Dispatcher.JoinAsync(new JoinRequest(this, user, access, accessVersion, guildId, lastSeq, epoch), _server.Stopping.Token).ConfigureAwait(false))
         {
             Log.Subscribed(_server.Logger, Id, user.UserId, guildId);
         }
@@ -366,6 +367,13 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
 
         _server.Metrics.Subscriptions.Add(1);
         return true;
+    }
+
+    /// <summary>Called on the dispatcher loop when a re-check refused the subscription: the client gets FORBIDDEN.</summary>
+    public bool RefuseJoin(string guildId)
+    {
+        Enqueue(Control(ServerMessages.Error(LiveErrorCodes.Forbidden, "No access to this guild.", guildId)));
+        return false;
     }
 
     private void Unsubscribe(string guildId)

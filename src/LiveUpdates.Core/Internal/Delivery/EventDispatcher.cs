@@ -29,6 +29,7 @@ internal sealed class EventDispatcher
     private readonly IGuildAccessPolicy _accessPolicy;
     private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _categoryByPlugin;
     private long _dispatched;
+    private long _accessVersion;
 
     public EventDispatcher(LiveUpdatesOptions options, RoomStore rooms, IGuildAccessPolicy accessPolicy, TimeProvider time, ILogger logger, LiveUpdatesMetrics metrics)
     {
@@ -72,6 +73,9 @@ internal sealed class EventDispatcher
 
     /// <summary>Gets this server's stream epoch: it changes whenever history is lost, i.e. with every server start.</summary>
     public string Epoch { get; }
+
+    /// <summary>Gets a number that grows with every permission re-check, so a subscription resolved before one can tell.</summary>
+    public long AccessVersion => Interlocked.Read(ref _accessVersion);
 
     /// <summary>Gets how many broadcasts have been fanned out.</summary>
     public long Dispatched => Interlocked.Read(ref _dispatched);
@@ -155,6 +159,13 @@ internal sealed class EventDispatcher
                 }
                 else if (item.Join is not null)
                 {
+                    if (item.Join.AccessVersion != AccessVersion)
+                    {
+                        // Permissions changed between the access check and now: check again, or a revocation
+                        // that ran before this client joined the room would miss it.
+                        await RecheckAsync(item.Join).ConfigureAwait(false);
+                    }
+
                     Join(item.Join);
                 }
                 else
@@ -217,6 +228,12 @@ internal sealed class EventDispatcher
                 _metrics.Recoveries.Add(1, new KeyValuePair<string, object?>("outcome", recovered.Value ? "recovered" : "refetch"));
             }
 
+            if (!request.Access.CanOpen)
+            {
+                request.Completion.TrySetResult(request.Connection.RefuseJoin(request.GuildId));
+                return;
+            }
+
             var subscribed = ServerMessages.Subscribed(request.GuildId, Epoch, currentSeq, recovered);
             request.Completion.TrySetResult(request.Connection.CompleteJoin(request.User, request.Access, request.GuildId, subscribed, _replay));
         }
@@ -252,8 +269,23 @@ internal sealed class EventDispatcher
         return true;
     }
 
+    private async Task RecheckAsync(JoinRequest request)
+    {
+        try
+        {
+            request.Access = await _accessPolicy.GetAccessAsync(request.User, request.GuildId, CancellationToken.None)
+                .AsTask().WaitAsync(_options.AccessCheckTimeout, _time).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.DispatchFailed(_logger, ex, "subscribe", request.GuildId);
+            request.Access = GuildAccess.None;
+        }
+    }
+
     private async Task ReauthorizeRoomAsync(string guildId)
     {
+        Interlocked.Increment(ref _accessVersion);
         try
         {
             _accessPolicy.Invalidate(guildId);
