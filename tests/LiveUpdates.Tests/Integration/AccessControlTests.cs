@@ -145,13 +145,15 @@ public sealed class AccessControlTests
         _members.Set(G, "1", new GuildMember([new MemberRole("mod", 1)]));
         _store.Set(G, Role(G, "mod", Allow("moderation")));
         var gate = new TaskCompletionSource();
+        var held = new TaskCompletionSource();
         await using var server = await TestServer.StartAsync(
             o => o.PermissionCategories["moderation"] = ["moderation.manage_config"],
-            accessPolicy: options => new StaleFirstAnswerPolicy(new Internal.Security.DashboardAccessPolicy(_members, _store, options), gate.Task));
+            accessPolicy: options => new StaleFirstAnswerPolicy(new Internal.Security.DashboardAccessPolicy(_members, _store, options), held, gate.Task));
         await using var client = await server.ConnectAuthenticatedAsync("1", []);
 
         // The first access check is held, and answers with what was true before the revocation.
         await client.SendAsync(new { type = "subscribe", guildId = G });
+        await Wait.ForAsync(held.Task, "the subscription's access check is under way");
         _store.Set(G, Role(G, "mod", Deny("moderation")));
         await server.Manager.InvalidateGuildAccessAsync(G);
         gate.SetResult();
@@ -162,7 +164,7 @@ public sealed class AccessControlTests
         Assert.That(await client.DrainUntilPongAsync(), Is.Empty);
     }
 
-    private sealed class StaleFirstAnswerPolicy(IGuildAccessPolicy inner, Task gate) : IGuildAccessPolicy
+    private sealed class StaleFirstAnswerPolicy(IGuildAccessPolicy inner, TaskCompletionSource held, Task gate) : IGuildAccessPolicy
     {
         private int _calls;
 
@@ -174,6 +176,7 @@ public sealed class AccessControlTests
             if (Interlocked.Increment(ref _calls) == 1)
             {
                 var stale = await inner.GetAccessAsync(user, guildId, cancellationToken);
+                held.SetResult();
                 await gate;
                 return stale;
             }
