@@ -15,7 +15,11 @@ using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Registers LiveUpdates in a host: the WebSocket server, <see cref="IBroadcaster"/> and the hosted service that runs them.</summary>
+/// <summary>
+/// Registers LiveUpdates in a host: the WebSocket server, <see cref="IBroadcaster"/> and the hosted service that runs them.
+/// Register an <see cref="IGuildMemberSource"/> (before or after) to have access follow the bot's dashboard permission
+/// model; set <c>MONGODB_URI</c> (or <c>LiveUpdates:Mongo:ConnectionString</c>) to read its <c>dashboardpermissions</c>.
+/// </summary>
 public static class LiveUpdatesServiceCollectionExtensions
 {
     /// <summary>
