@@ -6,6 +6,8 @@ using LiveUpdates.SampleHost.Dev;
 using LiveUpdates.SampleHost.Plugins.Moderation;
 using LiveUpdates.SampleHost.Plugins.Modmail;
 using LiveUpdates.SampleHost.Plugins.Tags;
+using LiveUpdates.SampleHost.Security;
+using LiveUpdates.Security;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.FileProviders;
 
@@ -51,6 +53,7 @@ public static class SampleHostApp
                 o.AuthSecret = secret;
             }
         });
+        builder.Services.AddSingleton<IGuildMemberSource, TokenGuildsMemberSource>(); // → the dashboard permission model
 
         builder.Services.TryAddSingleton<SampleDatabase>();
         builder.Services.AddSingleton<ModerationConfigService>();

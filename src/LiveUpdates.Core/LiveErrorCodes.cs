@@ -42,8 +42,14 @@ public static class LiveErrorCodes
     /// <summary>The <c>guildId</c> of a <c>subscribe</c>/<c>unsubscribe</c> is not a Discord snowflake.</summary>
     public const string InvalidGuildId = "INVALID_GUILD_ID";
 
-    /// <summary>The user may not open that guild.</summary>
+    /// <summary>The user may not open that guild; also sent, with the guild's id, when access to a subscribed guild is revoked (the subscription ends).</summary>
     public const string Forbidden = "FORBIDDEN";
+
+    /// <summary>More than <see cref="LiveUpdatesOptions.MaxSubscriptionChangesPerSecond"/> subscribe/unsubscribe messages in a second; the server closes with 1008.</summary>
+    public const string RateLimited = "RATE_LIMITED";
+
+    /// <summary>A subscription beyond <see cref="LiveUpdatesOptions.MaxGuildsPerClient"/>; the server closes with 1008.</summary>
+    public const string TooManyGuilds = "TOO_MANY_GUILDS";
 
     /// <summary>An inbound message exceeded <see cref="LiveUpdatesOptions.MaxInboundMessageBytes"/>; the server closes with 1009.</summary>
     public const string MessageTooLarge = "MESSAGE_TOO_LARGE";

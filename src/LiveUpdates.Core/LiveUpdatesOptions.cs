@@ -4,8 +4,9 @@ namespace LiveUpdates;
 
 /// <summary>
 /// Settings of the LiveUpdates WebSocket server. Bound from the configuration section <c>LiveUpdates</c> by
-/// <c>AddLiveUpdates(IConfiguration)</c>; the environment variables <c>WS_PORT</c> and <c>AUTH_SECRET</c> set
-/// <see cref="Port"/> and <see cref="AuthSecret"/>. Every value is checked when the server starts.
+/// <c>AddLiveUpdates(IConfiguration)</c>; the environment variables <c>WS_PORT</c>, <c>AUTH_SECRET</c> and
+/// <c>AUTH_SECRET_1</c>..<c>AUTH_SECRET_3</c> set <see cref="Port"/>, <see cref="AuthSecret"/> and
+/// <see cref="AdditionalAuthSecrets"/>. Every value is checked when the server starts.
 /// </summary>
 public sealed class LiveUpdatesOptions
 {
@@ -105,6 +106,59 @@ public sealed class LiveUpdatesOptions
     /// <value>Default: <c>config_updated</c>, <c>stats_updated</c>, <c>status_updated</c>.</value>
     public ISet<string> LatestValueActions { get; } = new HashSet<string>(StringComparer.Ordinal) { "config_updated", "stats_updated", "status_updated" };
 
+    /// <summary>
+    /// Gets the dashboard's permission registry: each category (e.g. <c>moderation</c>) with its actions as full keys
+    /// (e.g. <c>moderation.manage_config</c>). The dashboard-permission policy resolves users over it, and an event
+    /// <c>&lt;plugin&gt;:&lt;action&gt;</c> reaches only users allowed at least one action of the plugin's category.
+    /// </summary>
+    /// <value>Default: empty (no category: every event reaches every subscriber).</value>
+    public Dictionary<string, List<string>> PermissionCategories { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Gets the event plugins whose category has another name, e.g. <c>attachment-blocker</c> → <c>moderation</c>. Other plugins map to the category of the same name.</summary>
+    /// <value>Default: empty.</value>
+    public Dictionary<string, string> EventCategories { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Gets the browser origins allowed to open a socket (e.g. <c>https://dashboard.example.com</c>); others get
+    /// HTTP 403 before the upgrade. Requests without an <c>Origin</c> header (non-browser clients) are not affected.
+    /// </summary>
+    /// <value>Default: empty, which allows every origin (a page still needs a valid session token, which it cannot read from another site's cookies).</value>
+    public List<string> AllowedOrigins { get; } = [];
+
+    /// <summary>Gets or sets how many <c>subscribe</c>/<c>unsubscribe</c> messages a client may send per second; beyond it gets <c>RATE_LIMITED</c> and close 1008.</summary>
+    /// <value>Default: 5 (as the seed plan says).</value>
+    public int MaxSubscriptionChangesPerSecond { get; set; } = 5;
+
+    /// <summary>Gets or sets how many guilds one client may be subscribed to at once; one more gets <c>TOO_MANY_GUILDS</c> and close 1008.</summary>
+    /// <value>Default: 10 (as the seed plan says).</value>
+    public int MaxGuildsPerClient { get; set; } = 10;
+
+    /// <summary>Gets or sets how many WebSocket connections the server holds at once; beyond it upgrades get HTTP 503.</summary>
+    /// <value>Default: 10,000.</value>
+    public int MaxConnections { get; set; } = 10_000;
+
+    /// <summary>
+    /// Gets or sets how many connections one remote address may hold; beyond it upgrades get HTTP 429. Behind a
+    /// reverse proxy list the proxy in <see cref="TrustedProxies"/>, or every client counts as the proxy's address.
+    /// </summary>
+    /// <value>Default: 100.</value>
+    public int MaxConnectionsPerAddress { get; set; } = 100;
+
+    /// <summary>Gets the addresses of reverse proxies whose <c>X-Forwarded-For</c> header names the client's address (the last entry is used).</summary>
+    /// <value>Default: empty.</value>
+    public List<string> TrustedProxies { get; } = [];
+
+    /// <summary>Gets or sets how long the WebSocket upgrade may take once the request has arrived; a slower one is aborted.</summary>
+    /// <value>Default: 10 seconds.</value>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Gets or sets how long re-checking a guild's open subscriptions after a permission change may hold back
+    /// further broadcasts. Checks still running after it apply when they finish.
+    /// </summary>
+    /// <value>Default: 10 seconds.</value>
+    public TimeSpan AccessCheckTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Gets or sets the largest message a client may send; a larger one gets <c>MESSAGE_TOO_LARGE</c> and close 1009.</summary>
     /// <value>Default: 32 KiB (session tokens can be several KiB).</value>
     public int MaxInboundMessageBytes { get; set; } = 32 * 1024;
@@ -116,6 +170,26 @@ public sealed class LiveUpdatesOptions
     /// <summary>Gets or sets the serializer options for event payloads.</summary>
     /// <value>Default: <see cref="JsonSerializerDefaults.Web"/> (camelCase), as dashboards expect.</value>
     public JsonSerializerOptions SerializerOptions { get; set; } = new(JsonSerializerDefaults.Web);
+
+    /// <summary>
+    /// Gets or sets further secrets whose session tokens are still accepted, for rotating <see cref="AuthSecret"/> without
+    /// signing every dashboard user out (environment variables <c>AUTH_SECRET_1</c>, <c>AUTH_SECRET_2</c> and
+    /// <c>AUTH_SECRET_3</c>, Auth.js's rotation convention, are added here). Every token format is checked with
+    /// <see cref="AuthSecret"/> and each of these.
+    /// </summary>
+    /// <value>Default: empty. Each entry at least 32 bytes of UTF-8. Configuration adds to the list; code may replace its contents.</value>
+    public List<string> AdditionalAuthSecrets { get; set; } = [];
+
+    /// <summary>
+    /// Gets or sets the names of the dashboard's Auth.js v5 session cookie. Auth.js v5 derives its encryption key from the
+    /// secret salted with the cookie name, so a token is accepted when it was made for any of these names.
+    /// NextAuth v4 session tokens and HS256 tokens do not depend on it.
+    /// </summary>
+    /// <value>
+    /// Default: <c>authjs.session-token</c> and <c>__Secure-authjs.session-token</c> (the name Auth.js uses on https).
+    /// Must not be empty. Configuration adds to the defaults (the configuration binder appends to lists); code may replace them.
+    /// </value>
+    public List<string> SessionCookieNames { get; set; } = ["authjs.session-token", "__Secure-authjs.session-token"];
 
     /// <summary>Problems found while reading environment variables, reported by validation at start-up.</summary>
     internal List<string> SourceErrors { get; } = [];

@@ -36,6 +36,10 @@ public sealed class WebSocketManager : IBroadcaster, IAsyncDisposable, IDisposab
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<long, ClientConnection> _connections = new();
+    private readonly ConcurrentDictionary<string, int> _connectionsPerAddress = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _allowedOrigins;
+    private readonly HashSet<IPAddress> _trustedProxies;
+    private int _connectionSlots;
     private readonly string _path;
     private int _state;
     private int _sweeping;
@@ -47,7 +51,7 @@ public sealed class WebSocketManager : IBroadcaster, IAsyncDisposable, IDisposab
 
     /// <summary>Creates a server. Nothing listens until <see cref="StartAsync(CancellationToken)"/>.</summary>
     /// <param name="options">The settings; they are validated here and must not be changed afterwards.</param>
-    /// <param name="tokenValidator">Checks session tokens; <see langword="null"/> for the built-in HS256 validator over <see cref="LiveUpdatesOptions.AuthSecret"/>.</param>
+    /// <param name="tokenValidator">Checks session tokens; <see langword="null"/> for the built-in validator of HS256 JWTs, NextAuth v4 and Auth.js v5 session tokens over <see cref="LiveUpdatesOptions.AuthSecret"/> and <see cref="LiveUpdatesOptions.AdditionalAuthSecrets"/>.</param>
     /// <param name="guildAccessPolicy">Decides guild access; <see langword="null"/> for the built-in policy that reads <see cref="LiveUpdatesOptions.GuildsClaim"/>.</param>
     /// <param name="backplane">Carries broadcasts between instances; <see langword="null"/> for in-process delivery.</param>
     /// <param name="loggerFactory">Creates the server's logger; <see langword="null"/> for none.</param>
@@ -68,11 +72,12 @@ public sealed class WebSocketManager : IBroadcaster, IAsyncDisposable, IDisposab
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("LiveUpdates.WebSocketManager");
         _metrics = new LiveUpdatesMetrics(SendQueueDepth);
         var rooms = new RoomStore();
-        _dispatcher = new EventDispatcher(options, rooms, _time, _logger, _metrics);
+        var accessPolicy = guildAccessPolicy ?? new TokenClaimGuildAccessPolicy(options);
+        _dispatcher = new EventDispatcher(options, rooms, accessPolicy, _time, _logger, _metrics);
         _server = new ServerContext(
             options,
-            tokenValidator ?? new HmacJwtTokenValidator(options, _time),
-            guildAccessPolicy ?? new TokenClaimGuildAccessPolicy(options),
+            tokenValidator ?? new SessionTokenValidator(options, _time),
+            accessPolicy,
             _time,
             _logger,
             rooms,
@@ -80,6 +85,8 @@ public sealed class WebSocketManager : IBroadcaster, IAsyncDisposable, IDisposab
             _metrics);
         _backplane = backplane ?? new InProcessBackplane();
         _path = options.Path.Length > 1 ? options.Path.TrimEnd('/') : "/";
+        _allowedOrigins = new HashSet<string>(options.AllowedOrigins, StringComparer.OrdinalIgnoreCase);
+        _trustedProxies = [.. options.TrustedProxies.Select(IPAddress.Parse)];
     }
 
     /// <summary>Gets a value indicating whether the server is accepting connections and delivering broadcasts.</summary>
@@ -207,6 +214,27 @@ public sealed class WebSocketManager : IBroadcaster, IAsyncDisposable, IDisposab
                     return SpinUntilStopTask();
             }
         }
+    }
+
+    /// <summary>
+    /// Re-checks every open subscription of <paramref name="guildId"/> after its dashboard permissions changed:
+    /// users who lost the guild are unsubscribed with <see cref="LiveErrorCodes.Forbidden"/>, and the others' feature
+    /// filters are replaced, without reconnecting. Broadcasting <see cref="LiveEvents.Dashboard.PermissionsUpdated"/>
+    /// does the same. Events broadcast after the returned task completes are filtered with the new permissions.
+    /// </summary>
+    /// <param name="guildId">The guild whose permissions changed.</param>
+    /// <param name="cancellationToken">Stops waiting (the re-check still happens).</param>
+    /// <returns>A task that completes when the guild's subscriptions have been re-checked.</returns>
+    /// <exception cref="ArgumentException">The guild id is malformed.</exception>
+    public Task InvalidateGuildAccessAsync(string guildId, CancellationToken cancellationToken = default)
+    {
+        LiveNames.ThrowIfInvalidGuildId(guildId);
+        if (Volatile.Read(ref _state) != Running)
+        {
+            return Task.CompletedTask;
+        }
+
+        return _dispatcher.ReauthorizeAsync(guildId, cancellationToken);
     }
 
     /// <summary>Stops the server if it is running; see <see cref="StopAsync(CancellationToken)"/>.</summary>
@@ -370,20 +398,49 @@ public sealed class WebSocketManager : IBroadcaster, IAsyncDisposable, IDisposab
             return;
         }
 
+        var origin = request.Headers["Origin"];
+        if (_allowedOrigins.Count > 0 && origin is not null && !_allowedOrigins.Contains(origin))
+        {
+            Refuse(context, HttpStatusCode.Forbidden, "This origin may not open a LiveUpdates socket.", remote);
+            return;
+        }
+
+        // Limits are taken before the upgrade, so a refused client costs no WebSocket.
+        if (Interlocked.Increment(ref _connectionSlots) > _options.MaxConnections)
+        {
+            Interlocked.Decrement(ref _connectionSlots);
+            Refuse(context, HttpStatusCode.ServiceUnavailable, "The server holds as many connections as it may; try again later.", remote);
+            return;
+        }
+
+        var address = ClientAddress(request);
+        if (_connectionsPerAddress.AddOrUpdate(address, 1, static (_, n) => n + 1) > _options.MaxConnectionsPerAddress)
+        {
+            ReleaseSlot(address);
+            Refuse(context, HttpStatusCode.TooManyRequests, "Too many connections from this address.", remote);
+            return;
+        }
+
         WebSocket socket;
         try
         {
-            var webSocketContext = await context.AcceptWebSocketAsync(subProtocol: null, _options.ReceiveBufferBytes, _options.KeepAliveInterval).ConfigureAwait(false);
+            var webSocketContext = await context.AcceptWebSocketAsync(subProtocol: null, _options.ReceiveBufferBytes, _options.KeepAliveInterval)
+                .WaitAsync(_options.HandshakeTimeout, _time).ConfigureAwait(false);
             socket = webSocketContext.WebSocket;
         }
         catch (Exception ex)
         {
+            ReleaseSlot(address);
             Log.AcceptFailed(_logger, ex, remote);
             context.Response.Abort();
             return;
         }
 
-        var connection = new ClientConnection(_server, context, socket, c => _connections.TryRemove(c.Id, out _));
+        var connection = new ClientConnection(_server, context, socket, c =>
+        {
+            _connections.TryRemove(c.Id, out _);
+            ReleaseSlot(address);
+        });
         _connections[connection.Id] = connection;
         if (Volatile.Read(ref _state) != Running)
         {
@@ -391,6 +448,37 @@ public sealed class WebSocketManager : IBroadcaster, IAsyncDisposable, IDisposab
         }
 
         await connection.RunAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>The client's address: the remote end point, or the last <c>X-Forwarded-For</c> entry when the remote is a trusted proxy.</summary>
+    private string ClientAddress(HttpListenerRequest request)
+    {
+        var remote = request.RemoteEndPoint?.Address;
+        if (remote is not null && _trustedProxies.Contains(remote) &&
+            request.Headers["X-Forwarded-For"] is { Length: > 0 } forwarded)
+        {
+            var last = forwarded[(forwarded.LastIndexOf(',') + 1)..].Trim();
+            if (IPAddress.TryParse(last, out var client))
+            {
+                return client.ToString();
+            }
+        }
+
+        return remote?.ToString() ?? "unknown";
+    }
+
+    private void ReleaseSlot(string address)
+    {
+        Interlocked.Decrement(ref _connectionSlots);
+        while (_connectionsPerAddress.TryGetValue(address, out var count))
+        {
+            if (count <= 1
+                ? _connectionsPerAddress.TryRemove(new KeyValuePair<string, int>(address, count))
+                : _connectionsPerAddress.TryUpdate(address, count - 1, count))
+            {
+                return;
+            }
+        }
     }
 
     private void Refuse(HttpListenerContext context, HttpStatusCode status, string message, string? remote)

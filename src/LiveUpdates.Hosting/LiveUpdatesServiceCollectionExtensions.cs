@@ -1,6 +1,8 @@
 using LiveUpdates;
 using LiveUpdates.Backplane;
+using LiveUpdates.Hosting;
 using LiveUpdates.Hosting.Internal;
+using LiveUpdates.Hosting.Mongo;
 using LiveUpdates.Internal;
 using LiveUpdates.Internal.Delivery;
 using LiveUpdates.Internal.Security;
@@ -13,12 +15,16 @@ using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Registers LiveUpdates in a host: the WebSocket server, <see cref="IBroadcaster"/> and the hosted service that runs them.</summary>
+/// <summary>
+/// Registers LiveUpdates in a host: the WebSocket server, <see cref="IBroadcaster"/> and the hosted service that runs them.
+/// Register an <see cref="IGuildMemberSource"/> (before or after) to have access follow the bot's dashboard permission
+/// model; set <c>MONGODB_URI</c> (or <c>LiveUpdates:Mongo:ConnectionString</c>) to read its <c>dashboardpermissions</c>.
+/// </summary>
 public static class LiveUpdatesServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the LiveUpdates WebSocket server. Settings come from the environment variables <c>WS_PORT</c> and
-    /// <c>AUTH_SECRET</c>, then from <paramref name="configure"/>; they are validated when the host starts.
+    /// Adds the LiveUpdates WebSocket server. Settings come from the environment variables <c>WS_PORT</c>,
+    /// <c>AUTH_SECRET</c> and <c>AUTH_SECRET_1</c>..<c>AUTH_SECRET_3</c>, then from <paramref name="configure"/>; they are validated when the host starts.
     /// Calling it more than once registers the services once (each call's <paramref name="configure"/> still applies).
     /// </summary>
     /// <param name="services">The service collection.</param>
@@ -50,8 +56,9 @@ public static class LiveUpdatesServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
 
-        // Bind before the environment set-up is registered, so WS_PORT / AUTH_SECRET override the section.
+        // Bind before the environment set-up is registered, so WS_PORT / AUTH_SECRET / MONGODB_URI override the section.
         services.AddOptions<LiveUpdatesOptions>().Bind(configuration);
+        services.AddOptions<LiveUpdatesMongoOptions>().Bind(configuration.GetSection("Mongo"));
         return services.AddLiveUpdates(configure);
     }
 
@@ -63,9 +70,27 @@ public static class LiveUpdatesServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ITokenValidator>(static sp =>
-            new HmacJwtTokenValidator(sp.GetRequiredService<IOptions<LiveUpdatesOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
+            new SessionTokenValidator(sp.GetRequiredService<IOptions<LiveUpdatesOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
+        services.AddOptions<LiveUpdatesMongoOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<LiveUpdatesMongoOptions>, MongoOptionsSetup>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LiveUpdatesMongoOptions>, MongoOptionsSetup>());
+        services.TryAddSingleton<IDashboardPermissionStore>(static sp =>
+        {
+            var mongo = sp.GetRequiredService<IOptions<LiveUpdatesMongoOptions>>().Value;
+            return string.IsNullOrEmpty(mongo.ConnectionString)
+                ? new EmptyPermissionStore()
+                : new MongoDashboardPermissionStore(MongoOptionsSetup.OpenCollection(mongo), mongo.CacheDuration, sp.GetRequiredService<TimeProvider>());
+        });
+
+        // With a member source from the host, access follows the bot's dashboard permission model; without one,
+        // the guilds listed in the token.
         services.TryAddSingleton<IGuildAccessPolicy>(static sp =>
-            new TokenClaimGuildAccessPolicy(sp.GetRequiredService<IOptions<LiveUpdatesOptions>>().Value));
+        {
+            var options = sp.GetRequiredService<IOptions<LiveUpdatesOptions>>().Value;
+            return sp.GetService<IGuildMemberSource>() is { } members
+                ? new DashboardAccessPolicy(members, sp.GetRequiredService<IDashboardPermissionStore>(), options)
+                : new TokenClaimGuildAccessPolicy(options);
+        });
         services.TryAddSingleton<IBackplane, InProcessBackplane>();
         services.TryAddSingleton(static sp => new WebSocketManager(
             sp.GetRequiredService<IOptions<LiveUpdatesOptions>>().Value,

@@ -88,6 +88,52 @@ internal sealed class LiveUpdatesOptionsValidator : IValidateOptions<LiveUpdates
         AtLeast(errors, nameof(o.DispatchQueueCapacity), o.DispatchQueueCapacity, 1);
         AtLeast(errors, nameof(o.HistoryCapacity), o.HistoryCapacity, 0);
         Positive(errors, nameof(o.HistoryMaxAge), o.HistoryMaxAge);
+        AtLeast(errors, nameof(o.MaxSubscriptionChangesPerSecond), o.MaxSubscriptionChangesPerSecond, 1);
+        AtLeast(errors, nameof(o.MaxGuildsPerClient), o.MaxGuildsPerClient, 1);
+        AtLeast(errors, nameof(o.MaxConnections), o.MaxConnections, 1);
+        AtLeast(errors, nameof(o.MaxConnectionsPerAddress), o.MaxConnectionsPerAddress, 1);
+        Positive(errors, nameof(o.HandshakeTimeout), o.HandshakeTimeout);
+        Positive(errors, nameof(o.AccessCheckTimeout), o.AccessCheckTimeout);
+        foreach (var origin in o.AllowedOrigins)
+        {
+            if (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || uri.AbsolutePath != "/" || origin.EndsWith('/'))
+            {
+                errors.Add($"{S}:AllowedOrigins contains '{origin}'; list origins as scheme://host[:port] with no path or trailing slash, e.g. 'https://dashboard.example.com'.");
+            }
+        }
+
+        foreach (var proxy in o.TrustedProxies)
+        {
+            if (!System.Net.IPAddress.TryParse(proxy, out _))
+            {
+                errors.Add($"{S}:TrustedProxies contains '{proxy}'; list IP addresses such as '172.18.0.2'.");
+            }
+        }
+
+        foreach (var (category, actions) in o.PermissionCategories)
+        {
+            if (!LiveUpdates.Internal.Naming.LiveNames.IsValidPlugin(category))
+            {
+                errors.Add($"{S}:PermissionCategories has the category '{category}'; categories are plugin names: [a-z0-9-], 1 to 32 characters.");
+                continue;
+            }
+
+            foreach (var action in actions ?? [])
+            {
+                if (action is null || !action.StartsWith(category + ".", StringComparison.Ordinal) || action.Length == category.Length + 1)
+                {
+                    errors.Add($"{S}:PermissionCategories:{category} has the action '{action}'; actions are full keys '{category}.<action>', e.g. '{category}.manage_config'.");
+                }
+            }
+        }
+
+        foreach (var (plugin, category) in o.EventCategories)
+        {
+            if (!LiveUpdates.Internal.Naming.LiveNames.IsValidPlugin(plugin) || string.IsNullOrEmpty(category))
+            {
+                errors.Add($"{S}:EventCategories maps '{plugin}' to '{category}'; map an event plugin name to a category name.");
+            }
+        }
         AtLeast(errors, nameof(o.MaxInboundMessageBytes), o.MaxInboundMessageBytes, MinInboundMessageBytes);
         AtLeast(errors, nameof(o.ReceiveBufferBytes), o.ReceiveBufferBytes, MinReceiveBufferBytes);
         if (o.ReceiveBufferBytes > o.MaxInboundMessageBytes && o.MaxInboundMessageBytes >= MinInboundMessageBytes)
@@ -98,6 +144,41 @@ internal sealed class LiveUpdatesOptionsValidator : IValidateOptions<LiveUpdates
         if (o.SerializerOptions is null)
         {
             errors.Add($"{S}:SerializerOptions is null; leave the default (JsonSerializerDefaults.Web) or set an instance.");
+        }
+
+        if (o.AdditionalAuthSecrets is null)
+        {
+            errors.Add($"{S}:AdditionalAuthSecrets is null; leave the default (empty) or list the older secrets that are still accepted.");
+        }
+        else
+        {
+            for (var i = 0; i < o.AdditionalAuthSecrets.Count; i++)
+            {
+                var secret = o.AdditionalAuthSecrets[i];
+                if (string.IsNullOrEmpty(secret))
+                {
+                    errors.Add($"{S}:AdditionalAuthSecrets:{i} is empty; remove it, or set a secret of at least {MinSecretBytes} bytes.");
+                }
+                else if (Encoding.UTF8.GetByteCount(secret) < MinSecretBytes)
+                {
+                    errors.Add($"{S}:AdditionalAuthSecrets:{i} (environment variables AUTH_SECRET_1..3 add here) is {Encoding.UTF8.GetByteCount(secret)} bytes long; it must be at least {MinSecretBytes} bytes (generate one with 'openssl rand -base64 32').");
+                }
+            }
+        }
+
+        if (o.SessionCookieNames is null || o.SessionCookieNames.Count == 0)
+        {
+            errors.Add($"{S}:SessionCookieNames is empty; list the dashboard's Auth.js session cookie names (default 'authjs.session-token' and '__Secure-authjs.session-token').");
+        }
+        else
+        {
+            for (var i = 0; i < o.SessionCookieNames.Count; i++)
+            {
+                if (string.IsNullOrWhiteSpace(o.SessionCookieNames[i]))
+                {
+                    errors.Add($"{S}:SessionCookieNames:{i} is empty; remove it, or name a session cookie such as 'authjs.session-token'.");
+                }
+            }
         }
 
         return errors;

@@ -1,9 +1,10 @@
 namespace LiveUpdates.Security;
 
 /// <summary>
-/// Decides which guilds an authenticated user may open. The built-in policy reads the token's
-/// <see cref="LiveUpdatesOptions.GuildsClaim"/> claim (an array of guild ids); hosts replace it with one that
-/// follows the bot's own dashboard permission model.
+/// Decides which guilds an authenticated user may open, and which features (permission categories) of each.
+/// The built-in policies: with an <see cref="IGuildMemberSource"/> registered, the bot's dashboard permission
+/// model (<see cref="IDashboardPermissionStore"/>, resolved as the README's "Who may see what" describes);
+/// without one, the guilds listed in the token's <see cref="LiveUpdatesOptions.GuildsClaim"/> claim, with every feature.
 /// </summary>
 public interface IGuildAccessPolicy
 {
@@ -13,10 +14,19 @@ public interface IGuildAccessPolicy
     /// <returns>The guild ids.</returns>
     ValueTask<IReadOnlyList<string>> GetGuildsAsync(AuthenticatedUser user, CancellationToken cancellationToken);
 
-    /// <summary>Decides whether the user may subscribe to <paramref name="guildId"/>.</summary>
+    /// <summary>Resolves what the user may see of <paramref name="guildId"/>: whether it may subscribe, and which categories' events it receives.</summary>
     /// <param name="user">The authenticated user.</param>
     /// <param name="guildId">A syntactically valid guild id.</param>
     /// <param name="cancellationToken">Cancelled when the connection closes or the server stops.</param>
-    /// <returns><see langword="true"/> to allow the subscription; otherwise the client gets <see cref="LiveErrorCodes.Forbidden"/>.</returns>
-    ValueTask<bool> CanSubscribeAsync(AuthenticatedUser user, string guildId, CancellationToken cancellationToken);
+    /// <returns>The access; <see cref="GuildAccess.None"/> makes a subscription fail with <see cref="LiveErrorCodes.Forbidden"/>.</returns>
+    ValueTask<GuildAccess> GetAccessAsync(AuthenticatedUser user, string guildId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Forgets anything cached about <paramref name="guildId"/>; called before open connections of the guild are
+    /// re-resolved (a <c>dashboard:permissions_updated</c> broadcast, or <see cref="WebSocketManager.InvalidateGuildAccessAsync(string, CancellationToken)"/>).
+    /// </summary>
+    /// <param name="guildId">The guild whose permissions changed.</param>
+    void Invalidate(string guildId)
+    {
+    }
 }

@@ -1,8 +1,9 @@
 namespace LiveUpdates.Security;
 
 /// <summary>
-/// Checks the session token a client sends in its <c>auth</c> message. The built-in validator accepts HS256 JWTs
-/// signed with <see cref="LiveUpdatesOptions.AuthSecret"/>; hosts may register their own.
+/// Checks the session token a client sends in its <c>auth</c> message. The built-in validator accepts HS256 JWTs,
+/// NextAuth v4 session tokens and Auth.js v5 session tokens made with <see cref="LiveUpdatesOptions.AuthSecret"/> or one
+/// of <see cref="LiveUpdatesOptions.AdditionalAuthSecrets"/>; hosts may register their own.
 /// </summary>
 public interface ITokenValidator
 {

@@ -44,6 +44,44 @@ public sealed class AddLiveUpdatesTests
     }
 
     [Test]
+    public void AccessPolicy_WithoutAMemberSource_IsTheTokenClaimPolicy_WithOne_TheDashboardPermissionModel()
+    {
+        static IServiceProvider Build(bool withMembers)
+        {
+            var services = new ServiceCollection();
+            services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret);
+            if (withMembers)
+            {
+                services.AddSingleton<LiveUpdates.Security.IGuildMemberSource, InMemoryMemberSource>();
+            }
+
+            return services.BuildServiceProvider();
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Build(false).GetRequiredService<LiveUpdates.Security.IGuildAccessPolicy>(), Is.InstanceOf<LiveUpdates.Internal.Security.TokenClaimGuildAccessPolicy>());
+            Assert.That(Build(true).GetRequiredService<LiveUpdates.Security.IGuildAccessPolicy>(), Is.InstanceOf<LiveUpdates.Internal.Security.DashboardAccessPolicy>());
+            Assert.That(Build(true).GetRequiredService<LiveUpdates.Security.IDashboardPermissionStore>(), Is.InstanceOf<LiveUpdates.Internal.Security.EmptyPermissionStore>(), "no MongoDB configured");
+        });
+    }
+
+    [Test]
+    public void PermissionStore_WithAMongoConnectionString_IsTheMongoStore()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["LiveUpdates:AuthSecret"] = TestTokens.Secret,
+            ["LiveUpdates:Mongo:ConnectionString"] = "mongodb://127.0.0.1:1/bot",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddLiveUpdates(configuration.GetSection("LiveUpdates"));
+        using var provider = services.BuildServiceProvider();
+
+        Assert.That(provider.GetRequiredService<LiveUpdates.Security.IDashboardPermissionStore>(), Is.InstanceOf<LiveUpdates.Hosting.Mongo.MongoDashboardPermissionStore>());
+    }
+
+    [Test]
     public async Task Host_StartsTheServer_SetsTheFacade_AndStopClearsItAndClosesClients()
     {
         var port = Ports.GetFree();
@@ -143,6 +181,74 @@ public sealed class AddLiveUpdatesTests
             Assert.That(options.Port, Is.EqualTo(3999));
             Assert.That(options.AuthSecret, Is.EqualTo(TestTokens.Secret));
         });
+    }
+
+    [Test]
+    public void Environment_AuthSecretRotationVariables_AreAddedToAdditionalAuthSecrets()
+    {
+        var variables = new Dictionary<string, string>
+        {
+            ["AUTH_SECRET"] = TestTokens.Secret,
+            ["AUTH_SECRET_1"] = "rotation-secret-one-0123456789-abcdefghij",
+            ["AUTH_SECRET_3"] = "rotation-secret-three-0123456789-abcdefgh",
+        };
+        var options = new LiveUpdatesOptions { AdditionalAuthSecrets = ["rotation-secret-three-0123456789-abcdefgh"] };
+
+        new EnvironmentOptionsSetup(name => variables.GetValueOrDefault(name)).Configure(options);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(options.AuthSecret, Is.EqualTo(TestTokens.Secret));
+            Assert.That(options.AdditionalAuthSecrets, Is.EqualTo(new[] { "rotation-secret-three-0123456789-abcdefgh", "rotation-secret-one-0123456789-abcdefghij" }), "no repeats");
+        });
+    }
+
+    [Test]
+    public void Environment_ShortRotationSecret_IsReportedAtStart()
+    {
+        var services = new ServiceCollection();
+        services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret);
+        ReplaceEnvironment(services, new() { ["AUTH_SECRET_2"] = "short" });
+        using var provider = services.BuildServiceProvider();
+
+        var ex = Assert.Throws<OptionsValidationException>(() => _ = provider.GetRequiredService<IOptions<LiveUpdatesOptions>>().Value);
+
+        Assert.That(ex!.Message, Does.Contain("LiveUpdates:AdditionalAuthSecrets:0 (environment variables AUTH_SECRET_1..3 add here) is 5 bytes long"));
+    }
+
+    [Test]
+    public void Configuration_SecretAndCookieLists_AreBound_CookieNamesAddToTheDefaults()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["LiveUpdates:AuthSecret"] = TestTokens.Secret,
+            ["LiveUpdates:AdditionalAuthSecrets:0"] = TestTokens.OtherSecret,
+            ["LiveUpdates:SessionCookieNames:0"] = "my-dashboard.session-token",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddLiveUpdates(configuration.GetSection("LiveUpdates"));
+        ReplaceEnvironment(services, new());
+        using var provider = services.BuildServiceProvider();
+
+        var options = provider.GetRequiredService<IOptions<LiveUpdatesOptions>>().Value;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(options.AdditionalAuthSecrets, Is.EqualTo(new[] { TestTokens.OtherSecret }));
+            // The configuration binder appends to a list it finds filled; the README says so.
+            Assert.That(options.SessionCookieNames, Is.EqualTo(new[] { "authjs.session-token", "__Secure-authjs.session-token", "my-dashboard.session-token" }));
+        });
+    }
+
+    [Test]
+    public void AddLiveUpdates_DefaultTokenValidator_IsTheSessionTokenValidator()
+    {
+        var services = new ServiceCollection();
+        services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret);
+        ReplaceEnvironment(services, new());
+        using var provider = services.BuildServiceProvider();
+
+        Assert.That(provider.GetRequiredService<LiveUpdates.Security.ITokenValidator>(), Is.TypeOf<LiveUpdates.Internal.Security.SessionTokenValidator>());
     }
 
     [TestCase("abc")]

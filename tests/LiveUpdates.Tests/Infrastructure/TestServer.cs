@@ -23,7 +23,7 @@ internal sealed class TestServer : IAsyncDisposable
         Action<LiveUpdatesOptions>? configure = null,
         TimeProvider? timeProvider = null,
         ITokenValidator? tokenValidator = null,
-        IGuildAccessPolicy? accessPolicy = null,
+        Func<LiveUpdatesOptions, IGuildAccessPolicy>? accessPolicy = null,
         IBackplane? backplane = null)
     {
         var options = new LiveUpdatesOptions
@@ -33,7 +33,7 @@ internal sealed class TestServer : IAsyncDisposable
             AuthSecret = TestTokens.Secret,
         };
         configure?.Invoke(options);
-        var manager = new WebSocketManager(options, tokenValidator, accessPolicy, backplane, LoggerFactory, timeProvider);
+        var manager = new WebSocketManager(options, tokenValidator, accessPolicy?.Invoke(options), backplane, LoggerFactory, timeProvider);
         await manager.StartAsync();
         return new TestServer(manager, options);
     }

@@ -78,6 +78,17 @@ public sealed class HmacJwtTokenValidatorTests
         Assert.That((await Validate(token)).ErrorCode, Is.EqualTo(LiveErrorCodes.TokenUserMissing));
     }
 
+    [Test]
+    public async Task ValidateAsync_SignedWithAnAdditionalSecret_Accepted_WithoutIt_TokenInvalid()
+    {
+        var token = TestTokens.Create("42", [], secret: TestTokens.OtherSecret, now: Now);
+
+        Assert.That((await Validate(token)).ErrorCode, Is.EqualTo(LiveErrorCodes.TokenInvalid));
+
+        _options.AdditionalAuthSecrets = [TestTokens.OtherSecret];
+        Assert.That((await Validate(token)).User?.UserId, Is.EqualTo("42"));
+    }
+
     [TestCase("")]
     public async Task ValidateAsync_Empty_TokenMissing(string token) =>
         Assert.That((await Validate(token)).ErrorCode, Is.EqualTo(LiveErrorCodes.TokenMissing));

@@ -24,6 +24,12 @@ public sealed class LiveUpdatesOptionsValidatorTests
         yield return Case(o => o.ClockSkew = TimeSpan.FromHours(1), "LiveUpdates:ClockSkew is 01:00:00");
         yield return Case(o => o.SendQueueCapacity = 0, "LiveUpdates:SendQueueCapacity is 0; set a value of at least 1");
         yield return Case(o => o.MaxInboundMessageBytes = 10, "LiveUpdates:MaxInboundMessageBytes is 10");
+        yield return Case(o => o.AdditionalAuthSecrets = ["short-secret"], "LiveUpdates:AdditionalAuthSecrets:0 (environment variables AUTH_SECRET_1..3 add here) is 12 bytes long; it must be at least 32 bytes", "openssl rand -base64 32");
+        yield return Case(o => o.AdditionalAuthSecrets = [TestTokens.OtherSecret, ""], "LiveUpdates:AdditionalAuthSecrets:1 is empty; remove it");
+        yield return Case(o => o.AdditionalAuthSecrets = null!, "LiveUpdates:AdditionalAuthSecrets is null");
+        yield return Case(o => o.SessionCookieNames = [], "LiveUpdates:SessionCookieNames is empty; list the dashboard's Auth.js session cookie names");
+        yield return Case(o => o.SessionCookieNames = null!, "LiveUpdates:SessionCookieNames is empty");
+        yield return Case(o => o.SessionCookieNames = ["authjs.session-token", " "], "LiveUpdates:SessionCookieNames:1 is empty");
         yield return Case(o => o.ReceiveBufferBytes = 128 * 1024, "LiveUpdates:ReceiveBufferBytes (131072) is larger than LiveUpdates:MaxInboundMessageBytes");
     }
 
@@ -41,6 +47,15 @@ public sealed class LiveUpdatesOptionsValidatorTests
             Assert.That(result.FailureMessage, Does.Contain(part));
         }
     }
+
+    [Test]
+    public void Validate_RotationSecretsAndCustomCookieNames_Succeed() =>
+        Assert.That(Validate(new LiveUpdatesOptions
+        {
+            AuthSecret = TestTokens.Secret,
+            AdditionalAuthSecrets = [TestTokens.OtherSecret],
+            SessionCookieNames = ["my-dashboard.session-token"],
+        }).Succeeded, Is.True);
 
     [Test]
     public void Validate_InfiniteIdleTimeout_TurnsTheCheckOff() =>

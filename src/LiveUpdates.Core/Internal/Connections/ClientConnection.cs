@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.WebSockets;
 using LiveUpdates.Internal.Delivery;
@@ -32,7 +33,9 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
     private readonly object _gate = new();
     private readonly SendQueue _queue;
     private bool _writerActive;
-    private string[] _subscriptions = [];
+    private Subscription[] _subscriptions = [];
+    private long[]? _subscriptionChanges; // ring of the last MaxSubscriptionChangesPerSecond change times
+    private int _subscriptionChangeIndex;
     private AuthenticatedUser? _user;
     private bool _closeRequested;
     private bool _closeWhenDrained;
@@ -84,7 +87,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         {
             lock (_gate)
             {
-                return _subscriptions;
+                return [.. _subscriptions.Select(s => s.GuildId)];
             }
         }
     }
@@ -255,7 +258,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         }
 
         var user = outcome.User;
-        string[] dropped = [];
+        Subscription[] dropped = [];
         lock (_gate)
         {
             if (_user is not null && !string.Equals(_user.UserId, user.UserId, StringComparison.Ordinal))
@@ -282,23 +285,26 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
 
     private async ValueTask SubscribeAsync(string guildId, long? lastSeq, string? epoch)
     {
-        var user = User;
-        if (user is null)
+        if (!TryAcceptSubscriptionChange(guildId, out var user))
         {
-            Enqueue(Control(ServerMessages.Error(LiveErrorCodes.AuthRequired, "Send an auth message first.")));
             return;
         }
 
-        if (!LiveNames.IsValidGuildId(guildId))
+        lock (_gate)
         {
-            Enqueue(Control(ServerMessages.Error(LiveErrorCodes.InvalidGuildId, "guildId must be a Discord snowflake (1 to 20 digits).")));
-            return;
+            if (FindLocked(guildId) is null && _subscriptions.Length >= _server.Options.MaxGuildsPerClient)
+            {
+                EnqueueLocked(Control(ServerMessages.Error(LiveErrorCodes.TooManyGuilds, $"At most {_server.Options.MaxGuildsPerClient} guilds per connection.", guildId)));
+                RequestCloseLocked(WebSocketCloseStatus.PolicyViolation, ProtocolNames.CloseTooManyGuilds, drainFirst: true);
+                return;
+            }
         }
 
-        bool allowed;
+        var accessVersion = _server.Dispatcher.AccessVersion;
+        GuildAccess access;
         try
         {
-            allowed = await _server.AccessPolicy.CanSubscribeAsync(user, guildId, _server.Stopping.Token).ConfigureAwait(false);
+            access = await _server.AccessPolicy.GetAccessAsync(user, guildId, _server.Stopping.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !_server.Stopping.IsCancellationRequested)
         {
@@ -307,7 +313,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
             return;
         }
 
-        if (!allowed)
+        if (!access.CanOpen)
         {
             Log.SubscribeForbidden(_server.Logger, Id, user.UserId, guildId);
             Enqueue(Control(ServerMessages.Error(LiveErrorCodes.Forbidden, "No access to this guild.", guildId)));
@@ -316,7 +322,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
 
         // The dispatcher queues `subscribed`, replays what the client missed and joins the room between two
         // broadcasts. Awaiting it keeps this client's messages in order (a following unsubscribe sees the join).
-        if (await _server.Dispatcher.JoinAsync(new JoinRequest(this, user, guildId, lastSeq, epoch), _server.Stopping.Token).ConfigureAwait(false))
+        if (await _server.Dispatcher.JoinAsync(new JoinRequest(this, user, access, accessVersion, guildId, lastSeq, epoch), _server.Stopping.Token).ConfigureAwait(false))
         {
             Log.Subscribed(_server.Logger, Id, user.UserId, guildId);
         }
@@ -326,7 +332,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
     /// Called on the dispatcher loop: queues <c>subscribed</c> and the replayed events, and joins the room, unless
     /// the session changed or ended meanwhile. Nothing is broadcast while this runs.
     /// </summary>
-    public bool CompleteJoin(AuthenticatedUser user, string guildId, byte[] subscribed, List<OutboundFrame> replay)
+    public bool CompleteJoin(AuthenticatedUser user, GuildAccess access, string guildId, byte[] subscribed, List<OutboundFrame> replay)
     {
         lock (_gate)
         {
@@ -335,19 +341,24 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
                 return false;
             }
 
-            var alreadySubscribed = Array.IndexOf(_subscriptions, guildId) >= 0;
+            var existing = FindLocked(guildId);
             EnqueueLocked(Control(subscribed));
-            if (alreadySubscribed)
+            if (existing is not null)
             {
-                return true; // live events have been flowing all along; a replay would repeat them
+                // Live events have been flowing all along; a replay would repeat them. The access is refreshed.
+                ReplaceLocked(existing, existing with { Access = access });
+                return true;
             }
 
             foreach (var frame in replay)
             {
-                _queue.EnqueueReplay(frame);
+                if (access.Allows(frame.Category))
+                {
+                    _queue.EnqueueReplay(frame);
+                }
             }
 
-            _subscriptions = [.. _subscriptions, guildId];
+            _subscriptions = [.. _subscriptions, new Subscription(guildId, access)];
 
             // Joining under the connection's lock: a concurrent session expiry either sees this subscription or
             // refuses it (the user check above), so a room never keeps a connection that left it.
@@ -358,49 +369,160 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         return true;
     }
 
+    /// <summary>Called on the dispatcher loop when a re-check refused the subscription: the client gets FORBIDDEN.</summary>
+    public bool RefuseJoin(string guildId)
+    {
+        Enqueue(Control(ServerMessages.Error(LiveErrorCodes.Forbidden, "No access to this guild.", guildId)));
+        return false;
+    }
+
     private void Unsubscribe(string guildId)
     {
-        if (User is null)
+        if (!TryAcceptSubscriptionChange(guildId, out _))
         {
-            Enqueue(Control(ServerMessages.Error(LiveErrorCodes.AuthRequired, "Send an auth message first.")));
             return;
         }
 
-        if (!LiveNames.IsValidGuildId(guildId))
-        {
-            Enqueue(Control(ServerMessages.Error(LiveErrorCodes.InvalidGuildId, "guildId must be a Discord snowflake (1 to 20 digits).")));
-            return;
-        }
-
-        bool removed;
+        Subscription? removed;
         lock (_gate)
         {
-            var index = Array.IndexOf(_subscriptions, guildId);
-            removed = index >= 0;
-            if (removed)
+            removed = FindLocked(guildId);
+            if (removed is not null)
             {
-                var next = new string[_subscriptions.Length - 1];
-                Array.Copy(_subscriptions, 0, next, 0, index);
-                Array.Copy(_subscriptions, index + 1, next, index, _subscriptions.Length - index - 1);
-                _subscriptions = next;
+                RemoveLocked(removed);
             }
 
             // Events are filtered against _subscriptions under this same lock, so none follows `unsubscribed`.
             EnqueueLocked(Control(ServerMessages.Unsubscribed(guildId)));
         }
 
-        if (removed)
+        if (removed is not null)
         {
-            LeaveRooms([guildId]);
+            LeaveRooms([removed]);
         }
     }
+
+    /// <summary>The checks every subscribe/unsubscribe passes first: authenticated, a snowflake, within the rate limit.</summary>
+    private bool TryAcceptSubscriptionChange(string guildId, [NotNullWhen(true)] out AuthenticatedUser? user)
+    {
+        user = User;
+        if (user is null)
+        {
+            Enqueue(Control(ServerMessages.Error(LiveErrorCodes.AuthRequired, "Send an auth message first.")));
+            return false;
+        }
+
+        if (!LiveNames.IsValidGuildId(guildId))
+        {
+            Enqueue(Control(ServerMessages.Error(LiveErrorCodes.InvalidGuildId, "guildId must be a Discord snowflake (1 to 20 digits).")));
+            return false;
+        }
+
+        return TryCountSubscriptionChange();
+    }
+
+    /// <summary>Counts a subscribe/unsubscribe against the per-second limit; past it, the client gets RATE_LIMITED and is closed.</summary>
+    private bool TryCountSubscriptionChange()
+    {
+        var limit = _server.Options.MaxSubscriptionChangesPerSecond;
+        var now = _server.Now;
+        lock (_gate)
+        {
+            _subscriptionChanges ??= new long[limit];
+            var oldest = _subscriptionChanges[_subscriptionChangeIndex];
+            if (oldest != 0 && _server.TimeProvider.GetElapsedTime(oldest, now) < TimeSpan.FromSeconds(1))
+            {
+                EnqueueLocked(Control(ServerMessages.Error(LiveErrorCodes.RateLimited, $"At most {limit} subscribe/unsubscribe messages per second.")));
+                RequestCloseLocked(WebSocketCloseStatus.PolicyViolation, ProtocolNames.CloseRateLimited, drainFirst: true);
+                return false;
+            }
+
+            _subscriptionChanges[_subscriptionChangeIndex] = now;
+            _subscriptionChangeIndex = (_subscriptionChangeIndex + 1) % limit;
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Re-resolves what the user may see of <paramref name="guildId"/> after its permissions changed: a user who lost
+    /// the guild is unsubscribed with FORBIDDEN; otherwise the feature filter is replaced. Called by the dispatcher
+    /// before it fans out anything else, so no later event is filtered with the old permissions.
+    /// </summary>
+    public async Task ReauthorizeAsync(string guildId)
+    {
+        AuthenticatedUser? user;
+        lock (_gate)
+        {
+            user = FindLocked(guildId) is null ? null : _user;
+        }
+
+        if (user is null)
+        {
+            return;
+        }
+
+        GuildAccess access;
+        try
+        {
+            access = await _server.AccessPolicy.GetAccessAsync(user, guildId, _server.Stopping.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !_server.Stopping.IsCancellationRequested)
+        {
+            // When in doubt, stop sending: the client may subscribe again and be checked afresh.
+            Log.SeamFailed(_server.Logger, ex, "access policy", Id);
+            access = GuildAccess.None;
+        }
+
+        Subscription? removed = null;
+        lock (_gate)
+        {
+            var current = FindLocked(guildId);
+            if (current is null || !ReferenceEquals(_user, user))
+            {
+                return;
+            }
+
+            if (access.CanOpen)
+            {
+                ReplaceLocked(current, current with { Access = access });
+                return;
+            }
+
+            removed = current;
+            RemoveLocked(current);
+            EnqueueLocked(Control(ServerMessages.Error(LiveErrorCodes.Forbidden, "Access to this guild was revoked.", guildId)));
+        }
+
+        Log.SubscribeForbidden(_server.Logger, Id, user.UserId, guildId);
+        LeaveRooms([removed]);
+    }
+
+    private Subscription? FindLocked(string guildId)
+    {
+        foreach (var s in _subscriptions)
+        {
+            if (string.Equals(s.GuildId, guildId, StringComparison.Ordinal))
+            {
+                return s;
+            }
+        }
+
+        return null;
+    }
+
+    private void RemoveLocked(Subscription subscription) =>
+        _subscriptions = [.. _subscriptions.Where(s => !ReferenceEquals(s, subscription))];
+
+    private void ReplaceLocked(Subscription old, Subscription replacement) =>
+        _subscriptions = [.. _subscriptions.Select(s => ReferenceEquals(s, old) ? replacement : s)];
 
     /// <summary>Queues an event frame if the connection is still subscribed to its guild. Called by the dispatcher.</summary>
     public void EnqueueEvent(OutboundFrame frame)
     {
         lock (_gate)
         {
-            if (IsSubscribedLocked(frame.GuildId!))
+            // The subscription and its feature filter are checked here, per client, against the shared frame.
+            if (FindLocked(frame.GuildId!) is { } subscription && subscription.Access.Allows(frame.Category))
             {
                 EnqueueLocked(frame);
             }
@@ -415,19 +537,6 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         {
             EnqueueLocked(frame);
         }
-    }
-
-    private bool IsSubscribedLocked(string guildId)
-    {
-        foreach (var s in _subscriptions)
-        {
-            if (string.Equals(s, guildId, StringComparison.Ordinal))
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     private void EnqueueLocked(OutboundFrame frame)
@@ -639,7 +748,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
             return;
         }
 
-        string[]? dropped;
+        Subscription[]? dropped;
         lock (_gate)
         {
             if (_user is null)
@@ -678,19 +787,19 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         RequestClose(WebSocketCloseStatus.PolicyViolation, ProtocolNames.CloseAuthTimeout, drainFirst: true);
     }
 
-    private void LeaveRooms(string[] guildIds)
+    private void LeaveRooms(Subscription[] subscriptions)
     {
-        foreach (var guildId in guildIds)
+        foreach (var subscription in subscriptions)
         {
-            _server.Rooms.Remove(guildId, this);
+            _server.Rooms.Remove(subscription.GuildId, this);
         }
 
-        _server.Metrics.Subscriptions.Add(-guildIds.Length);
+        _server.Metrics.Subscriptions.Add(-subscriptions.Length);
     }
 
     private async Task CleanUpAsync()
     {
-        string[] subscriptions;
+        Subscription[] subscriptions;
         lock (_gate)
         {
             subscriptions = _subscriptions;

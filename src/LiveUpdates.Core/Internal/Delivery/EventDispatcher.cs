@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using LiveUpdates.Backplane;
 using LiveUpdates.Internal.Connections;
 using LiveUpdates.Internal.Protocol;
+using LiveUpdates.Security;
 using Microsoft.Extensions.Logging;
 
 namespace LiveUpdates.Internal.Delivery;
@@ -25,15 +26,40 @@ internal sealed class EventDispatcher
     private readonly Dictionary<string, GuildStream> _streams = new(StringComparer.Ordinal);
     private readonly string[] _latestValueSuffixes;
     private readonly List<OutboundFrame> _replay = [];
+    private readonly IGuildAccessPolicy _accessPolicy;
+    private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _categoryByPlugin;
     private long _dispatched;
+    private long _accessVersion;
 
-    public EventDispatcher(LiveUpdatesOptions options, RoomStore rooms, TimeProvider time, ILogger logger, LiveUpdatesMetrics metrics)
+    public EventDispatcher(LiveUpdatesOptions options, RoomStore rooms, IGuildAccessPolicy accessPolicy, TimeProvider time, ILogger logger, LiveUpdatesMetrics metrics)
     {
         _options = options;
         _rooms = rooms;
+        _accessPolicy = accessPolicy;
         _time = time;
         _logger = logger;
         _metrics = metrics;
+
+        // Event plugin → permission category: a registered category of the same name, unless mapped otherwise.
+        var categoryByPlugin = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var category in options.PermissionCategories.Keys)
+        {
+            categoryByPlugin[category] = category;
+        }
+
+        foreach (var (plugin, category) in options.EventCategories)
+        {
+            if (options.PermissionCategories.ContainsKey(category))
+            {
+                categoryByPlugin[plugin] = category;
+            }
+            else
+            {
+                categoryByPlugin.Remove(plugin);
+            }
+        }
+
+        _categoryByPlugin = categoryByPlugin.GetAlternateLookup<ReadOnlySpan<char>>();
         _latestValueSuffixes = [.. options.LatestValueActions.Select(a => ":" + a)];
         Epoch = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(9));
         _channel = Channel.CreateBounded<DispatchItem>(new BoundedChannelOptions(options.DispatchQueueCapacity)
@@ -48,13 +74,16 @@ internal sealed class EventDispatcher
     /// <summary>Gets this server's stream epoch: it changes whenever history is lost, i.e. with every server start.</summary>
     public string Epoch { get; }
 
+    /// <summary>Gets a number that grows with every permission re-check, so a subscription resolved before one can tell.</summary>
+    public long AccessVersion => Interlocked.Read(ref _accessVersion);
+
     /// <summary>Gets how many broadcasts have been fanned out.</summary>
     public long Dispatched => Interlocked.Read(ref _dispatched);
 
     /// <summary>Queues a message for fan-out. Never blocks; a full queue drops the message and logs it.</summary>
     public void Post(in BackplaneMessage message)
     {
-        if (!_channel.Writer.TryWrite(new DispatchItem(message, null, null)))
+        if (!_channel.Writer.TryWrite(new DispatchItem(message, null, null, null)))
         {
             _metrics.EventsDropped.Add(1);
             Log.DispatchQueueFull(_logger, _options.DispatchQueueCapacity, message.EventName, message.GuildId);
@@ -69,7 +98,7 @@ internal sealed class EventDispatcher
     {
         try
         {
-            await _channel.Writer.WriteAsync(new DispatchItem(default, request, null), cancellationToken).ConfigureAwait(false);
+            await _channel.Writer.WriteAsync(new DispatchItem(default, request, null, null), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException)
         {
@@ -83,12 +112,31 @@ internal sealed class EventDispatcher
     public Task FlushAsync()
     {
         var barrier = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_channel.Writer.TryWrite(new DispatchItem(default, null, barrier)))
+        if (!_channel.Writer.TryWrite(new DispatchItem(default, null, barrier, null)))
         {
             barrier.TrySetException(new InvalidOperationException("The dispatch queue is full or completed."));
         }
 
         return barrier.Task;
+    }
+
+    /// <summary>
+    /// Re-resolves every open subscription of <paramref name="guildId"/> (after its permissions changed) before
+    /// anything broadcast later is fanned out. Waits for room in a full queue.
+    /// </summary>
+    public async Task ReauthorizeAsync(string guildId, CancellationToken cancellationToken)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        try
+        {
+            await _channel.Writer.WriteAsync(new DispatchItem(default, null, done, guildId), cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            return; // stopping: no connection is left to re-resolve
+        }
+
+        await done.Task.ConfigureAwait(false);
     }
 
     public void Complete() => _channel.Writer.TryComplete();
@@ -100,16 +148,34 @@ internal sealed class EventDispatcher
         {
             while (reader.TryRead(out var item))
             {
-                if (item.Barrier is not null)
+                if (item.Reauthorize is not null)
+                {
+                    await ReauthorizeRoomAsync(item.Reauthorize).ConfigureAwait(false);
+                    item.Barrier?.TrySetResult();
+                }
+                else if (item.Barrier is not null)
                 {
                     item.Barrier.TrySetResult();
                 }
                 else if (item.Join is not null)
                 {
+                    if (item.Join.AccessVersion != AccessVersion)
+                    {
+                        // Permissions changed between the access check and now: check again, or a revocation
+                        // that ran before this client joined the room would miss it.
+                        await RecheckAsync(item.Join).ConfigureAwait(false);
+                    }
+
                     Join(item.Join);
                 }
                 else
                 {
+                    if (string.Equals(item.Message.EventName, LiveEvents.Dashboard.PermissionsUpdated, StringComparison.Ordinal))
+                    {
+                        // The announcement of a permission change is itself delivered under the new permissions.
+                        await ReauthorizeRoomAsync(item.Message.GuildId).ConfigureAwait(false);
+                    }
+
                     try
                     {
                         FanOut(item.Message);
@@ -137,7 +203,7 @@ internal sealed class EventDispatcher
         var stream = GetStream(message.GuildId);
         var seq = stream.NextSeq();
         var bytes = EnvelopeSerializer.SerializeEvent(message.EventName, message.GuildId, message.Data.Span, message.Timestamp, seq, Epoch);
-        var frame = OutboundFrame.Event(bytes, message.GuildId, message.EventName, seq, IsLatestValue(message.EventName));
+        var frame = OutboundFrame.Event(bytes, message.GuildId, message.EventName, seq, IsLatestValue(message.EventName), CategoryOf(message.EventName));
         var now = _time.GetTimestamp();
         stream.Prune(now, _options.HistoryMaxAge, _time);
         stream.Append(frame, now);
@@ -162,8 +228,14 @@ internal sealed class EventDispatcher
                 _metrics.Recoveries.Add(1, new KeyValuePair<string, object?>("outcome", recovered.Value ? "recovered" : "refetch"));
             }
 
+            if (!request.Access.CanOpen)
+            {
+                request.Completion.TrySetResult(request.Connection.RefuseJoin(request.GuildId));
+                return;
+            }
+
             var subscribed = ServerMessages.Subscribed(request.GuildId, Epoch, currentSeq, recovered);
-            request.Completion.TrySetResult(request.Connection.CompleteJoin(request.User, request.GuildId, subscribed, _replay));
+            request.Completion.TrySetResult(request.Connection.CompleteJoin(request.User, request.Access, request.GuildId, subscribed, _replay));
         }
         catch (Exception ex)
         {
@@ -197,6 +269,47 @@ internal sealed class EventDispatcher
         return true;
     }
 
+    private async Task RecheckAsync(JoinRequest request)
+    {
+        try
+        {
+            request.Access = await _accessPolicy.GetAccessAsync(request.User, request.GuildId, CancellationToken.None)
+                .AsTask().WaitAsync(_options.AccessCheckTimeout, _time).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.DispatchFailed(_logger, ex, "subscribe", request.GuildId);
+            request.Access = GuildAccess.None;
+        }
+    }
+
+    private async Task ReauthorizeRoomAsync(string guildId)
+    {
+        Interlocked.Increment(ref _accessVersion);
+        try
+        {
+            _accessPolicy.Invalidate(guildId);
+            var members = _rooms.GetMembers(guildId);
+            if (members.Length > 0)
+            {
+                // Bounded: a hung policy must not stall every guild's events. Checks still running afterwards
+                // apply when they finish; events in between use the previous permissions (logged).
+                await Task.WhenAll(members.Select(m => m.ReauthorizeAsync(guildId)))
+                    .WaitAsync(_options.AccessCheckTimeout, _time).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex)
+        {
+            Log.DispatchFailed(_logger, ex, LiveEvents.Dashboard.PermissionsUpdated, guildId);
+        }
+    }
+
+    private string? CategoryOf(string eventName)
+    {
+        var plugin = eventName.AsSpan(0, eventName.IndexOf(':', StringComparison.Ordinal));
+        return _categoryByPlugin.TryGetValue(plugin, out var category) ? category : null;
+    }
+
     private GuildStream GetStream(string guildId)
     {
         if (!_streams.TryGetValue(guildId, out var stream))
@@ -221,5 +334,5 @@ internal sealed class EventDispatcher
         return false;
     }
 
-    private readonly record struct DispatchItem(BackplaneMessage Message, JoinRequest? Join, TaskCompletionSource? Barrier);
+    private readonly record struct DispatchItem(BackplaneMessage Message, JoinRequest? Join, TaskCompletionSource? Barrier, string? Reauthorize);
 }

@@ -6,13 +6,14 @@ namespace LiveUpdates.Internal.Delivery;
 /// </summary>
 internal sealed class OutboundFrame
 {
-    private OutboundFrame(byte[] bytes, string? guildId, string? eventName, long seq, bool latestValue)
+    private OutboundFrame(byte[] bytes, string? guildId, string? eventName, long seq, bool latestValue, string? category)
     {
         Bytes = bytes;
         GuildId = guildId;
         EventName = eventName;
         Seq = seq;
         IsLatestValue = latestValue;
+        Category = category;
     }
 
     public byte[] Bytes { get; }
@@ -28,10 +29,13 @@ internal sealed class OutboundFrame
     /// <summary>Gets a value indicating whether a newer event of the same name and guild makes this one obsolete (e.g. <c>*:config_updated</c>).</summary>
     public bool IsLatestValue { get; }
 
-    public static OutboundFrame Control(byte[] bytes) => new(bytes, null, null, 0, latestValue: false);
+    /// <summary>Gets the permission category whose users receive this event, or <see langword="null"/> when every subscriber does.</summary>
+    public string? Category { get; }
 
-    public static OutboundFrame Event(byte[] bytes, string guildId, string eventName, long seq, bool latestValue) =>
-        new(bytes, guildId, eventName, seq, latestValue);
+    public static OutboundFrame Control(byte[] bytes) => new(bytes, null, null, 0, latestValue: false, category: null);
+
+    public static OutboundFrame Event(byte[] bytes, string guildId, string eventName, long seq, bool latestValue, string? category = null) =>
+        new(bytes, guildId, eventName, seq, latestValue, category);
 
     /// <summary>Gets a value indicating whether <paramref name="newer"/> supersedes this frame.</summary>
     public bool IsSupersededBy(OutboundFrame newer) =>

@@ -69,6 +69,10 @@ internal static class LiveNames
         return true;
     }
 
+    /// <summary>A plugin (and permission category) name: [a-z0-9-], 1 to 32 characters.</summary>
+    public static bool IsValidPlugin([NotNullWhen(true)] string? plugin) =>
+        !string.IsNullOrEmpty(plugin) && IsValidEventName(plugin + ":x");
+
     public static void ThrowIfInvalidGuildId([NotNull] string? guildId, [CallerArgumentExpression(nameof(guildId))] string? paramName = null)
     {
         if (!IsValidGuildId(guildId))

@@ -33,4 +33,6 @@ internal static class ProtocolNames
     public const string CloseMessageTooLarge = "MESSAGE_TOO_LARGE";
     public const string CloseNormal = "CLOSED";
     public const string CloseSlowConsumer = "SLOW_CONSUMER";
+    public const string CloseRateLimited = "RATE_LIMITED";
+    public const string CloseTooManyGuilds = "TOO_MANY_GUILDS";
 }

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Buffers.Text;
-using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using LiveUpdates.Security;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -9,7 +9,8 @@ using Microsoft.IdentityModel.Tokens;
 namespace LiveUpdates.Internal.Security;
 
 /// <summary>
-/// Accepts HS256 JWTs signed with <see cref="LiveUpdatesOptions.AuthSecret"/>. IdentityModel checks the
+/// Accepts HS256 JWTs signed with <see cref="LiveUpdatesOptions.AuthSecret"/> or any of
+/// <see cref="LiveUpdatesOptions.AdditionalAuthSecrets"/> (the UTF-8 bytes of the secret are the key). IdentityModel checks the
 /// signature and algorithm; expiry and not-before are checked here against the <see cref="TimeProvider"/>,
 /// so that tests control the clock. Refusals carry stable codes and no detail.
 /// </summary>
@@ -22,11 +23,7 @@ internal sealed class HmacJwtTokenValidator : ITokenValidator
 
     public HmacJwtTokenValidator(LiveUpdatesOptions options, TimeProvider timeProvider)
     {
-        if (string.IsNullOrEmpty(options.AuthSecret))
-        {
-            throw new InvalidOperationException($"{LiveUpdatesOptions.SectionName}:AuthSecret (environment variable AUTH_SECRET) is not set.");
-        }
-
+        var secrets = AuthSecrets.From(options);
         _options = options;
         _timeProvider = timeProvider;
         _parameters = new TokenValidationParameters
@@ -38,7 +35,8 @@ internal sealed class HmacJwtTokenValidator : ITokenValidator
             RequireSignedTokens = true,
             ValidateIssuerSigningKey = true,
             ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
-            IssuerSigningKey = new SymmetricSecurityKey(Encoding.UTF8.GetBytes(options.AuthSecret)),
+            IssuerSigningKeys = secrets.Select(s => new SymmetricSecurityKey(AuthSecrets.Bytes(s))).ToArray(),
+            TryAllIssuerSigningKeys = true,
         };
     }
 
@@ -88,9 +86,9 @@ internal sealed class HmacJwtTokenValidator : ITokenValidator
         try
         {
             var status = Base64Url.DecodeFromChars(encodedPayload, bytes, out _, out var written);
-            if (status != OperationStatus.Done)
+            if (status != OperationStatus.Done || !Utf8.IsValid(bytes.AsSpan(0, written)))
             {
-                throw new FormatException("Payload is not base64url.");
+                throw new FormatException("Payload is not base64url-encoded UTF-8.");
             }
 
             using var document = JsonDocument.Parse(bytes.AsMemory(0, written));

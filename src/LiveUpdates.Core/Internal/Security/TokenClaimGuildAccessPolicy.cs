@@ -14,17 +14,17 @@ internal sealed class TokenClaimGuildAccessPolicy : IGuildAccessPolicy
     public ValueTask<IReadOnlyList<string>> GetGuildsAsync(AuthenticatedUser user, CancellationToken cancellationToken) =>
         ValueTask.FromResult<IReadOnlyList<string>>(Read(user));
 
-    public ValueTask<bool> CanSubscribeAsync(AuthenticatedUser user, string guildId, CancellationToken cancellationToken)
+    public ValueTask<GuildAccess> GetAccessAsync(AuthenticatedUser user, string guildId, CancellationToken cancellationToken)
     {
         foreach (var g in Read(user))
         {
             if (string.Equals(g, guildId, StringComparison.Ordinal))
             {
-                return ValueTask.FromResult(true);
+                return ValueTask.FromResult(GuildAccess.Full);
             }
         }
 
-        return ValueTask.FromResult(false);
+        return ValueTask.FromResult(GuildAccess.None);
     }
 
     private List<string> Read(AuthenticatedUser user)

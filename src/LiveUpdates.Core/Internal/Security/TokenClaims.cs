@@ -30,6 +30,12 @@ internal static class TokenClaims
             return TokenOutcomes.Invalid;
         }
 
+        // Like jose, a present iat must be a NumericDate too; it is not otherwise checked (Auth.js sets no maxTokenAge).
+        if (claims.TryGetProperty("iat", out var iat) && !TryGetUnixTime(iat, out _))
+        {
+            return TokenOutcomes.Invalid;
+        }
+
         if (claims.TryGetProperty("nbf", out var nbf))
         {
             if (!TryGetUnixTime(nbf, out var value))
@@ -65,10 +71,26 @@ internal static class TokenClaims
 
     public static string? ReadId(JsonElement value) => value.ValueKind switch
     {
-        JsonValueKind.String => value.GetString(),
+        JsonValueKind.String => GetStringOrNull(value),
         JsonValueKind.Number when value.TryGetUInt64(out var n) => n.ToString(CultureInfo.InvariantCulture),
         _ => null,
     };
+
+    /// <summary>
+    /// Reads a JSON string, or <see langword="null"/> when its escapes encode a lone surrogate, which JSON allows and a
+    /// .NET string cannot hold (<see cref="JsonElement.GetString"/> would throw).
+    /// </summary>
+    public static string? GetStringOrNull(JsonElement value)
+    {
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
 
     private static bool TryGetUnixTime(JsonElement value, out DateTimeOffset time)
     {
