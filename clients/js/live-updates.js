@@ -440,10 +440,14 @@ export class LiveUpdatesClient {
     const code = data.code;
     const guildId = msg.guildId;
     if (guildId && this._guilds.has(guildId)) {
+      // A refused subscribe (FORBIDDEN, TOO_MANY_GUILDS, …), or access revoked while subscribed (FORBIDDEN with
+      // the guild's id: the server ended the subscription). Either way: not retried until joined afresh.
       const guild = this._guilds.get(guildId);
-      if (guild.server === "subscribing") {
+      if (guild.server === "subscribing" || guild.server === "subscribed") {
         guild.server = "none";
-        guild.refused = code ?? "ERROR"; // not retried until joined afresh
+        guild.refused = code ?? "ERROR";
+        guild.lastSeq = null;
+        guild.epoch = null;
       }
     }
     for (const handler of [...this._errorListeners]) this._safeCall(handler, { code, message: data.message, guildId });

@@ -319,6 +319,25 @@ describe("guilds and listeners", () => {
     assert.equal(sockets.length, 2);
   });
 
+  test("access revoked while subscribed (FORBIDDEN with the guild) ends the subscription until joined afresh", async () => {
+    const { client, clock, live } = setup();
+    const errors = [];
+    client.onError((e) => errors.push([e.code, e.guildId]));
+    client.joinGuild(A);
+    client.connect();
+    let socket = await live();
+    socket.receive(subscribed(A, { seq: 4 }));
+    assert.equal(client.isSubscribed(A), true);
+    socket.receive({ event: "error", guildId: A, data: { code: "FORBIDDEN", message: "No access to this guild" } });
+    assert.deepEqual(errors, [["FORBIDDEN", A]]);
+    assert.equal(client.isSubscribed(A), false);
+
+    socket.serverClose();
+    await clock.advance(clock.delays()[0]);
+    socket = await live();
+    assert.equal(socket.sentOfType("subscribe").length, 0, "not re-subscribed after a reconnect");
+  });
+
   test("subscribe and unsubscribe messages stay under the server's rate limit", async () => {
     const { client, clock, live } = setup({ subscribeRate: { max: 4, perMs: 1000 } });
     const guilds = Array.from({ length: 10 }, (_, i) => String(100 + i));
