@@ -28,6 +28,9 @@ rm -rf artifacts/browser-tests # screenshots of this run only
 # The browser tests drive Debian's Chromium (never a downloaded browser); without it they fail, they do not skip.
 apt_install chromium || echo "could not install chromium: the browser tests will fail"
 
+# Node.js runs the JS client's tests (this machine image ships Node.js 20; elsewhere Debian's nodejs is installed).
+command -v node >/dev/null 2>&1 || apt_install nodejs npm || echo "could not install nodejs: the JS client's tests will fail"
+
 # The JS client's dev dependencies (TypeScript, to check the .d.ts files), exactly as locked.
 if command -v npm >/dev/null 2>&1; then
   (cd clients/js && npm ci --no-audit --no-fund --loglevel=error) || echo "npm ci failed in clients/js: the type tests will fail"
