@@ -1,0 +1,38 @@
+using System.Globalization;
+using LiveUpdates.LoadTest;
+using LiveUpdates.LoadTest.Servers;
+
+// Usage:
+//   dotnet run -c Release --project tests/LiveUpdates.LoadTest -- run [--clients 10000] [--targets liveupdates,liveupdates-batch,kestrel] [--out results.json]
+//   ... -- server --impl liveupdates|kestrel --port 3002 --secret S     (started by `run`; obeys commands on stdin)
+var options = new Dictionary<string, string>(StringComparer.Ordinal);
+for (var i = 1; i + 1 < args.Length; i += 2)
+{
+    options[args[i].TrimStart('-')] = args[i + 1];
+}
+
+string Opt(string name, string fallback) => options.GetValueOrDefault(name, fallback);
+int Int(string name, int fallback) => int.Parse(Opt(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+
+switch (args.FirstOrDefault())
+{
+    case "server":
+        return await ServerProcess.RunAsync(Opt("impl", "liveupdates"), Int("port", 3002), Opt("secret", ""));
+    case "run":
+        var settings = new RunSettings(
+            Clients: Int("clients", 10_000),
+            Targets: Opt("targets", "liveupdates,liveupdates-batch,kestrel").Split(','),
+            PortBase: Int("port", 3002),
+            OutJson: options.GetValueOrDefault("out"),
+            BurstOneGuildSmall: Int("burst-1k", 500),
+            BurstOneGuildLarge: Int("burst-all", 100),
+            EventsPerSmallGuild: Int("events-per-small-guild", 20),
+            LatencyRate: double.Parse(Opt("latency-rate", "50"), CultureInfo.InvariantCulture),
+            LatencySeconds: Int("latency-seconds", 10),
+            PadBytes: Int("pad", 64),
+            ConnectConcurrency: Int("connect-concurrency", 64));
+        return await new Runner(settings).RunAsync();
+    default:
+        Console.Error.WriteLine("usage: run [--clients N] [--targets liveupdates,liveupdates-batch,kestrel] [--out file.json] | server --impl liveupdates|kestrel --port P --secret S");
+        return 2;
+}

@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using System.Runtime;
+using System.Text.Json;
+
+namespace LiveUpdates.LoadTest.Servers;
+
+/// <summary>
+/// The server side of a load run, in its own process: starts one server and obeys one-line commands on stdin,
+/// answering each with one JSON line on stdout. The broadcasting "plugin" runs here, on the command thread,
+/// so every <c>Broadcast()</c> call is timed where it happens.
+/// </summary>
+internal static class ServerProcess
+{
+    public const string EventName = "bench:tick";
+
+    public static async Task<int> RunAsync(string impl, int port, string secret)
+    {
+        await using IBenchServer server = impl switch
+        {
+            "liveupdates" => new LiveUpdatesBenchServer(),
+            "kestrel" => new KestrelBaselineServer(),
+            _ => throw new ArgumentException($"unknown server '{impl}'"),
+        };
+        await server.StartAsync(port, secret);
+        Reply(new { ready = true, server = server.Name, pid = Environment.ProcessId, gc = GcMode() });
+
+        string? line;
+        while ((line = Console.ReadLine()) is not null)
+        {
+            var space = line.IndexOf(' ', StringComparison.Ordinal);
+            var command = space < 0 ? line : line[..space];
+            var argument = space < 0 ? "" : line[(space + 1)..];
+            switch (command)
+            {
+                case "mem":
+                    Reply(Memory(server));
+                    break;
+                case "bcast":
+                    Reply(Broadcast(server, JsonSerializer.Deserialize<BroadcastCommand>(argument, JsonSerializerOptions.Web)!));
+                    break;
+                case "alloc":
+                    Reply(new { allocated = GC.GetTotalAllocatedBytes(precise: true), gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2) });
+                    break;
+                case "stats":
+                    Reply(new { connections = server.ConnectionCount, counters = server.Counters });
+                    break;
+                case "quit":
+                    Reply(new { bye = true });
+                    return 0;
+                default:
+                    Reply(new { error = $"unknown command '{command}'" });
+                    break;
+            }
+        }
+
+        return 0;
+    }
+
+    public static string GcMode() =>
+        $"{(GCSettings.IsServerGC ? "server" : "workstation")}, {(GCSettings.LatencyMode == GCLatencyMode.Batch ? "non-concurrent" : "concurrent")}";
+
+    private static void Reply(object value) => Console.Out.WriteLine(JsonSerializer.Serialize(value, JsonSerializerOptions.Web));
+
+    private static object Memory(IBenchServer server)
+    {
+        // A full, blocking, compacting collection (twice, finalizers in between) so the RSS reflects live memory.
+        for (var i = 0; i < 2; i++)
+        {
+            GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+            GC.WaitForPendingFinalizers();
+        }
+
+        Thread.Sleep(200);
+        var info = GC.GetGCMemoryInfo();
+        return new
+        {
+            rss = ReadStatusKb("VmRSS:") * 1024,
+            gcHeap = info.HeapSizeBytes,
+            gcCommitted = info.TotalCommittedBytes,
+            threads = Process.GetCurrentProcess().Threads.Count,
+            connections = server.ConnectionCount,
+        };
+    }
+
+    private static long ReadStatusKb(string field)
+    {
+        foreach (var l in File.ReadLines("/proc/self/status"))
+        {
+            if (l.StartsWith(field, StringComparison.Ordinal))
+            {
+                return long.Parse(l[field.Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>
+    /// Broadcasts <c>count</c> events round-robin over <c>guilds</c>, paced at <c>rate</c> per second (0: as fast
+    /// as the caller can), timing every call with a Stopwatch. Each event carries its send time (Stopwatch
+    /// ticks: the monotonic clock, shared by processes on one machine) so clients can measure latency.
+    /// </summary>
+    private static object Broadcast(IBenchServer server, BroadcastCommand cmd)
+    {
+        var durations = new long[cmd.Count];
+        var pad = new string('x', cmd.PadBytes);
+        var interval = cmd.Rate > 0 ? Stopwatch.Frequency / (double)cmd.Rate : 0;
+        var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        var start = Stopwatch.GetTimestamp();
+        long first = 0, last = 0;
+        for (var i = 0; i < cmd.Count; i++)
+        {
+            if (interval > 0)
+            {
+                var due = start + (long)(i * interval);
+                while (Stopwatch.GetTimestamp() < due - (Stopwatch.Frequency / 3333))
+                {
+                    Thread.Sleep(1); // paced: the plugin thread sleeps between calls, it does not spin on a core
+                }
+            }
+
+            var t0 = Stopwatch.GetTimestamp();
+            server.Broadcast(cmd.Guilds[i % cmd.Guilds.Length], EventName, new Tick(t0, i, pad));
+            var t1 = Stopwatch.GetTimestamp();
+            durations[i] = t1 - t0;
+            if (i == 0)
+            {
+                first = t0;
+            }
+
+            last = t1;
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        Array.Sort(durations);
+        double Us(long ticks) => ticks * 1_000_000.0 / Stopwatch.Frequency;
+        return new
+        {
+            count = cmd.Count,
+            first,
+            last,
+            seconds = (last - first) / (double)Stopwatch.Frequency,
+            callMeanUs = Us((long)durations.Average()),
+            callP50Us = Us(durations[durations.Length / 2]),
+            callP99Us = Us(durations[Math.Min(durations.Length - 1, (int)(durations.Length * 0.99))]),
+            callMaxUs = Us(durations[^1]),
+            callerAllocPerCall = allocated / (double)cmd.Count,
+        };
+    }
+
+    /// <summary>The event's data: <c>{"t":…,"i":…,"pad":"…"}</c>.</summary>
+    internal sealed record Tick(long T, int I, string Pad);
+
+    internal sealed record BroadcastCommand(string[] Guilds, int Count, double Rate, int PadBytes);
+}
