@@ -30,7 +30,9 @@ switch (args.FirstOrDefault())
             LatencyRate: double.Parse(Opt("latency-rate", "50"), CultureInfo.InvariantCulture),
             LatencySeconds: Int("latency-seconds", 10),
             PadBytes: Int("pad", 64),
-            ConnectConcurrency: Int("connect-concurrency", 64));
+            ConnectConcurrency: Int("connect-concurrency", 64),
+            PauseAfterConnect: Int("pause-after-connect", 0),
+            ConnectOnly: Opt("connect-only", "false") == "true");
         return await new Runner(settings).RunAsync();
     default:
         Console.Error.WriteLine("usage: run [--clients N] [--targets liveupdates,liveupdates-batch,kestrel] [--out file.json] | server --impl liveupdates|kestrel --port P --secret S");

@@ -21,7 +21,9 @@ internal sealed record RunSettings(
     double LatencyRate,
     int LatencySeconds,
     int PadBytes,
-    int ConnectConcurrency);
+    int ConnectConcurrency,
+    int PauseAfterConnect = 0,
+    bool ConnectOnly = false);
 
 /// <summary>
 /// Runs every scenario against every target server in turn, in one process that is the client generator, with
@@ -116,6 +118,11 @@ internal sealed class Runner(RunSettings settings)
             (await ConnectAsync(uri, half, n - half, tokens, batch)).CopyTo(clients, half);
             var secondHalf = sw.Elapsed.TotalSeconds;
             var memFull = await server.SendAsync("mem");
+            if (settings.PauseAfterConnect > 0)
+            {
+                Log($"pausing {settings.PauseAfterConnect} s: server pid {server.Pid} (e.g. for dotnet-gcdump)");
+                await Task.Delay(TimeSpan.FromSeconds(settings.PauseAfterConnect));
+            }
             result["connectPerSecond"] = n / (firstHalf + secondHalf);
             result["memory"] = new JsonObject
             {
@@ -129,6 +136,11 @@ internal sealed class Runner(RunSettings settings)
                 ["threadsAtFull"] = memFull.GetProperty("threads").GetInt32(),
             };
             Log($"connect+auth {result["connectPerSecond"]:F0}/s; RSS/conn at {half}: {result["memory"]!["perConnectionAtHalf"]:F0} B, at {n}: {result["memory"]!["perConnectionAtFull"]:F0} B");
+
+            if (settings.ConnectOnly)
+            {
+                return result;
+            }
 
             sw.Restart();
             await Parallel.ForEachAsync(Enumerable.Range(0, n), new ParallelOptions { MaxDegreeOfParallelism = settings.ConnectConcurrency }, async (i, _) =>

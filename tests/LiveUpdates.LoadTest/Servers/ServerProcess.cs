@@ -63,13 +63,12 @@ internal static class ServerProcess
 
     private static object Memory(IBenchServer server)
     {
-        // A full, blocking, compacting collection (twice, finalizers in between) so the RSS reflects live memory.
-        for (var i = 0; i < 2; i++)
-        {
-            GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-            GC.WaitForPendingFinalizers();
-        }
+        // Full, blocking, compacting collections (finalizers in between); the last one is Aggressive, which also
+        // gives free GC memory back to the OS, so the RSS reflects live memory rather than what the GC keeps in reserve.
+        GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
 
         Thread.Sleep(200);
         var info = GC.GetGCMemoryInfo();
