@@ -21,6 +21,10 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
     private static readonly OutboundFrame s_pong = OutboundFrame.Control(ServerMessages.Pong);
     private static long s_nextId;
 
+    /// <summary>The writer's scratch list of frames taken for one batch; filled under the lock, emptied before any await.</summary>
+    [ThreadStatic]
+    private static List<OutboundFrame>? t_batch;
+
     private readonly ServerContext _server;
     private readonly HttpListenerContext _httpContext;
     private readonly WebSocket _socket;
@@ -32,6 +36,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
     private readonly object _gate = new();
     private readonly SendQueue _queue;
     private bool _writerActive;
+    private bool _batch; // the client declared (and was granted) the batch capability: frames may hold several messages
     private Subscription[] _subscriptions = [];
     private long[]? _subscriptionChanges; // ring of the last MaxSubscriptionChangesPerSecond change times
     private int _subscriptionChangeIndex;
@@ -231,7 +236,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
                 Enqueue(s_pong);
                 break;
             case ClientMessageType.Auth:
-                await AuthenticateAsync(message.Token).ConfigureAwait(false);
+                await AuthenticateAsync(message.Token, message.Batch).ConfigureAwait(false);
                 break;
             case ClientMessageType.Subscribe:
                 await SubscribeAsync(message.GuildId!, message.LastSeq, message.Epoch).ConfigureAwait(false);
@@ -242,7 +247,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         }
     }
 
-    private async ValueTask AuthenticateAsync(string? token)
+    private async ValueTask AuthenticateAsync(string? token, bool batch)
     {
         if (string.IsNullOrEmpty(token))
         {
@@ -282,7 +287,10 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
             }
 
             _user = user;
-            EnqueueLocked(Control(ServerMessages.Authenticated(user.UserId, guilds)));
+
+            // Packing needs messages without raw newlines: compact JSON always is; indented payloads are not.
+            _batch = batch && _server.Options.MaxBatchBytes > 0 && !_server.Options.SerializerOptions.WriteIndented;
+            EnqueueLocked(Control(ServerMessages.Authenticated(user.UserId, guilds, _batch)));
         }
 
         LeaveRooms(dropped);
@@ -594,6 +602,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
             while (true)
             {
                 OutboundFrame? frame = null;
+                List<OutboundFrame>? batch = null;
                 WebSocketCloseStatus closeStatus = default;
                 string? closeReason = null;
                 lock (_gate)
@@ -616,6 +625,10 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
                         _writerActive = false;
                         return;
                     }
+                    else if (_batch)
+                    {
+                        batch = TakeBatchLocked(frame);
+                    }
                 }
 
                 Volatile.Write(ref _sendStartedAt, _server.Now);
@@ -627,6 +640,10 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
                     }
 
                     _closeSent.TrySetResult();
+                }
+                else if (batch is not null)
+                {
+                    await SendBatchAsync(batch).ConfigureAwait(false);
                 }
                 else
                 {
@@ -650,6 +667,80 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
             Log.SendFailed(_server.Logger, Id, ex.Message);
             SetEndReason("SEND_FAILED");
             Abort();
+        }
+    }
+
+    /// <summary>
+    /// For a batch client, takes the frames queued behind <paramref name="first"/> that fit in
+    /// <see cref="LiveUpdatesOptions.MaxBatchBytes"/> with it, in queue order; <see langword="null"/> when none does
+    /// (the frame then goes alone, with no copy). Only references move under the lock; the bytes are copied later.
+    /// </summary>
+    private List<OutboundFrame>? TakeBatchLocked(OutboundFrame first)
+    {
+        var max = _server.Options.MaxBatchBytes;
+        if (!_queue.TryPeek(out var next) || first.Bytes.Length + 1 + next.Bytes.Length > max)
+        {
+            return null;
+        }
+
+        var batch = t_batch ??= [];
+        batch.Add(first);
+        var length = first.Bytes.Length;
+        while (_queue.TryPeek(out next) && length + 1 + next.Bytes.Length <= max)
+        {
+            _queue.TryDequeue(out next);
+            batch.Add(next);
+            length += 1 + next.Bytes.Length;
+        }
+
+        return batch;
+    }
+
+    /// <summary>
+    /// Sends the frames of <paramref name="batch"/> as one text frame, newline-separated (NDJSON): one socket write
+    /// for the whole backlog instead of one per message (HttpListener's WebSocket makes a send system call per frame).
+    /// </summary>
+    private async ValueTask SendBatchAsync(List<OutboundFrame> batch)
+    {
+        var length = batch.Count - 1;
+        var events = 0;
+        foreach (var f in batch)
+        {
+            length += f.Bytes.Length;
+            events += f.GuildId is null ? 0 : 1;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        var written = 0;
+        foreach (var f in batch)
+        {
+            if (written > 0)
+            {
+                buffer[written++] = (byte)'\n';
+            }
+
+            f.Bytes.CopyTo(buffer, written);
+            written += f.Bytes.Length;
+        }
+
+        // The scratch list belongs to this thread; it must be empty before the first await.
+        batch.Clear();
+        try
+        {
+            var pending = _socket.SendAsync(buffer.AsMemory(0, written), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+            if (!pending.IsCompletedSuccessfully)
+            {
+                await pending.ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        if (events > 0)
+        {
+            _server.Metrics.EventsDelivered.Add(events);
         }
     }
 

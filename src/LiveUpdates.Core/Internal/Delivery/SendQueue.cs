@@ -95,6 +95,19 @@ internal sealed class SendQueue
         return true;
     }
 
+    /// <summary>Returns the frame at the head without removing it.</summary>
+    public bool TryPeek(out OutboundFrame frame)
+    {
+        if (Count == 0)
+        {
+            frame = null!;
+            return false;
+        }
+
+        frame = _items[_head].Frame!;
+        return true;
+    }
+
     public void Clear()
     {
         Array.Clear(_items);
