@@ -18,6 +18,9 @@ switch (args.FirstOrDefault())
 {
     case "server":
         return await ServerProcess.RunAsync(Opt("impl", "liveupdates"), Int("port", 3002), Opt("secret", ""));
+    case "clients":
+        // Subscribers for the BenchmarkDotNet Broadcast() benchmark: connect, subscribe, read until stdin closes.
+        return await SubscriberProcess.RunAsync(new Uri(Opt("uri", "ws://127.0.0.1:3002/")), Opt("token", ""), Opt("guild", ""), Int("count", 1), Opt("batch", "true") == "true");
     case "run":
         var settings = new RunSettings(
             Clients: Int("clients", 10_000),
