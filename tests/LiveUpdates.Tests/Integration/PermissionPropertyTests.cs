@@ -151,6 +151,10 @@ public sealed class PermissionPropertyTests
             if (announce)
             {
                 server.Manager.Broadcast(changed, LiveEvents.Dashboard.PermissionsUpdated, new { id = announcementId });
+
+                // The re-check reads the store when the dispatcher reaches the announcement; the next phase changes
+                // the store again, so wait for it here, or a slow run re-checks against the next phase's documents.
+                await server.FlushAsync();
             }
             else
             {
