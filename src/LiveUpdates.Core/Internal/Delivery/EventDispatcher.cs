@@ -140,8 +140,27 @@ internal sealed class EventDispatcher
     public async Task RunAsync()
     {
         var reader = _channel.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        while (true)
         {
+            var wait = reader.WaitToReadAsync();
+            if (!wait.IsCompleted)
+            {
+                if (!await wait.ConfigureAwait(false))
+                {
+                    break;
+                }
+
+                // We were asleep and a Broadcast() call just woke us. The scheduler tends to run a thread that wakes
+                // from a long sleep at once, on the caller's core, pre-empting the caller in the middle of its call
+                // until the fan-out is done (milliseconds with thousands of subscribers). Yielding once hands the core
+                // back so the caller's Broadcast() returns in microseconds; the fan-out starts right after it.
+                Thread.Yield();
+            }
+            else if (!wait.Result)
+            {
+                break;
+            }
+
             while (reader.TryRead(out var item))
             {
                 if (item.Reauthorize is not null)
