@@ -35,7 +35,9 @@ switch (args.FirstOrDefault())
             PadBytes: Int("pad", 64),
             ConnectConcurrency: Int("connect-concurrency", 64),
             PauseAfterConnect: Int("pause-after-connect", 0),
-            ConnectOnly: Opt("connect-only", "false") == "true");
+            ConnectOnly: Opt("connect-only", "false") == "true",
+            Scenarios: Opt("scenarios", "cost,fanout,latency,stall"),
+            Repeats: Int("repeats", 3));
         return await new Runner(settings).RunAsync();
     default:
         Console.Error.WriteLine("usage: run [--clients N] [--targets liveupdates,liveupdates-batch,kestrel] [--out file.json] | server --impl liveupdates|kestrel --port P --secret S");

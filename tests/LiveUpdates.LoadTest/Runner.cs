@@ -23,7 +23,9 @@ internal sealed record RunSettings(
     int PadBytes,
     int ConnectConcurrency,
     int PauseAfterConnect = 0,
-    bool ConnectOnly = false);
+    bool ConnectOnly = false,
+    string Scenarios = "cost,fanout,latency,stall",
+    int Repeats = 3);
 
 /// <summary>
 /// Runs every scenario against every target server in turn, in one process that is the client generator, with
@@ -41,6 +43,7 @@ internal sealed class Runner(RunSettings settings)
     private const string Guild100 = "100000000000000002";
     private const string Guild1 = "100000000000000003";
     private const string GuildWarmUp = "100000000000000009";
+    private const string GuildStall = "100000000000000008";
 
     private readonly LatencyHistogram _histogram = new();
 
@@ -82,10 +85,12 @@ internal sealed class Runner(RunSettings settings)
         var (server, ready) = await ServerChild.StartAsync(impl, port, Secret);
         await using var _ = server;
         result["gc"] = ready.GetProperty("gc").GetString();
+        Log($"server pid {server.Pid}");
+        bool Run(string scenario) => settings.Scenarios.Split(',').Contains(scenario);
         var uri = new Uri($"ws://127.0.0.1:{port}/");
         var n = settings.Clients;
         var smallGuilds = Math.Max(1, n / 10);
-        var tokens = Enumerable.Range(0, smallGuilds).Select(g => Token($"9{g:D8}", [GuildAll, Guild1k, Guild100, Guild1, SmallGuild(g), GuildWarmUp])).ToArray();
+        var tokens = Enumerable.Range(0, smallGuilds).Select(g => Token($"9{g:D8}", [GuildAll, Guild1k, Guild100, Guild1, SmallGuild(g), GuildWarmUp, GuildStall])).ToArray();
         var clients = new LoadClient[n];
         try
         {
@@ -161,29 +166,63 @@ internal sealed class Runner(RunSettings settings)
             var members1k = clients.Take(Math.Min(1000, n)).ToArray();
 
             // Broadcast() cost to the caller, paced so that fan-out keeps up (about 100k deliveries/s at most).
-            foreach (var (guild, size) in new[] { (Guild1, 1), (Guild100, Math.Min(100, n)), (Guild1k, Math.Min(1000, n)), (GuildAll, n) })
+            foreach (var (guild, size) in Run("cost") ? new[] { (Guild1, 1), (Guild100, Math.Min(100, n)), (Guild1k, Math.Min(1000, n)), (GuildAll, n) } : [])
             {
                 var rate = Math.Min(1000, 100_000 / size);
                 var count = Math.Max(rate * 3, 100);
                 scenarios[$"cost_{size}"] = await ScenarioAsync(server, clients.Take(size).ToArray(), [guild], count, rate, $"Broadcast() cost, {size} subscriber(s), {rate}/s");
             }
 
-            scenarios["fanout_1k"] = await ScenarioAsync(server, members1k, [Guild1k], settings.BurstOneGuildSmall, 0, $"fan-out burst, {members1k.Length} subscribers");
-            scenarios["fanout_all"] = await ScenarioAsync(server, clients, [GuildAll], settings.BurstOneGuildLarge, 0, $"fan-out burst, {n} subscribers");
-            scenarios["fanout_small_guilds"] = await ScenarioAsync(
-                server, clients, [.. Enumerable.Range(0, smallGuilds).Select(SmallGuild)], smallGuilds * settings.EventsPerSmallGuild, 0, $"fan-out burst, {smallGuilds} guilds of 10");
-            var latencyCount = (int)(settings.LatencyRate * settings.LatencySeconds);
-            scenarios["latency_1k"] = await ScenarioAsync(server, members1k, [Guild1k], latencyCount, settings.LatencyRate, $"latency, {members1k.Length} subscribers at {settings.LatencyRate}/s");
+            // Bursts are short (a fraction of a second), so each is repeated and the median run is kept.
+            if (Run("fanout"))
+            {
+                scenarios["fanout_1k"] = await MedianAsync(() => ScenarioAsync(server, members1k, [Guild1k], settings.BurstOneGuildSmall, 0, $"fan-out burst, {members1k.Length} subscribers"));
+                scenarios["fanout_all"] = await MedianAsync(() => ScenarioAsync(server, clients, [GuildAll], settings.BurstOneGuildLarge, 0, $"fan-out burst, {n} subscribers"));
+                scenarios["fanout_small_guilds"] = await MedianAsync(() => ScenarioAsync(
+                    server, clients, [.. Enumerable.Range(0, smallGuilds).Select(SmallGuild)], smallGuilds * settings.EventsPerSmallGuild, 0, $"fan-out burst, {smallGuilds} guilds of 10"));
+            }
 
-            // A client that never reads, in the 1k guild: the others must not notice.
+            var latencyCount = (int)(settings.LatencyRate * settings.LatencySeconds);
+            if (Run("latency"))
+            {
+                scenarios["latency_1k"] = await ScenarioAsync(server, members1k, [Guild1k], latencyCount, settings.LatencyRate, $"latency, {members1k.Length} subscribers at {settings.LatencyRate}/s");
+            }
+
+            if (!Run("stall"))
+            {
+                return result;
+            }
+
+            // A client that never reads, in the 1k guild: the others must not notice. It is stalled for real before
+            // the scenario: events of its own guild fill the kernel's buffers (4 KiB receive buffer) until the
+            // server's socket send queue stops growing, i.e. the server's send to it can no longer complete.
             var stalled = await LoadClient.ConnectAsync(uri, tokens[0], batch, stalled: true);
             await stalled.SubscribeAsync(Guild1k);
-            scenarios["fanout_1k_stalled"] = await ScenarioAsync(server, members1k, [Guild1k], settings.BurstOneGuildSmall, 0, $"fan-out burst, {members1k.Length} subscribers + 1 stalled");
+            await stalled.SubscribeAsync(GuildStall);
+            long previous = -1, prefill = 0;
+            for (var round = 0; round < 40; round++)
+            {
+                await server.SendAsync(Bcast([GuildStall], 50, 0, pad: 4096));
+                prefill += 50;
+                await Task.Delay(200);
+                var queued = ServerSendQueueBytes(port, stalled.LocalPort);
+                if (queued > 0 && queued == previous)
+                {
+                    break;
+                }
+
+                previous = queued;
+            }
+
+            result["stalledClient"] = new JsonObject { ["prefillEvents"] = prefill, ["kernelSendQueueBytes"] = previous };
+            Log($"stalled client: {prefill} events of 4 KiB sent to it alone; the server's socket send queue to it holds {previous} bytes and no longer grows");
+            scenarios["fanout_1k_stalled"] = await MedianAsync(() => ScenarioAsync(server, members1k, [Guild1k], settings.BurstOneGuildSmall, 0, $"fan-out burst, {members1k.Length} subscribers + 1 stalled"));
             scenarios["latency_1k_stalled"] = await ScenarioAsync(server, members1k, [Guild1k], latencyCount, settings.LatencyRate, $"latency, {members1k.Length} subscribers + 1 stalled at {settings.LatencyRate}/s");
             var stats = await server.SendAsync("stats");
             result["serverCounters"] = JsonNode.Parse(stats.GetProperty("counters").GetRawText());
             result["clientsClosedByServer"] = clients.Count(c => c.Ended);
-            Log($"server counters: {stats.GetProperty("counters").GetRawText()}; clients ended: {result["clientsClosedByServer"]}");
+            result["stalledClient"]!["stillConnectedAtEnd"] = stats.GetProperty("connections").GetInt32() == n + 1;
+            Log($"server counters: {stats.GetProperty("counters").GetRawText()}; clients ended: {result["clientsClosedByServer"]}; connections {stats.GetProperty("connections").GetInt32()} (of {n} + 1 stalled)");
             stalled.Abort();
         }
         finally
@@ -247,6 +286,21 @@ internal sealed class Runner(RunSettings settings)
 
         await Task.Delay(500);
         return result;
+    }
+
+    /// <summary>Runs a scenario <see cref="RunSettings.Repeats"/> times and keeps the run with the median deliveries per second; the others are kept as "runs".</summary>
+    private async Task<JsonObject> MedianAsync(Func<Task<JsonObject>> scenario)
+    {
+        var runs = new List<JsonObject>();
+        for (var i = 0; i < Math.Max(1, settings.Repeats); i++)
+        {
+            runs.Add(await scenario());
+        }
+
+        var ordered = runs.OrderBy(r => r["deliveriesPerSecond"]!.GetValue<double>()).ToList();
+        var median = ordered[ordered.Count / 2];
+        median["runsDeliveriesPerSecond"] = new JsonArray([.. runs.Select(r => (JsonNode)r["deliveriesPerSecond"]!.GetValue<double>())]);
+        return median;
     }
 
     private static async Task<(long Received, long LastReceipt)> WaitForAsync(LoadClient[] members, long expected, TimeSpan timeout, long[]? before = null)
@@ -334,8 +388,25 @@ internal sealed class Runner(RunSettings settings)
 
     private static string SmallGuild(int g) => (200000000000000000L + g).ToString(Inv);
 
-    private string Bcast(string[] guilds, int count, double rate) =>
-        "bcast " + JsonSerializer.Serialize(new Servers.ServerProcess.BroadcastCommand(guilds, count, rate, settings.PadBytes), JsonSerializerOptions.Web);
+    private string Bcast(string[] guilds, int count, double rate, int? pad = null) =>
+        "bcast " + JsonSerializer.Serialize(new Servers.ServerProcess.BroadcastCommand(guilds, count, rate, pad ?? settings.PadBytes), JsonSerializerOptions.Web);
+
+    /// <summary>Bytes waiting in the server's socket send queue towards a client port (tx_queue in /proc/net/tcp), or -1.</summary>
+    private static long ServerSendQueueBytes(int serverPort, int clientPort)
+    {
+        var local = $":{serverPort:X4}";
+        var remote = $":{clientPort:X4}";
+        foreach (var line in File.ReadLines("/proc/net/tcp").Skip(1))
+        {
+            var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (f[1].EndsWith(local, StringComparison.Ordinal) && f[2].EndsWith(remote, StringComparison.Ordinal))
+            {
+                return long.Parse(f[4].Split(':')[0], NumberStyles.HexNumber, Inv);
+            }
+        }
+
+        return -1;
+    }
 
     private static long Rss(JsonElement mem) => mem.GetProperty("rss").GetInt64();
 

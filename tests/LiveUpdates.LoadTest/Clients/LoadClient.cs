@@ -32,12 +32,16 @@ internal sealed class LoadClient
 
     public bool Ended { get; private set; }
 
+    /// <summary>The client's local TCP port (known for a stalled client only), to find its socket in /proc/net/tcp.</summary>
+    public int LocalPort { get; private set; }
+
     /// <summary>Connects and authenticates. A <paramref name="stalled"/> client gets a 4 KiB receive buffer and will never read events.</summary>
     public static async Task<LoadClient> ConnectAsync(Uri uri, string token, bool batch, bool stalled = false)
     {
         var socket = new ClientWebSocket();
         socket.Options.KeepAliveInterval = TimeSpan.Zero;
         HttpMessageInvoker? invoker = null;
+        var localPort = 0;
         if (stalled)
         {
             invoker = new HttpMessageInvoker(new SocketsHttpHandler
@@ -46,6 +50,7 @@ internal sealed class LoadClient
                 {
                     var s = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveBufferSize = 4096 };
                     await s.ConnectAsync(context.DnsEndPoint, ct);
+                    localPort = ((System.Net.IPEndPoint)s.LocalEndPoint!).Port;
                     return new NetworkStream(s, ownsSocket: true);
                 },
             });
@@ -53,7 +58,7 @@ internal sealed class LoadClient
 
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await socket.ConnectAsync(uri, invoker, cts.Token);
-        var client = new LoadClient(socket);
+        var client = new LoadClient(socket) { LocalPort = localPort };
         await client.ExpectAsync("connected", cts.Token);
         var auth = batch ? $"{{\"type\":\"auth\",\"token\":\"{token}\",\"batch\":true}}" : $"{{\"type\":\"auth\",\"token\":\"{token}\"}}";
         await client.SendAsync(auth, cts.Token);
