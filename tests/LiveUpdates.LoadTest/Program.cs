@@ -37,7 +37,8 @@ switch (args.FirstOrDefault())
             PauseAfterConnect: Int("pause-after-connect", 0),
             ConnectOnly: Opt("connect-only", "false") == "true",
             Scenarios: Opt("scenarios", "cost,fanout,latency,stall"),
-            Repeats: Int("repeats", 3));
+            Repeats: Int("repeats", 3),
+            CostRate: Int("cost-rate", 0));
         return await new Runner(settings).RunAsync();
     default:
         Console.Error.WriteLine("usage: run [--clients N] [--targets liveupdates,liveupdates-batch,kestrel] [--out file.json] | server --impl liveupdates|kestrel --port P --secret S");

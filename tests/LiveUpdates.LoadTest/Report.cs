@@ -15,10 +15,10 @@ internal static class Report
         ("RSS per idle authenticated connection at N/2 (bytes)", "memory.perConnectionAtHalf", "N0", false),
         ("RSS per idle authenticated connection at N (bytes)", "memory.perConnectionAtFull", "N0", false),
         ("RSS per connection, subscribed to 2–5 guilds, at N (bytes)", "memory.perConnectionSubscribed", "N0", false),
-        ("Broadcast() to the caller, 1 subscriber: mean / p99 (µs)", "scenarios.cost_1.callUs", "pair", false),
-        ("Broadcast() to the caller, 100 subscribers: mean / p99 (µs)", "scenarios.cost_100.callUs", "pair", false),
-        ("Broadcast() to the caller, 1,000 subscribers: mean / p99 (µs)", "scenarios.cost_1000.callUs", "pair", false),
-        ("Broadcast() to the caller, N subscribers: mean / p99 (µs)", "scenarios.cost_N.callUs", "pair", false),
+        ("Broadcast() to the caller at 1,000 calls/s, 1 subscriber: p50 / p99 / mean wall, p50 CPU (µs)", "scenarios.cost_1.callUs", "pair", false),
+        ("Broadcast() to the caller at 1,000 calls/s, 100 subscribers: p50 / p99 / mean wall, p50 CPU (µs)", "scenarios.cost_100.callUs", "pair", false),
+        ("Broadcast() to the caller at 1,000 calls/s, 1,000 subscribers: p50 / p99 / mean wall, p50 CPU (µs)", "scenarios.cost_1000.callUs", "pair", false),
+        ("Broadcast() to the caller at 1,000 calls/s, N subscribers: p50 / p99 / mean wall, p50 CPU (µs)", "scenarios.cost_N.callUs", "pair", false),
         ("caller allocation per Broadcast() incl. the 40-byte data object (bytes)", "scenarios.cost_1.callerAllocPerCall", "N0", false),
         ("fan-out, 1 guild × 1,000 (deliveries/s)", "scenarios.fanout_1k.deliveriesPerSecond", "N0", true),
         ("fan-out, 1 guild × N (deliveries/s)", "scenarios.fanout_all.deliveriesPerSecond", "N0", true),
@@ -98,7 +98,7 @@ internal static class Report
 
         return format switch
         {
-            "pair" => $"{v["mean"]!.GetValue<double>().ToString("F2", inv)} / {v["p99"]!.GetValue<double>().ToString("F2", inv)}",
+            "pair" => $"{v["p50"]!.GetValue<double>().ToString("F2", inv)} / {v["p99"]!.GetValue<double>().ToString("F1", inv)} / {v["mean"]!.GetValue<double>().ToString("F1", inv)}, {v["cpuP50"]!.GetValue<double>().ToString("F2", inv)}",
             "lat" => $"{Ms(v["p50"])} / {Ms(v["p99"])}",
             "lat4" => $"{Ms(v["p50"])} / {Ms(v["p90"])} / {Ms(v["p99"])} / {Ms(v["max"])}",
             _ => v.GetValue<double>().ToString(format, inv),
@@ -111,7 +111,7 @@ internal static class Report
     {
         static double? Main(JsonNode? v, string format) => v is null ? null : format switch
         {
-            "pair" => v["mean"]!.GetValue<double>(),
+            "pair" => v["p50"]!.GetValue<double>(),
             "lat" or "lat4" => v["p99"]!.GetValue<double>(),
             _ => v.GetValue<double>(),
         };

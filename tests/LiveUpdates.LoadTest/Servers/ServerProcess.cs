@@ -103,6 +103,7 @@ internal static class ServerProcess
     private static object Broadcast(IBenchServer server, BroadcastCommand cmd)
     {
         var durations = new long[cmd.Count];
+        var cpu = new long[cmd.Count];
         var pad = new string('x', cmd.PadBytes);
         var interval = cmd.Rate > 0 ? Stopwatch.Frequency / (double)cmd.Rate : 0;
         var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
@@ -119,10 +120,13 @@ internal static class ServerProcess
                 }
             }
 
+            var c0 = ThreadCpuNanoseconds();
             var t0 = Stopwatch.GetTimestamp();
             server.Broadcast(cmd.Guilds[i % cmd.Guilds.Length], EventName, new Tick(t0, i, pad));
             var t1 = Stopwatch.GetTimestamp();
+            var c1 = ThreadCpuNanoseconds();
             durations[i] = t1 - t0;
+            cpu[i] = c1 - c0;
             if (i == 0)
             {
                 first = t0;
@@ -133,6 +137,7 @@ internal static class ServerProcess
 
         var allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
         Array.Sort(durations);
+        Array.Sort(cpu);
         double Us(long ticks) => ticks * 1_000_000.0 / Stopwatch.Frequency;
         return new
         {
@@ -144,8 +149,49 @@ internal static class ServerProcess
             callP50Us = Us(durations[durations.Length / 2]),
             callP99Us = Us(durations[Math.Min(durations.Length - 1, (int)(durations.Length * 0.99))]),
             callMaxUs = Us(durations[^1]),
+            callCpuP50Us = (cpu[cpu.Length / 2] - s_cpuClockOverhead) / 1000.0,
+            callCpuP99Us = (cpu[Math.Min(cpu.Length - 1, (int)(cpu.Length * 0.99))] - s_cpuClockOverhead) / 1000.0,
             callerAllocPerCall = allocated / (double)cmd.Count,
         };
+    }
+
+    /// <summary>The median cost of reading the thread CPU clock around nothing, subtracted from each call's CPU time.</summary>
+    private static readonly long s_cpuClockOverhead = CalibrateCpuClock();
+
+    /// <summary>CPU time consumed by the calling thread (CLOCK_THREAD_CPUTIME_ID): unlike wall time, it excludes time the thread was not running.</summary>
+    private static long ThreadCpuNanoseconds()
+    {
+        if (clock_gettime(3 /* CLOCK_THREAD_CPUTIME_ID */, out var ts) != 0)
+        {
+            return 0;
+        }
+
+        return (ts.Seconds * 1_000_000_000) + ts.Nanoseconds;
+    }
+
+    private static long CalibrateCpuClock()
+    {
+        var samples = new long[1001];
+        for (var i = 0; i < samples.Length; i++)
+        {
+            var a = ThreadCpuNanoseconds();
+            _ = Stopwatch.GetTimestamp();
+            _ = Stopwatch.GetTimestamp();
+            samples[i] = ThreadCpuNanoseconds() - a;
+        }
+
+        Array.Sort(samples);
+        return samples[samples.Length / 2];
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = false)]
+    private static extern int clock_gettime(int clockId, out TimeSpec time);
+
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
     }
 
     /// <summary>The event's data: <c>{"t":…,"i":…,"pad":"…"}</c>.</summary>
