@@ -251,9 +251,12 @@ internal sealed class Runner(RunSettings settings)
         _histogram.Reset();
         var before = members.Select(m => m.Received).ToArray();
         var allocBefore = await server.SendAsync("alloc");
+        var generatorCpuBefore = Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds;
         var call = await server.SendAsync(Bcast(guilds, count, rate));
         var (received, lastReceipt) = await WaitForAsync(members, expected, TimeSpan.FromSeconds(120), before);
+        var generatorCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds - generatorCpuBefore;
         var allocAfter = await server.SendAsync("alloc");
+        var serverCpu = allocAfter.GetProperty("cpuMs").GetDouble() - allocBefore.GetProperty("cpuMs").GetDouble();
         var first = call.GetProperty("first").GetInt64();
         var seconds = (lastReceipt - first) / (double)Stopwatch.Frequency;
         var allocated = allocAfter.GetProperty("allocated").GetInt64() - allocBefore.GetProperty("allocated").GetInt64();
@@ -284,10 +287,12 @@ internal sealed class Runner(RunSettings settings)
             },
             ["callerAllocPerCall"] = call.GetProperty("callerAllocPerCall").GetDouble(),
             ["serverAllocPerDelivery"] = received > 0 ? allocated / (double)received : 0,
+            ["serverCpuUsPerDelivery"] = received > 0 ? serverCpu * 1000 / received : 0,
+            ["generatorCpuUsPerDelivery"] = received > 0 ? generatorCpu * 1000 / received : 0,
             ["serverGcGen0"] = allocAfter.GetProperty("gen0").GetInt32() - allocBefore.GetProperty("gen0").GetInt32(),
             ["serverGcGen2"] = allocAfter.GetProperty("gen2").GetInt32() - allocBefore.GetProperty("gen2").GetInt32(),
         };
-        Log($"{title}: {received}/{expected} in {seconds:F3} s = {received / seconds:F0}/s; latency p50 {_histogram.Quantile(0.5) / 1000:F2} ms p99 {_histogram.Quantile(0.99) / 1000:F2} ms max {_histogram.Quantile(1) / 1000:F2} ms; call p50 {call.GetProperty("callP50Us").GetDouble():F2} µs p99 {call.GetProperty("callP99Us").GetDouble():F2} µs (CPU p50 {call.GetProperty("callCpuP50Us").GetDouble():F2} µs); {allocated / (double)Math.Max(1, received):F1} B/delivery");
+        Log($"{title}: {received}/{expected} in {seconds:F3} s = {received / seconds:F0}/s; latency p50 {_histogram.Quantile(0.5) / 1000:F2} ms p99 {_histogram.Quantile(0.99) / 1000:F2} ms max {_histogram.Quantile(1) / 1000:F2} ms; call p50 {call.GetProperty("callP50Us").GetDouble():F2} µs p99 {call.GetProperty("callP99Us").GetDouble():F2} µs (CPU p50 {call.GetProperty("callCpuP50Us").GetDouble():F2} µs); {allocated / (double)Math.Max(1, received):F1} B/delivery; CPU per delivery: server {serverCpu * 1000 / Math.Max(1, received):F2} µs, generator {generatorCpu * 1000 / Math.Max(1, received):F2} µs");
         if (received < expected)
         {
             result["incomplete"] = true;
