@@ -535,17 +535,107 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
     private void ReplaceLocked(Subscription old, Subscription replacement) =>
         _subscriptions = [.. _subscriptions.Select(s => ReferenceEquals(s, old) ? replacement : s)];
 
-    /// <summary>Queues an event frame if the connection is still subscribed to its guild. Called by the dispatcher.</summary>
-    public void EnqueueEvent(OutboundFrame frame)
+    /// <summary>
+    /// Delivers an event frame if the connection is still subscribed to its guild. Called by the dispatcher.
+    /// With <paramref name="writeDirectly"/>, a client whose writer is idle and whose queue is empty is written to
+    /// right here, on the dispatcher's thread, instead of queueing a writer to the thread pool: on loopback and
+    /// healthy networks the write completes synchronously, so a paced event reaches 1,000 idle clients without
+    /// 1,000 thread-pool work items (measured: less CPU per delivery and a lower latency tail). A write that does
+    /// not complete at once is finished by this connection's writer, so a slow client never holds the dispatcher.
+    /// </summary>
+    public void EnqueueEvent(OutboundFrame frame, bool writeDirectly = false)
     {
         lock (_gate)
         {
             // The subscription and its feature filter are checked here, per client, against the shared frame.
-            if (FindLocked(frame.GuildId!) is { } subscription && subscription.Access.Allows(frame.Category))
+            if (FindLocked(frame.GuildId!) is not { } subscription || !subscription.Access.Allows(frame.Category))
+            {
+                return;
+            }
+
+            if (!writeDirectly || _writerActive || !_queue.IsEmpty || _aborted || _closeRequested)
             {
                 EnqueueLocked(frame);
+                return;
+            }
+
+            // This thread is the connection's writer for this one frame (one send at a time, as ever).
+            _writerActive = true;
+        }
+
+        WriteDirectly(frame);
+    }
+
+    private void WriteDirectly(OutboundFrame frame)
+    {
+        Volatile.Write(ref _sendStartedAt, _server.Now);
+        ValueTask pending;
+        try
+        {
+            pending = _socket.SendAsync(frame.Bytes.AsMemory(), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            SendFailed(ex);
+            return;
+        }
+
+        if (!pending.IsCompleted)
+        {
+            _ = FinishWriteAsync(pending, frame); // the socket is busy: the writer takes over from here
+            return;
+        }
+
+        try
+        {
+            pending.GetAwaiter().GetResult();
+        }
+        catch (Exception ex)
+        {
+            SendFailed(ex);
+            return;
+        }
+
+        Volatile.Write(ref _sendStartedAt, 0);
+        _server.Metrics.EventsDelivered.Add(1);
+        lock (_gate)
+        {
+            _writerActive = false;
+
+            // A control message or a close request may have arrived while this thread was writing.
+            if (!_aborted && (!_queue.IsEmpty || (_closeRequested && !_closeTaken)))
+            {
+                ScheduleWriterLocked();
             }
         }
+    }
+
+    private async Task FinishWriteAsync(ValueTask pending, OutboundFrame frame)
+    {
+        try
+        {
+            await pending.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            SendFailed(ex);
+            return;
+        }
+
+        Volatile.Write(ref _sendStartedAt, 0);
+        if (frame.GuildId is not null)
+        {
+            _server.Metrics.EventsDelivered.Add(1);
+        }
+
+        await WriteLoopAsync().ConfigureAwait(false); // still the writer: drain what queued up meanwhile
+    }
+
+    private void SendFailed(Exception ex)
+    {
+        Log.SendFailed(_server.Logger, Id, ex.Message);
+        SetEndReason("SEND_FAILED");
+        Abort(); // as in the writer: the connection is torn down, so _writerActive stays set and no writer starts
     }
 
     private static OutboundFrame Control(byte[] bytes) => OutboundFrame.Control(bytes);
@@ -586,6 +676,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
 
     private void ScheduleWriterLocked()
     {
+        // _writerActive also covers a direct write by the dispatcher (EnqueueEvent); it schedules the writer when done.
         if (!_writerActive)
         {
             _writerActive = true;

@@ -216,9 +216,12 @@ internal sealed class EventDispatcher
         stream.Prune(now, _options.HistoryMaxAge, _time);
         stream.Append(frame, now);
 
+        // With nothing else waiting, idle clients are written to directly from here (see EnqueueEvent); with a
+        // backlog, frames are queued so the clients' writers drain them in parallel and pack them for batch clients.
+        var writeDirectly = _channel.Reader.Count == 0;
         foreach (var connection in _rooms.GetMembers(message.GuildId))
         {
-            connection.EnqueueEvent(frame);
+            connection.EnqueueEvent(frame, writeDirectly);
         }
     }
 
