@@ -22,6 +22,7 @@ internal sealed class ServerChild : IAsyncDisposable
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
+        info.Environment.Remove("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"); // servers run with the runtime's defaults
         if (Path.GetFileNameWithoutExtension(host) == "dotnet")
         {
             info.ArgumentList.Add(self);
