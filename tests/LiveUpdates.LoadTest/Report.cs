@@ -15,6 +15,7 @@ internal static class Report
         ("RSS per idle authenticated connection at N/2 (bytes)", "memory.perConnectionAtHalf", "N0", false),
         ("RSS per idle authenticated connection at N (bytes)", "memory.perConnectionAtFull", "N0", false),
         ("RSS per connection, subscribed to 2–5 guilds, at N (bytes)", "memory.perConnectionSubscribed", "N0", false),
+        ("RSS per connection at N after every scenario (bytes)", "memory.perConnectionAfterScenarios", "N0", false),
         ("Broadcast() to the caller at 1,000 calls/s, 1 subscriber: p50 / p99 / mean wall, p50 CPU (µs)", "scenarios.cost_1.callUs", "pair", false),
         ("Broadcast() to the caller at 1,000 calls/s, 100 subscribers: p50 / p99 / mean wall, p50 CPU (µs)", "scenarios.cost_100.callUs", "pair", false),
         ("Broadcast() to the caller at 1,000 calls/s, 1,000 subscribers: p50 / p99 / mean wall, p50 CPU (µs)", "scenarios.cost_1000.callUs", "pair", false),

@@ -227,6 +227,9 @@ internal sealed class Runner(RunSettings settings)
             scenarios["fanout_1k_stalled"] = await MedianAsync(() => ScenarioAsync(server, members1k, [Guild1k], settings.BurstOneGuildSmall, 0, $"fan-out burst, {members1k.Length} subscribers + 1 stalled"));
             scenarios["latency_1k_stalled"] = await ScenarioAsync(server, members1k, [Guild1k], latencyCount, settings.LatencyRate, $"latency, {members1k.Length} subscribers + 1 stalled at {settings.LatencyRate}/s");
             var stats = await server.SendAsync("stats");
+            var memEnd = await server.SendAsync("mem");
+            result["memory"]!["perConnectionAfterScenarios"] = (Rss(memEnd) - Rss(mem0)) / (double)(n + 1);
+            Log($"RSS/conn after every scenario: {result["memory"]!["perConnectionAfterScenarios"]:F0} B");
             result["serverCounters"] = JsonNode.Parse(stats.GetProperty("counters").GetRawText());
             result["clientsClosedByServer"] = clients.Count(c => c.Ended);
             result["stalledClient"]!["stillConnectedAtEnd"] = stats.GetProperty("connections").GetInt32() == n + 1;
@@ -289,10 +292,11 @@ internal sealed class Runner(RunSettings settings)
             ["serverAllocPerDelivery"] = received > 0 ? allocated / (double)received : 0,
             ["serverCpuUsPerDelivery"] = received > 0 ? serverCpu * 1000 / received : 0,
             ["generatorCpuUsPerDelivery"] = received > 0 ? generatorCpu * 1000 / received : 0,
+            ["serverThreadPoolThreads"] = allocAfter.GetProperty("threads").GetInt32(),
             ["serverGcGen0"] = allocAfter.GetProperty("gen0").GetInt32() - allocBefore.GetProperty("gen0").GetInt32(),
             ["serverGcGen2"] = allocAfter.GetProperty("gen2").GetInt32() - allocBefore.GetProperty("gen2").GetInt32(),
         };
-        Log($"{title}: {received}/{expected} in {seconds:F3} s = {received / seconds:F0}/s; latency p50 {_histogram.Quantile(0.5) / 1000:F2} ms p99 {_histogram.Quantile(0.99) / 1000:F2} ms max {_histogram.Quantile(1) / 1000:F2} ms; call p50 {call.GetProperty("callP50Us").GetDouble():F2} µs p99 {call.GetProperty("callP99Us").GetDouble():F2} µs (CPU p50 {call.GetProperty("callCpuP50Us").GetDouble():F2} µs); {allocated / (double)Math.Max(1, received):F1} B/delivery; CPU per delivery: server {serverCpu * 1000 / Math.Max(1, received):F2} µs, generator {generatorCpu * 1000 / Math.Max(1, received):F2} µs");
+        Log($"{title}: {received}/{expected} in {seconds:F3} s = {received / seconds:F0}/s; latency p50 {_histogram.Quantile(0.5) / 1000:F2} ms p99 {_histogram.Quantile(0.99) / 1000:F2} ms max {_histogram.Quantile(1) / 1000:F2} ms; call p50 {call.GetProperty("callP50Us").GetDouble():F2} µs p99 {call.GetProperty("callP99Us").GetDouble():F2} µs (CPU p50 {call.GetProperty("callCpuP50Us").GetDouble():F2} µs); {allocated / (double)Math.Max(1, received):F1} B/delivery; CPU per delivery: server {serverCpu * 1000 / Math.Max(1, received):F2} µs, generator {generatorCpu * 1000 / Math.Max(1, received):F2} µs; server pool threads {allocAfter.GetProperty("threads").GetInt32()}, gen0 GCs {allocAfter.GetProperty("gen0").GetInt32() - allocBefore.GetProperty("gen0").GetInt32()}, gen2 {allocAfter.GetProperty("gen2").GetInt32() - allocBefore.GetProperty("gen2").GetInt32()}");
         if (received < expected)
         {
             result["incomplete"] = true;

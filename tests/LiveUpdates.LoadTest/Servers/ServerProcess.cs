@@ -39,7 +39,7 @@ internal static class ServerProcess
                     Reply(Broadcast(server, JsonSerializer.Deserialize<BroadcastCommand>(argument, JsonSerializerOptions.Web)!));
                     break;
                 case "alloc":
-                    Reply(new { allocated = GC.GetTotalAllocatedBytes(precise: true), gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2), cpuMs = Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds });
+                    Reply(new { allocated = GC.GetTotalAllocatedBytes(precise: true), gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2), cpuMs = Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds, threads = ThreadPool.ThreadCount });
                     break;
                 case "stats":
                     Reply(new { connections = server.ConnectionCount, counters = server.Counters });

@@ -11,6 +11,9 @@ internal sealed class SendQueue
 {
     private const int InitialCapacity = 4;
 
+    /// <summary>A queue that grew beyond this for a burst goes back to <see cref="InitialCapacity"/> once drained.</summary>
+    private const int ShrinkAbove = 64;
+
     private readonly int _maxCount;
     private readonly long _maxBytes;
     private Slot[] _items = new Slot[InitialCapacity];
@@ -92,6 +95,13 @@ internal sealed class SendQueue
             _replayBytes -= frame.Bytes.Length;
         }
 
+        if (Count == 0 && _items.Length > ShrinkAbove)
+        {
+            // One burst must not leave an idle connection holding up to SendQueueCapacity slots (16 KiB at 1,024).
+            _items = new Slot[InitialCapacity];
+            _head = 0;
+        }
+
         return true;
     }
 
@@ -110,6 +120,11 @@ internal sealed class SendQueue
 
     public void Clear()
     {
+        if (_items.Length > ShrinkAbove)
+        {
+            _items = new Slot[InitialCapacity];
+        }
+
         Array.Clear(_items);
         _head = 0;
         Count = 0;
