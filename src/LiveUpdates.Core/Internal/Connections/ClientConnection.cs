@@ -566,6 +566,26 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         WriteDirectly(frame);
     }
 
+    /// <summary>Queues a run of event frames of one guild, in order, under one lock: as many <see cref="EnqueueEvent"/> calls would.</summary>
+    public void EnqueueEvents(List<OutboundFrame> frames)
+    {
+        lock (_gate)
+        {
+            if (FindLocked(frames[0].GuildId!) is not { } subscription)
+            {
+                return;
+            }
+
+            foreach (var frame in frames)
+            {
+                if (subscription.Access.Allows(frame.Category))
+                {
+                    EnqueueLocked(frame);
+                }
+            }
+        }
+    }
+
     private void WriteDirectly(OutboundFrame frame)
     {
         Volatile.Write(ref _sendStartedAt, _server.Now);
