@@ -34,6 +34,8 @@ internal static class Report
         ("burst latency, N/10 guilds × 10: p50 / p99 (ms)", "scenarios.fanout_small_guilds.latencyUs", "lat", false),
         ("paced latency, 1,000 subscribers at 50 events/s: p50 / p90 / p99 / max (ms)", "scenarios.latency_1k.latencyUs", "lat4", false),
         ("paced latency, same + 1 stalled client: p50 / p90 / p99 / max (ms)", "scenarios.latency_1k_stalled.latencyUs", "lat4", false),
+        ("paced latency, 1 guild × N at 5 events/s: p50 / p90 / p99 / max (ms)", "scenarios.latency_all.latencyUs", "lat4", false),
+        ("paced latency, N/10 guilds × 10 at 2,000 events/s: p50 / p90 / p99 / max (ms)", "scenarios.latency_small_guilds.latencyUs", "lat4", false),
     ];
 
     public static string Markdown(JsonObject results)

@@ -194,6 +194,12 @@ internal sealed class Runner(RunSettings settings)
             if (Run("latency"))
             {
                 scenarios["latency_1k"] = await ScenarioAsync(server, members1k, [Guild1k], latencyCount, settings.LatencyRate, $"latency, {members1k.Length} subscribers at {settings.LatencyRate}/s");
+
+                // The other audiences, paced within what the machine delivers one frame at a time (about 50k/s):
+                // every client of the big guild at 5 events/s, and the small guilds at 2,000 events/s in turn.
+                scenarios["latency_all"] = await ScenarioAsync(server, clients, [GuildAll], 5 * settings.LatencySeconds, 5, $"latency, {n} subscribers at 5/s");
+                scenarios["latency_small_guilds"] = await ScenarioAsync(
+                    server, clients, [.. Enumerable.Range(0, smallGuilds).Select(SmallGuild)], smallGuilds * Math.Max(1, 2000 * settings.LatencySeconds / smallGuilds / 2), 2000, $"latency, {smallGuilds} guilds of 10 at 2000 events/s");
             }
 
             if (!Run("stall"))

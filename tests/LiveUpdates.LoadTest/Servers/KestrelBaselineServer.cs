@@ -80,10 +80,7 @@ internal sealed class KestrelBaselineServer : IBenchServer
                 new EventEnvelope(eventName, guildId, data, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), seq, _epoch), s_json);
             foreach (var member in group.Members)
             {
-                if (!member.TryEnqueue(bytes))
-                {
-                    Interlocked.Increment(ref _slowConsumers);
-                }
+                member.TryEnqueue(bytes);
             }
         }
     }
@@ -191,7 +188,13 @@ internal sealed class KestrelBaselineServer : IBenchServer
                 return true;
             }
 
-            Abort();
+            // Full (a slow consumer: counted once) or already completed (the connection is going away).
+            if (_outbox.Writer.TryComplete())
+            {
+                Interlocked.Increment(ref server._slowConsumers);
+                socket.Abort();
+            }
+
             return false;
         }
 
