@@ -931,6 +931,11 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
     {
         var options = _server.Options;
         var time = _server.TimeProvider;
+        lock (_gate)
+        {
+            _queue.TrimExcess();
+        }
+
         var closeRequestedAt = Volatile.Read(ref _closeRequestedAt);
         if (closeRequestedAt != 0)
         {

@@ -11,7 +11,7 @@ internal sealed class SendQueue
 {
     private const int InitialCapacity = 4;
 
-    /// <summary>A queue that grew beyond this for a burst goes back to <see cref="InitialCapacity"/> once drained.</summary>
+    /// <summary>A queue that grew beyond this for a burst goes back to <see cref="InitialCapacity"/> when trimmed while empty.</summary>
     private const int ShrinkAbove = 64;
 
     private readonly int _maxCount;
@@ -95,13 +95,6 @@ internal sealed class SendQueue
             _replayBytes -= frame.Bytes.Length;
         }
 
-        if (Count == 0 && _items.Length > ShrinkAbove)
-        {
-            // One burst must not leave an idle connection holding up to SendQueueCapacity slots (16 KiB at 1,024).
-            _items = new Slot[InitialCapacity];
-            _head = 0;
-        }
-
         return true;
     }
 
@@ -116,6 +109,20 @@ internal sealed class SendQueue
 
         frame = _items[_head].Frame!;
         return true;
+    }
+
+    /// <summary>
+    /// Gives back the memory a burst made the queue grow (up to SendQueueCapacity slots, 16 KiB at 1,024) if it is
+    /// empty now. Called from the once-a-second liveness sweep rather than on every drain, so back-to-back bursts
+    /// reuse the grown array (no allocation per delivery) and an idle connection is small again within a second.
+    /// </summary>
+    public void TrimExcess()
+    {
+        if (Count == 0 && _items.Length > ShrinkAbove)
+        {
+            _items = new Slot[InitialCapacity];
+            _head = 0;
+        }
     }
 
     public void Clear()
