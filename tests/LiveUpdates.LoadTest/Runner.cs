@@ -259,6 +259,11 @@ internal sealed class Runner(RunSettings settings)
         var expected = members.Length == 0 ? 0 : eventsPerMember * members.Length;
         _histogram.Reset();
         var before = members.Select(m => m.Received).ToArray();
+        if (Environment.GetEnvironmentVariable("LOADTEST_ALLOC_TYPES") == "1")
+        {
+            await server.SendAsync("alloctypes"); // reset
+        }
+
         var allocBefore = await server.SendAsync("alloc");
         var generatorCpuBefore = Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds;
         var call = await server.SendAsync(Bcast(guilds, count, rate));
@@ -266,6 +271,10 @@ internal sealed class Runner(RunSettings settings)
         var generatorCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds - generatorCpuBefore;
         var allocAfter = await server.SendAsync("alloc");
         var serverCpu = allocAfter.GetProperty("cpuMs").GetDouble() - allocBefore.GetProperty("cpuMs").GetDouble();
+        if (Environment.GetEnvironmentVariable("LOADTEST_ALLOC_TYPES") == "1")
+        {
+            Log($"  allocations by type (sampled): {(await server.SendAsync("alloctypes")).GetRawText()}");
+        }
         var first = call.GetProperty("first").GetInt64();
         var seconds = (lastReceipt - first) / (double)Stopwatch.Frequency;
         var allocated = allocAfter.GetProperty("allocated").GetInt64() - allocBefore.GetProperty("allocated").GetInt64();

@@ -22,6 +22,7 @@ internal static class ServerProcess
             _ => throw new ArgumentException($"unknown server '{impl}'"),
         };
         await server.StartAsync(port, secret);
+        using var sampler = Environment.GetEnvironmentVariable("LOADTEST_ALLOC_TYPES") == "1" ? new AllocationSampler() : null;
         Reply(new { ready = true, server = server.Name, pid = Environment.ProcessId, gc = GcMode() });
 
         string? line;
@@ -40,6 +41,9 @@ internal static class ServerProcess
                     break;
                 case "alloc":
                     Reply(new { allocated = GC.GetTotalAllocatedBytes(precise: true), gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2), cpuMs = Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds, threads = ThreadPool.ThreadCount });
+                    break;
+                case "alloctypes":
+                    Reply(sampler?.TakeTop(12) ?? new Dictionary<string, long>());
                     break;
                 case "stats":
                     Reply(new { connections = server.ConnectionCount, counters = server.Counters });
