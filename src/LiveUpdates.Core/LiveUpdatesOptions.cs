@@ -80,6 +80,15 @@ public sealed class LiveUpdatesOptions
     /// <value>Default: 1 MiB.</value>
     public int SendQueueMaxBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>
+    /// Gets or sets the largest frame into which the server packs several queued messages, newline-separated, for a
+    /// client that declared the <c>batch</c> capability in its <c>auth</c> message. A client that is behind then gets
+    /// its backlog in a few frames (one write each) instead of one frame per event. 0 turns batching off: every
+    /// client gets one message per frame, and <c>authenticated</c> does not confirm the capability.
+    /// </summary>
+    /// <value>Default: 64 KiB. A single message larger than this is still sent, alone in its frame.</value>
+    public int MaxBatchBytes { get; set; } = 64 * 1024;
+
     /// <summary>Gets or sets how many broadcasts may wait for the dispatcher. Beyond it a broadcast is dropped and logged rather than blocking the caller.</summary>
     /// <value>Default: 100,000.</value>
     public int DispatchQueueCapacity { get; set; } = 100_000;

@@ -86,6 +86,7 @@ internal sealed class LiveUpdatesOptionsValidator : IValidateOptions<LiveUpdates
         AtLeast(errors, nameof(o.SendQueueCapacity), o.SendQueueCapacity, 1);
         AtLeast(errors, nameof(o.SendQueueMaxBytes), o.SendQueueMaxBytes, 1024);
         AtLeast(errors, nameof(o.DispatchQueueCapacity), o.DispatchQueueCapacity, 1);
+        AtLeast(errors, nameof(o.MaxBatchBytes), o.MaxBatchBytes, 0);
         AtLeast(errors, nameof(o.HistoryCapacity), o.HistoryCapacity, 0);
         Positive(errors, nameof(o.HistoryMaxAge), o.HistoryMaxAge);
         AtLeast(errors, nameof(o.MaxSubscriptionChangesPerSecond), o.MaxSubscriptionChangesPerSecond, 1);

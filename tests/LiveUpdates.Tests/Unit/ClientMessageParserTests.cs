@@ -13,6 +13,16 @@ public sealed class ClientMessageParserTests
         Assert.That(m, Is.EqualTo(new ClientMessage(ClientMessageType.Auth, "abc", null)));
     }
 
+    [TestCase("""{"type":"auth","token":"abc","batch":true}""", true)]
+    [TestCase("""{"type":"auth","token":"abc","batch":false}""", false)]
+    [TestCase("""{"type":"auth","token":"abc","batch":"yes"}""", false)]
+    [TestCase("""{"type":"auth","token":"abc","batch":1}""", false)]
+    public void TryParse_AuthBatch_OnlyLiteralTrueDeclaresTheCapability(string json, bool batch)
+    {
+        Assert.That(Parse(json, out var m, out _), Is.True);
+        Assert.That(m, Is.EqualTo(new ClientMessage(ClientMessageType.Auth, "abc", null, Batch: batch)));
+    }
+
     [Test]
     public void TryParse_SubscribeAndUnsubscribe_ReadGuildId()
     {

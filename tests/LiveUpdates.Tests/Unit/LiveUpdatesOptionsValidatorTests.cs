@@ -24,6 +24,7 @@ public sealed class LiveUpdatesOptionsValidatorTests
         yield return Case(o => o.ClockSkew = TimeSpan.FromHours(1), "LiveUpdates:ClockSkew is 01:00:00");
         yield return Case(o => o.SendQueueCapacity = 0, "LiveUpdates:SendQueueCapacity is 0; set a value of at least 1");
         yield return Case(o => o.MaxInboundMessageBytes = 10, "LiveUpdates:MaxInboundMessageBytes is 10");
+        yield return Case(o => o.MaxBatchBytes = -1, "LiveUpdates:MaxBatchBytes is -1; set a value of at least 0");
         yield return Case(o => o.AdditionalAuthSecrets = ["short-secret"], "LiveUpdates:AdditionalAuthSecrets:0 (environment variables AUTH_SECRET_1..3 add here) is 12 bytes long; it must be at least 32 bytes", "openssl rand -base64 32");
         yield return Case(o => o.AdditionalAuthSecrets = [TestTokens.OtherSecret, ""], "LiveUpdates:AdditionalAuthSecrets:1 is empty; remove it");
         yield return Case(o => o.AdditionalAuthSecrets = null!, "LiveUpdates:AdditionalAuthSecrets is null");

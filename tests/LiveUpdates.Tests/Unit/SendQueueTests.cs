@@ -28,6 +28,36 @@ public sealed class SendQueueTests
     }
 
     [Test]
+    public void TrimExcess_AfterABurst_QueueStillFifo_WhenItGrowsAgain()
+    {
+        // A burst grows the queue past its shrink threshold; draining it gives the memory back, and it keeps working.
+        var queue = new SendQueue(maxCount: 1000, maxBytes: 1_000_000);
+        for (var burst = 0; burst < 3; burst++)
+        {
+            for (var i = 1; i <= 300; i++)
+            {
+                Assert.That(queue.Enqueue(Event("a:b", i), coalesce: false), Is.EqualTo(EnqueueResult.Queued));
+            }
+
+            for (var i = 1; i <= 300; i++)
+            {
+                Assert.That(queue.TryDequeue(out var frame), Is.True);
+                Assert.That(frame.Seq, Is.EqualTo(i));
+            }
+
+            Assert.That(queue.TryDequeue(out _), Is.False);
+            Assert.That((queue.Count, queue.Bytes), Is.EqualTo((0, 0L)));
+            if (burst == 1)
+            {
+                for (var sweep = 0; sweep < 20; sweep++)
+                {
+                    queue.TrimExcess();
+                }
+            }
+        }
+    }
+
+    [Test]
     public void Dequeue_IsFifo_AcrossGrowthAndWraparound()
     {
         var queue = new SendQueue(maxCount: 1000, maxBytes: 1_000_000);

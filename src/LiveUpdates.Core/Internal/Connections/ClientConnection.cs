@@ -22,6 +22,10 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
     private static readonly OutboundFrame s_pong = OutboundFrame.Control(ServerMessages.Pong);
     private static long s_nextId;
 
+    /// <summary>The writer's scratch list of frames taken for one batch; filled under the lock, emptied before any await.</summary>
+    [ThreadStatic]
+    private static List<OutboundFrame>? t_batch;
+
     private readonly ServerContext _server;
     private readonly HttpListenerContext _httpContext;
     private readonly WebSocket _socket;
@@ -33,6 +37,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
     private readonly object _gate = new();
     private readonly SendQueue _queue;
     private bool _writerActive;
+    private bool _batch; // the client declared (and was granted) the batch capability: frames may hold several messages
     private Subscription[] _subscriptions = [];
     private long[]? _subscriptionChanges; // ring of the last MaxSubscriptionChangesPerSecond change times
     private int _subscriptionChangeIndex;
@@ -123,22 +128,36 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         _server.Metrics.Connections.Add(1);
         Enqueue(_server.ConnectedFrame);
         var options = _server.Options;
-        var buffer = ArrayPool<byte>.Shared.Rent(options.ReceiveBufferBytes);
+
+        // The receive buffer is rented only while a message is being read. Between messages the loop waits with a
+        // zero-byte receive (the WebSocket reads the next frame header into its own small buffer), so an idle
+        // connection holds no receive buffer: 4 KiB less per connection at 10,000 connections.
+        byte[]? buffer = null;
         var length = 0;
         var discarding = false;
         try
         {
             while (true)
             {
-                if (length == buffer.Length)
+                ValueWebSocketReceiveResult result;
+                if (buffer is null)
                 {
-                    var grown = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, options.MaxInboundMessageBytes));
-                    buffer.AsSpan(0, length).CopyTo(grown);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = grown;
+                    result = await _socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None).ConfigureAwait(false);
+                    buffer = ArrayPool<byte>.Shared.Rent(options.ReceiveBufferBytes);
+                }
+                else
+                {
+                    if (length == buffer.Length)
+                    {
+                        var grown = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, options.MaxInboundMessageBytes));
+                        buffer.AsSpan(0, length).CopyTo(grown);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = grown;
+                    }
+
+                    result = await _socket.ReceiveAsync(buffer.AsMemory(length), CancellationToken.None).ConfigureAwait(false);
                 }
 
-                var result = await _socket.ReceiveAsync(buffer.AsMemory(length), CancellationToken.None).ConfigureAwait(false);
                 Volatile.Write(ref _lastReceivedAt, _server.Now);
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
@@ -185,11 +204,8 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
                 }
 
                 length = 0;
-                if (buffer.Length > options.ReceiveBufferBytes)
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = ArrayPool<byte>.Shared.Rent(options.ReceiveBufferBytes);
-                }
+                ArrayPool<byte>.Shared.Return(buffer);
+                buffer = null;
             }
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or HttpListenerException or IOException)
@@ -198,7 +214,10 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
 
         await CleanUpAsync().ConfigureAwait(false);
@@ -218,7 +237,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
                 Enqueue(s_pong);
                 break;
             case ClientMessageType.Auth:
-                await AuthenticateAsync(message.Token).ConfigureAwait(false);
+                await AuthenticateAsync(message.Token, message.Batch).ConfigureAwait(false);
                 break;
             case ClientMessageType.Subscribe:
                 await SubscribeAsync(message.GuildId!, message.LastSeq, message.Epoch).ConfigureAwait(false);
@@ -229,7 +248,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         }
     }
 
-    private async ValueTask AuthenticateAsync(string? token)
+    private async ValueTask AuthenticateAsync(string? token, bool batch)
     {
         if (string.IsNullOrEmpty(token))
         {
@@ -269,7 +288,10 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
             }
 
             _user = user;
-            EnqueueLocked(Control(ServerMessages.Authenticated(user.UserId, guilds)));
+
+            // Packing needs messages without raw newlines: compact JSON always is; indented payloads are not.
+            _batch = batch && _server.Options.MaxBatchBytes > 0 && !_server.Options.SerializerOptions.WriteIndented;
+            EnqueueLocked(Control(ServerMessages.Authenticated(user.UserId, guilds, _batch)));
         }
 
         LeaveRooms(dropped);
@@ -516,17 +538,127 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
     private void ReplaceLocked(Subscription old, Subscription replacement) =>
         _subscriptions = [.. _subscriptions.Select(s => ReferenceEquals(s, old) ? replacement : s)];
 
-    /// <summary>Queues an event frame if the connection is still subscribed to its guild. Called by the dispatcher.</summary>
-    public void EnqueueEvent(OutboundFrame frame)
+    /// <summary>
+    /// Delivers an event frame if the connection is still subscribed to its guild. Called by the dispatcher.
+    /// With <paramref name="writeDirectly"/>, a client whose writer is idle and whose queue is empty is written to
+    /// right here, on the dispatcher's thread, instead of queueing a writer to the thread pool: on loopback and
+    /// healthy networks the write completes synchronously, so a paced event reaches 1,000 idle clients without
+    /// 1,000 thread-pool work items (measured: less CPU per delivery and a lower latency tail). A write that does
+    /// not complete at once is finished by this connection's writer, so a slow client never holds the dispatcher.
+    /// </summary>
+    public void EnqueueEvent(OutboundFrame frame, bool writeDirectly = false)
     {
         lock (_gate)
         {
             // The subscription and its feature filter are checked here, per client, against the shared frame.
-            if (FindLocked(frame.GuildId!) is { } subscription && subscription.Access.Allows(frame.Category))
+            if (FindLocked(frame.GuildId!) is not { } subscription || !subscription.Access.Allows(frame.Category))
+            {
+                return;
+            }
+
+            if (!writeDirectly || _writerActive || !_queue.IsEmpty || _aborted || _closeRequested)
             {
                 EnqueueLocked(frame);
+                return;
+            }
+
+            // This thread is the connection's writer for this one frame (one send at a time, as ever).
+            _writerActive = true;
+        }
+
+        WriteDirectly(frame);
+    }
+
+    /// <summary>Queues a run of event frames of one guild, in order, under one lock: as many <see cref="EnqueueEvent"/> calls would.</summary>
+    public void EnqueueEvents(List<OutboundFrame> frames)
+    {
+        lock (_gate)
+        {
+            if (FindLocked(frames[0].GuildId!) is not { } subscription)
+            {
+                return;
+            }
+
+            foreach (var frame in frames)
+            {
+                if (subscription.Access.Allows(frame.Category))
+                {
+                    EnqueueLocked(frame);
+                }
             }
         }
+    }
+
+    private void WriteDirectly(OutboundFrame frame)
+    {
+        Volatile.Write(ref _sendStartedAt, _server.Now);
+        ValueTask pending;
+        try
+        {
+            pending = _socket.SendAsync(frame.Bytes.AsMemory(), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            SendFailed(ex);
+            return;
+        }
+
+        if (!pending.IsCompleted)
+        {
+            _ = FinishWriteAsync(pending, frame); // the socket is busy: the writer takes over from here
+            return;
+        }
+
+        try
+        {
+            pending.GetAwaiter().GetResult();
+        }
+        catch (Exception ex)
+        {
+            SendFailed(ex);
+            return;
+        }
+
+        Volatile.Write(ref _sendStartedAt, 0);
+        _server.Metrics.EventsDelivered.Add(1);
+        lock (_gate)
+        {
+            _writerActive = false;
+
+            // A control message or a close request may have arrived while this thread was writing.
+            if (!_aborted && (!_queue.IsEmpty || (_closeRequested && !_closeTaken)))
+            {
+                ScheduleWriterLocked();
+            }
+        }
+    }
+
+    private async Task FinishWriteAsync(ValueTask pending, OutboundFrame frame)
+    {
+        try
+        {
+            await pending.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            SendFailed(ex);
+            return;
+        }
+
+        Volatile.Write(ref _sendStartedAt, 0);
+        if (frame.GuildId is not null)
+        {
+            _server.Metrics.EventsDelivered.Add(1);
+        }
+
+        await WriteLoopAsync().ConfigureAwait(false); // still the writer: drain what queued up meanwhile
+    }
+
+    private void SendFailed(Exception ex)
+    {
+        Log.SendFailed(_server.Logger, Id, ex.Message);
+        SetEndReason("SEND_FAILED");
+        Abort(); // as in the writer: the connection is torn down, so _writerActive stays set and no writer starts
     }
 
     private static OutboundFrame Control(byte[] bytes) => OutboundFrame.Control(bytes);
@@ -567,6 +699,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
 
     private void ScheduleWriterLocked()
     {
+        // _writerActive also covers a direct write by the dispatcher (EnqueueEvent); it schedules the writer when done.
         if (!_writerActive)
         {
             _writerActive = true;
@@ -583,6 +716,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
             while (true)
             {
                 OutboundFrame? frame = null;
+                List<OutboundFrame>? batch = null;
                 WebSocketCloseStatus closeStatus = default;
                 string? closeReason = null;
                 lock (_gate)
@@ -605,6 +739,10 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
                         _writerActive = false;
                         return;
                     }
+                    else if (_batch)
+                    {
+                        batch = TakeBatchLocked(frame);
+                    }
                 }
 
                 Volatile.Write(ref _sendStartedAt, _server.Now);
@@ -616,6 +754,10 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
                     }
 
                     _closeSent.TrySetResult();
+                }
+                else if (batch is not null)
+                {
+                    await SendBatchAsync(batch).ConfigureAwait(false);
                 }
                 else
                 {
@@ -639,6 +781,80 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
             Log.SendFailed(_server.Logger, Id, ex.Message);
             SetEndReason("SEND_FAILED");
             Abort();
+        }
+    }
+
+    /// <summary>
+    /// For a batch client, takes the frames queued behind <paramref name="first"/> that fit in
+    /// <see cref="LiveUpdatesOptions.MaxBatchBytes"/> with it, in queue order; <see langword="null"/> when none does
+    /// (the frame then goes alone, with no copy). Only references move under the lock; the bytes are copied later.
+    /// </summary>
+    private List<OutboundFrame>? TakeBatchLocked(OutboundFrame first)
+    {
+        var max = _server.Options.MaxBatchBytes;
+        if (!_queue.TryPeek(out var next) || first.Bytes.Length + 1 + next.Bytes.Length > max)
+        {
+            return null;
+        }
+
+        var batch = t_batch ??= [];
+        batch.Add(first);
+        var length = first.Bytes.Length;
+        while (_queue.TryPeek(out next) && length + 1 + next.Bytes.Length <= max)
+        {
+            _queue.TryDequeue(out next);
+            batch.Add(next);
+            length += 1 + next.Bytes.Length;
+        }
+
+        return batch;
+    }
+
+    /// <summary>
+    /// Sends the frames of <paramref name="batch"/> as one text frame, newline-separated (NDJSON): one socket write
+    /// for the whole backlog instead of one per message (HttpListener's WebSocket makes a send system call per frame).
+    /// </summary>
+    private async ValueTask SendBatchAsync(List<OutboundFrame> batch)
+    {
+        var length = batch.Count - 1;
+        var events = 0;
+        foreach (var f in batch)
+        {
+            length += f.Bytes.Length;
+            events += f.GuildId is null ? 0 : 1;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        var written = 0;
+        foreach (var f in batch)
+        {
+            if (written > 0)
+            {
+                buffer[written++] = (byte)'\n';
+            }
+
+            f.Bytes.CopyTo(buffer, written);
+            written += f.Bytes.Length;
+        }
+
+        // The scratch list belongs to this thread; it must be empty before the first await.
+        batch.Clear();
+        try
+        {
+            var pending = _socket.SendAsync(buffer.AsMemory(0, written), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+            if (!pending.IsCompletedSuccessfully)
+            {
+                await pending.ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        if (events > 0)
+        {
+            _server.Metrics.EventsDelivered.Add(events);
         }
     }
 
@@ -718,6 +934,11 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
     {
         var options = _server.Options;
         var time = _server.TimeProvider;
+        lock (_gate)
+        {
+            _queue.TrimExcess();
+        }
+
         var closeRequestedAt = Volatile.Read(ref _closeRequestedAt);
         if (closeRequestedAt != 0)
         {

@@ -17,6 +17,13 @@ namespace LiveUpdates.Internal.Delivery;
 /// </summary>
 internal sealed class EventDispatcher
 {
+    /// <summary>
+    /// At most this many broadcasts to one guild, waiting one behind the other, are fanned out together. A tuning
+    /// bound, not a limit anyone sees: it caps the dispatcher's scratch list and how long one guild's run holds
+    /// the loop before the next item.
+    /// </summary>
+    private const int MaxEventsPerRun = 64;
+
     private readonly Channel<DispatchItem> _channel;
     private readonly RoomStore _rooms;
     private readonly LiveUpdatesOptions _options;
@@ -26,6 +33,8 @@ internal sealed class EventDispatcher
     private readonly Dictionary<string, GuildStream> _streams = new(StringComparer.Ordinal);
     private readonly string[] _latestValueSuffixes;
     private readonly List<OutboundFrame> _replay = [];
+    private readonly List<BackplaneMessage> _run = [];
+    private readonly List<OutboundFrame> _runFrames = [];
     private readonly IGuildAccessPolicy _accessPolicy;
     private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _categoryByPlugin;
     private long _dispatched;
@@ -144,8 +153,27 @@ internal sealed class EventDispatcher
     public async Task RunAsync()
     {
         var reader = _channel.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        while (true)
         {
+            var wait = reader.WaitToReadAsync();
+            if (!wait.IsCompleted)
+            {
+                if (!await wait.ConfigureAwait(false))
+                {
+                    break;
+                }
+
+                // We were asleep and a Broadcast() call just woke us. The scheduler tends to run a thread that wakes
+                // from a long sleep at once, on the caller's core, pre-empting the caller in the middle of its call
+                // until the fan-out is done (milliseconds with thousands of subscribers). Yielding once hands the core
+                // back so the caller's Broadcast() returns in microseconds; the fan-out starts right after it.
+                Thread.Yield();
+            }
+            else if (!wait.Result)
+            {
+                break;
+            }
+
             while (reader.TryRead(out var item))
             {
                 if (item.Reauthorize is not null)
@@ -176,16 +204,28 @@ internal sealed class EventDispatcher
                         await ReauthorizeRoomAsync(item.Message.GuildId).ConfigureAwait(false);
                     }
 
+                    // A burst to one guild: the broadcasts to the same guild waiting right behind this one (nothing
+                    // else is overtaken, so every ordering guarantee holds) are fanned out together. Each recipient's
+                    // lock is taken once for the run instead of once per event, and its writer finds the whole run
+                    // queued: one frame for a batch client, one wake-up for any client.
+                    _run.Clear();
+                    _run.Add(item.Message);
+                    while (_run.Count < MaxEventsPerRun && reader.TryPeek(out var next) && IsPlainEventFor(next, item.Message.GuildId) && reader.TryRead(out next))
+                    {
+                        _run.Add(next.Message);
+                    }
+
                     try
                     {
-                        FanOut(item.Message);
+                        FanOut(_run);
                     }
                     catch (Exception ex)
                     {
                         Log.DispatchFailed(_logger, ex, item.Message.EventName, item.Message.GuildId);
                     }
 
-                    Interlocked.Increment(ref _dispatched);
+                    Interlocked.Add(ref _dispatched, _run.Count);
+                    _run.Clear();
                 }
             }
         }
@@ -198,21 +238,49 @@ internal sealed class EventDispatcher
         }
     }
 
-    private void FanOut(in BackplaneMessage message)
+    /// <summary>Numbers, serializes and records a run of broadcasts to one guild, then hands them to every member.</summary>
+    private void FanOut(List<BackplaneMessage> run)
     {
-        var stream = GetStream(message.GuildId);
-        var seq = stream.NextSeq();
-        var bytes = EnvelopeSerializer.SerializeEvent(message.EventName, message.GuildId, message.Data.Span, message.Timestamp, seq, Epoch);
-        var frame = OutboundFrame.Event(bytes, message.GuildId, message.EventName, seq, IsLatestValue(message.EventName), CategoryOf(message.EventName));
+        var guildId = run[0].GuildId;
+        var stream = GetStream(guildId);
         var now = _time.GetTimestamp();
         stream.Prune(now, _options.HistoryMaxAge, _time);
-        stream.Append(frame, now);
-
-        foreach (var connection in _rooms.GetMembers(message.GuildId))
+        _runFrames.Clear();
+        foreach (var message in run)
         {
-            connection.EnqueueEvent(frame);
+            var seq = stream.NextSeq();
+            var bytes = EnvelopeSerializer.SerializeEvent(message.EventName, guildId, message.Data.Span, message.Timestamp, seq, Epoch);
+            var frame = OutboundFrame.Event(bytes, guildId, message.EventName, seq, IsLatestValue(message.EventName), CategoryOf(message.EventName));
+            stream.Append(frame, now);
+            _runFrames.Add(frame);
         }
+
+        var members = _rooms.GetMembers(guildId);
+        if (_runFrames.Count > 1)
+        {
+            foreach (var connection in members)
+            {
+                connection.EnqueueEvents(_runFrames);
+            }
+        }
+        else
+        {
+            // With nothing else waiting, idle clients are written to directly from here (see EnqueueEvent); with a
+            // backlog, frames are queued so the clients' writers drain them in parallel and pack them for batch clients.
+            var writeDirectly = _channel.Reader.Count == 0;
+            foreach (var connection in members)
+            {
+                connection.EnqueueEvent(_runFrames[0], writeDirectly);
+            }
+        }
+
+        _runFrames.Clear();
     }
+
+    private static bool IsPlainEventFor(in DispatchItem item, string guildId) =>
+        item.Join is null && item.Barrier is null && item.Reauthorize is null &&
+        string.Equals(item.Message.GuildId, guildId, StringComparison.Ordinal) &&
+        !string.Equals(item.Message.EventName, LiveEvents.Dashboard.PermissionsUpdated, StringComparison.Ordinal);
 
     private void Join(JoinRequest request)
     {

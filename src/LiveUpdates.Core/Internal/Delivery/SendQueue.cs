@@ -11,11 +11,18 @@ internal sealed class SendQueue
 {
     private const int InitialCapacity = 4;
 
+    /// <summary>A queue that grew beyond this for a burst goes back to <see cref="InitialCapacity"/> when trimmed while empty.</summary>
+    private const int ShrinkAbove = 64;
+
+    /// <summary>How many consecutive trims (liveness sweeps, 1 s apart by default) must find the queue empty before it shrinks.</summary>
+    private const int TrimAfterIdleSweeps = 10;
+
     private readonly int _maxCount;
     private readonly long _maxBytes;
     private Slot[] _items = new Slot[InitialCapacity];
     private int _head;
     private int _replayCount;
+    private int _idleSweeps;
     private long _replayBytes;
 
     public SendQueue(int maxCount, long maxBytes)
@@ -95,8 +102,48 @@ internal sealed class SendQueue
         return true;
     }
 
+    /// <summary>Returns the frame at the head without removing it.</summary>
+    public bool TryPeek(out OutboundFrame frame)
+    {
+        if (Count == 0)
+        {
+            frame = null!;
+            return false;
+        }
+
+        frame = _items[_head].Frame!;
+        return true;
+    }
+
+    /// <summary>
+    /// Gives back the memory a burst made the queue grow (up to SendQueueCapacity slots, 16 KiB at 1,024) once it has
+    /// stayed empty for <see cref="TrimAfterIdleSweeps"/> calls. Called from the liveness sweep rather than on every
+    /// drain, so recurring bursts reuse the grown array (measured: ~40 B per delivery of regrown arrays otherwise)
+    /// and a connection that has gone quiet is small again within seconds.
+    /// </summary>
+    public void TrimExcess()
+    {
+        if (Count > 0)
+        {
+            _idleSweeps = 0;
+            return;
+        }
+
+        if (_items.Length > ShrinkAbove && ++_idleSweeps >= TrimAfterIdleSweeps)
+        {
+            _items = new Slot[InitialCapacity];
+            _head = 0;
+            _idleSweeps = 0;
+        }
+    }
+
     public void Clear()
     {
+        if (_items.Length > ShrinkAbove)
+        {
+            _items = new Slot[InitialCapacity];
+        }
+
         Array.Clear(_items);
         _head = 0;
         Count = 0;

@@ -15,7 +15,7 @@ internal static class ClientMessageParser
         message = default;
         string? type = null, token = null, guildId = null, epoch = null;
         long? lastSeq = null;
-        bool hasToken = false, hasGuildId = false, badRecovery = false;
+        bool hasToken = false, hasGuildId = false, badRecovery = false, batch = false;
         try
         {
             var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = MaxDepth });
@@ -77,6 +77,13 @@ internal static class ClientMessageParser
 
                     reader.Skip();
                 }
+                else if (reader.ValueTextEquals("batch"u8))
+                {
+                    // A capability: only a literal true turns it on; anything else is ignored like an unknown field.
+                    reader.Read();
+                    batch = reader.TokenType == JsonTokenType.True;
+                    reader.Skip();
+                }
                 else if (reader.ValueTextEquals("epoch"u8))
                 {
                     reader.Read();
@@ -122,7 +129,7 @@ internal static class ClientMessageParser
                     return false;
                 }
 
-                message = new(ClientMessageType.Auth, token, null);
+                message = new(ClientMessageType.Auth, token, null, Batch: batch);
                 break;
             case ProtocolNames.TypeSubscribe or ProtocolNames.TypeUnsubscribe:
                 if (!hasGuildId || guildId is null)

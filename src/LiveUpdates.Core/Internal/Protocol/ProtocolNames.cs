@@ -11,6 +11,7 @@ internal static class ProtocolNames
     public const string Epoch = "epoch";
     public const string LastSeq = "lastSeq";
     public const string Recovered = "recovered";
+    public const string Batch = "batch";
 
     // Server → client control events.
     public const string Connected = "connected";

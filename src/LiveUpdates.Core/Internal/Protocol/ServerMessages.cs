@@ -22,8 +22,9 @@ internal static class ServerMessages
             }
         });
 
-    public static byte[] Authenticated(string userId, IReadOnlyList<string> guilds) =>
-        EnvelopeSerializer.SerializeControl(ProtocolNames.Authenticated, null, (userId, guilds), static (w, s) =>
+    /// <summary><c>authenticated</c>; <c>"batch": true</c> confirms that later frames may pack several messages (only when the client asked).</summary>
+    public static byte[] Authenticated(string userId, IReadOnlyList<string> guilds, bool batch = false) =>
+        EnvelopeSerializer.SerializeControl(ProtocolNames.Authenticated, null, (userId, guilds, batch), static (w, s) =>
         {
             w.WriteString("userId", s.userId);
             w.WriteStartArray("guilds");
@@ -33,6 +34,10 @@ internal static class ServerMessages
             }
 
             w.WriteEndArray();
+            if (s.batch)
+            {
+                w.WriteBoolean(ProtocolNames.Batch, true);
+            }
         });
 
     /// <summary><c>subscribed</c>, with the guild stream's position and, when the client asked to recover, whether it was.</summary>

@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(LiveUpdates.Benchmarks.EnvelopeBenchmarks).Assembly).Run(args);
