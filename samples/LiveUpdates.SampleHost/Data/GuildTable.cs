@@ -56,18 +56,7 @@ public sealed class GuildTable<T>
     {
         lock (_lock)
         {
-            if (!_byGuild.TryGetValue(guildId, out var list))
-            {
-                return null;
-            }
-
-            var i = list.FindIndex(r => r.Id == id);
-            if (i < 0)
-            {
-                return null;
-            }
-
-            return list[i] = change(list[i]);
+            return IndexOf(guildId, id, out var list) is int i ? list[i] = change(list[i]) : null;
         }
     }
 
@@ -75,13 +64,7 @@ public sealed class GuildTable<T>
     {
         lock (_lock)
         {
-            if (!_byGuild.TryGetValue(guildId, out var list))
-            {
-                return null;
-            }
-
-            var i = list.FindIndex(r => r.Id == id);
-            if (i < 0)
+            if (IndexOf(guildId, id, out var list) is not int i)
             {
                 return null;
             }
@@ -90,5 +73,17 @@ public sealed class GuildTable<T>
             list.RemoveAt(i);
             return removed;
         }
+    }
+
+    /// <summary>The index of the record with <paramref name="id"/> in its guild's list; call under the lock.</summary>
+    private int? IndexOf(string guildId, string id, out List<T> list)
+    {
+        if (!_byGuild.TryGetValue(guildId, out list!))
+        {
+            return null;
+        }
+
+        var i = list.FindIndex(r => r.Id == id);
+        return i < 0 ? null : i;
     }
 }

@@ -16,48 +16,31 @@ public sealed class SampleHostTests
 {
     private const string Guild = SampleHostApp.DevGuildId;
 
-    private WebApplication _app = null!;
-    private HttpClient _http = null!;
-    private Uri _ws = null!;
+    private RunningSample _sample = null!;
 
     [SetUp]
-    public async Task SetUp()
-    {
-        var wsPort = Ports.GetFree();
-        _app = SampleHostApp.Build(
-        [
-            "--API_PORT=0",
-            $"--LiveUpdates:Port={wsPort}",
-            "--LiveUpdates:Host=127.0.0.1",
-            $"--AUTH_SECRET={TestTokens.Secret}",
-            "--Logging:LogLevel:Default=Warning",
-            "--SampleHost:Quiet=true",
-            "--SampleBot:AutoModInterval=00:00:00", // no simulated infractions in the middle of a test
-        ]);
-        await _app.StartAsync();
-        _http = new HttpClient { BaseAddress = new Uri(_app.Urls.Single()), Timeout = TimeSpan.FromSeconds(10) };
-        _ws = new Uri($"ws://127.0.0.1:{wsPort}/");
-    }
+    public async Task SetUp() => _sample = await RunningSample.StartAsync();
 
     [TearDown]
-    public async Task TearDown()
-    {
-        _http.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public async Task TearDown() => await _sample.DisposeAsync();
+
+    private WebApplication App => _sample.App;
+
+    private HttpClient Http => _sample.Http;
+
+    private Uri Ws => _sample.Ws;
 
     [Test]
     public async Task PutModerationConfig_StoresIt_ThenBroadcastsConfigUpdated()
     {
         await using var client = await ConnectDashboardAsync();
 
-        using var put = await _http.PutAsJsonAsync($"/api/guilds/{Guild}/moderation/config", new { automod = true, maxMentions = 5, _dashboardUserId = "777" });
+        using var put = await Http.PutAsJsonAsync($"/api/guilds/{Guild}/moderation/config", new { automod = true, maxMentions = 5, _dashboardUserId = "777" });
         var body = await put.Content.ReadFromJsonAsync<JsonElement>();
         var envelope = await client.ExpectAsync(LiveEvents.Moderation.ConfigUpdated);
 
         // Emission comes after the write: when the event is seen, the stored config already is the new one.
-        var stored = await _http.GetFromJsonAsync<JsonElement>($"/api/guilds/{Guild}/moderation/config");
+        var stored = await Http.GetFromJsonAsync<JsonElement>($"/api/guilds/{Guild}/moderation/config");
         Assert.Multiple(() =>
         {
             Assert.That(put.StatusCode, Is.EqualTo(HttpStatusCode.OK));
@@ -76,9 +59,9 @@ public sealed class SampleHostTests
     {
         await using var client = await ConnectDashboardAsync();
 
-        using var put = await _http.PutAsJsonAsync("/api/guilds/999999999999999999/moderation/config", new { automod = false });
+        using var put = await Http.PutAsJsonAsync("/api/guilds/999999999999999999/moderation/config", new { automod = false });
         Assert.That(put.StatusCode, Is.EqualTo(HttpStatusCode.OK));
-        await _app.Services.GetRequiredService<WebSocketManager>().FlushAsync();
+        await App.Services.GetRequiredService<WebSocketManager>().FlushAsync();
 
         Assert.That(await client.DrainUntilPongAsync(), Is.Empty);
     }
@@ -90,8 +73,8 @@ public sealed class SampleHostTests
         await using var client = await ConnectDashboardAsync();
 
         using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
-        using var put = await _http.PutAsync($"/api/guilds/{Guild}/moderation/config", content);
-        await _app.Services.GetRequiredService<WebSocketManager>().FlushAsync();
+        using var put = await Http.PutAsync($"/api/guilds/{Guild}/moderation/config", content);
+        await App.Services.GetRequiredService<WebSocketManager>().FlushAsync();
 
         Assert.That(put.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
         Assert.That(await client.DrainUntilPongAsync(), Is.Empty);
@@ -108,7 +91,7 @@ public sealed class SampleHostTests
 
     private async Task<TestClient> ConnectDashboardAsync()
     {
-        var client = await TestClient.ConnectAsync(_ws);
+        var client = await TestClient.ConnectAsync(Ws);
         await client.ExpectAsync("connected");
 
         // The same kind of token the sample prints for a person to paste into a browser console.

@@ -22,56 +22,40 @@ public sealed class SamplePluginsTests
     private const string Guild = SampleHostApp.DevGuildId;
     private const string OtherGuild = SampleHostApp.OtherDevGuildId;
 
-    private WebApplication _app = null!;
-    private HttpClient _http = null!;
-    private Uri _ws = null!;
-    private int _wsPort;
+    private RunningSample _sample = null!;
 
     [SetUp]
-    public async Task SetUp()
-    {
-        _wsPort = Ports.GetFree();
-        _app = SampleHostApp.Build(
-        [
-            "--API_PORT=0",
-            $"--LiveUpdates:Port={_wsPort}",
-            "--LiveUpdates:Host=127.0.0.1",
-            $"--AUTH_SECRET={TestTokens.Secret}",
-            "--Logging:LogLevel:Default=Warning",
-            "--SampleHost:Quiet=true",
-            "--SampleBot:AutoModInterval=00:00:00",
-        ]);
-        await _app.StartAsync();
-        _http = new HttpClient { BaseAddress = new Uri(_app.Urls.Single()), Timeout = TimeSpan.FromSeconds(10) };
-        _ws = new Uri($"ws://127.0.0.1:{_wsPort}/");
-    }
+    public async Task SetUp() => _sample = await RunningSample.StartAsync();
 
     [TearDown]
-    public async Task TearDown()
-    {
-        _http.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public async Task TearDown() => await _sample.DisposeAsync();
+
+    private WebApplication App => _sample.App;
+
+    private HttpClient Http => _sample.Http;
+
+    private Uri Ws => _sample.Ws;
+
+    private int WsPort => _sample.WsPort;
 
     [Test]
     public async Task Rules_CreateToggleDelete_EachStoredThenBroadcastOnce()
     {
         await using var client = await ConnectAsync(Guild);
 
-        using var created = await _http.PostAsJsonAsync($"/api/guilds/{Guild}/moderation/rules", new { name = "No links", type = "invite_links", action = "mute", points = 3, _dashboardUserId = "777" });
+        using var created = await Http.PostAsJsonAsync($"/api/guilds/{Guild}/moderation/rules", new { name = "No links", type = "invite_links", action = "mute", points = 3, _dashboardUserId = "777" });
         var rule = (await Data(created)).Clone();
         var id = rule.GetProperty("id").GetString()!;
         var createdEvent = await client.ExpectAsync(LiveEvents.Moderation.RuleCreated);
-        var listed = await Data(await _http.GetAsync($"/api/guilds/{Guild}/moderation/rules"));
+        var listed = await Data(await Http.GetAsync($"/api/guilds/{Guild}/moderation/rules"));
 
-        using var toggled = await _http.PatchAsJsonAsync($"/api/guilds/{Guild}/moderation/rules/{id}", new { enabled = false, _dashboardUserId = "778" });
+        using var toggled = await Http.PatchAsJsonAsync($"/api/guilds/{Guild}/moderation/rules/{id}", new { enabled = false, _dashboardUserId = "778" });
         var updatedEvent = await client.ExpectAsync(LiveEvents.Moderation.RuleUpdated);
-        using var sameAgain = await _http.PatchAsJsonAsync($"/api/guilds/{Guild}/moderation/rules/{id}", new { enabled = false });
+        using var sameAgain = await Http.PatchAsJsonAsync($"/api/guilds/{Guild}/moderation/rules/{id}", new { enabled = false });
 
-        using var deleted = await _http.DeleteAsync($"/api/guilds/{Guild}/moderation/rules/{id}?dashboardUserId=779");
+        using var deleted = await Http.DeleteAsync($"/api/guilds/{Guild}/moderation/rules/{id}?dashboardUserId=779");
         var deletedEvent = await client.ExpectAsync(LiveEvents.Moderation.RuleDeleted);
-        using var deletedAgain = await _http.DeleteAsync($"/api/guilds/{Guild}/moderation/rules/{id}");
+        using var deletedAgain = await Http.DeleteAsync($"/api/guilds/{Guild}/moderation/rules/{id}");
         await FlushAsync();
 
         await Assert.MultipleAsync(async () =>
@@ -105,10 +89,10 @@ public sealed class SamplePluginsTests
     public async Task CreateRule_Invalid_400_NothingStored_NothingBroadcast(string body, string message)
     {
         await using var client = await ConnectAsync(Guild);
-        var before = _app.Services.GetRequiredService<SampleDatabase>().Rules.List(Guild).Count;
+        var before = App.Services.GetRequiredService<SampleDatabase>().Rules.List(Guild).Count;
 
         using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
-        using var response = await _http.PostAsync($"/api/guilds/{Guild}/moderation/rules", content);
+        using var response = await Http.PostAsync($"/api/guilds/{Guild}/moderation/rules", content);
         var json = await response.Content.ReadFromJsonAsync<JsonElement>();
         await FlushAsync();
 
@@ -116,7 +100,7 @@ public sealed class SamplePluginsTests
         {
             Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
             Assert.That(json.GetProperty("error").GetProperty("message").GetString(), Does.Contain(message));
-            Assert.That(_app.Services.GetRequiredService<SampleDatabase>().Rules.List(Guild), Has.Count.EqualTo(before));
+            Assert.That(App.Services.GetRequiredService<SampleDatabase>().Rules.List(Guild), Has.Count.EqualTo(before));
             Assert.That(await client.DrainUntilPongAsync(), Is.Empty);
         });
     }
@@ -124,7 +108,7 @@ public sealed class SamplePluginsTests
     [Test]
     public async Task PluginRoutes_RejectAGuildIdThatIsNotASnowflake()
     {
-        using var response = await _http.GetAsync("/api/guilds/not-a-guild/moderation/rules");
+        using var response = await Http.GetAsync("/api/guilds/not-a-guild/moderation/rules");
         var json = await response.Content.ReadFromJsonAsync<JsonElement>();
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
@@ -136,12 +120,12 @@ public sealed class SamplePluginsTests
     {
         await using var client = await ConnectAsync(Guild);
 
-        using var first = await _http.PostAsJsonAsync($"/api/guilds/{Guild}/moderation/infractions", new { type = "warn", userId = "200000000000000001", userName = "ada", reason = "first", _dashboardUserId = "9" });
-        using var second = await _http.PostAsJsonAsync($"/api/guilds/{Guild}/moderation/infractions", new { type = "mute", userId = "200000000000000002", reason = "second" });
+        using var first = await Http.PostAsJsonAsync($"/api/guilds/{Guild}/moderation/infractions", new { type = "warn", userId = "200000000000000001", userName = "ada", reason = "first", _dashboardUserId = "9" });
+        using var second = await Http.PostAsJsonAsync($"/api/guilds/{Guild}/moderation/infractions", new { type = "mute", userId = "200000000000000002", reason = "second" });
         var e1 = await client.ExpectAsync(LiveEvents.Moderation.InfractionCreated);
         var e2 = await client.ExpectAsync(LiveEvents.Moderation.InfractionCreated);
-        var list = await Data(await _http.GetAsync($"/api/guilds/{Guild}/moderation/infractions?limit=2"));
-        using var invalid = await _http.PostAsJsonAsync($"/api/guilds/{Guild}/moderation/infractions", new { type = "warn" });
+        var list = await Data(await Http.GetAsync($"/api/guilds/{Guild}/moderation/infractions?limit=2"));
+        using var invalid = await Http.PostAsJsonAsync($"/api/guilds/{Guild}/moderation/infractions", new { type = "warn" });
 
         var infraction = e1.GetProperty("data").GetProperty("infraction");
         Assert.Multiple(() =>
@@ -162,16 +146,16 @@ public sealed class SamplePluginsTests
     {
         await using var client = await ConnectAsync(Guild);
 
-        using var opened = await _http.PostAsJsonAsync($"/api/guilds/{Guild}/modmail/conversations", new { userId = "200000000000000003", userName = "linus", content = "Help please" });
+        using var opened = await Http.PostAsJsonAsync($"/api/guilds/{Guild}/modmail/conversations", new { userId = "200000000000000003", userName = "linus", content = "Help please" });
         var id = (await Data(opened)).GetProperty("id").GetString()!;
         var url = $"/api/guilds/{Guild}/modmail/conversations/{id}";
-        using var dm = await _http.PostAsJsonAsync($"{url}/messages", new { authorId = "200000000000000003", content = "Anyone?" });
-        using var reply = await _http.PostAsJsonAsync($"{url}/messages", new { content = "On it", fromStaff = true, _dashboardUserId = "100000000000000001" });
-        using var claim = await _http.PostAsJsonAsync($"{url}/claim", new { _dashboardUserId = "100000000000000001" });
-        using var close = await _http.PostAsJsonAsync($"{url}/close", new { reason = "Resolved", _dashboardUserId = "100000000000000001" });
-        using var late = await _http.PostAsJsonAsync($"{url}/messages", new { authorId = "200000000000000003", content = "thanks" });
-        var detail = await Data(await _http.GetAsync(url));
-        var open = await Data(await _http.GetAsync($"/api/guilds/{Guild}/modmail/conversations"));
+        using var dm = await Http.PostAsJsonAsync($"{url}/messages", new { authorId = "200000000000000003", content = "Anyone?" });
+        using var reply = await Http.PostAsJsonAsync($"{url}/messages", new { content = "On it", fromStaff = true, _dashboardUserId = "100000000000000001" });
+        using var claim = await Http.PostAsJsonAsync($"{url}/claim", new { _dashboardUserId = "100000000000000001" });
+        using var close = await Http.PostAsJsonAsync($"{url}/close", new { reason = "Resolved", _dashboardUserId = "100000000000000001" });
+        using var late = await Http.PostAsJsonAsync($"{url}/messages", new { authorId = "200000000000000003", content = "thanks" });
+        var detail = await Data(await Http.GetAsync(url));
+        var open = await Data(await Http.GetAsync($"/api/guilds/{Guild}/modmail/conversations"));
 
         var events = new List<JsonElement>();
         for (var i = 0; i < 5; i++)
@@ -205,11 +189,11 @@ public sealed class SamplePluginsTests
     {
         await using var client = await ConnectAsync(Guild);
 
-        using var created = await _http.PostAsJsonAsync($"/api/guilds/{Guild}/tags", new { name = "vc-help", content = "Join #voice" });
+        using var created = await Http.PostAsJsonAsync($"/api/guilds/{Guild}/tags", new { name = "vc-help", content = "Join #voice" });
         var id = (await Data(created)).GetProperty("id").GetString()!;
-        using var duplicate = await _http.PostAsJsonAsync($"/api/guilds/{Guild}/tags", new { name = "vc-help", content = "again" });
-        using var updated = await _http.PatchAsJsonAsync($"/api/guilds/{Guild}/tags/{id}", new { content = "Join #voice-1" });
-        using var deleted = await _http.DeleteAsync($"/api/guilds/{Guild}/tags/{id}");
+        using var duplicate = await Http.PostAsJsonAsync($"/api/guilds/{Guild}/tags", new { name = "vc-help", content = "again" });
+        using var updated = await Http.PatchAsJsonAsync($"/api/guilds/{Guild}/tags/{id}", new { content = "Join #voice-1" });
+        using var deleted = await Http.DeleteAsync($"/api/guilds/{Guild}/tags/{id}");
 
         var e1 = await client.ExpectAsync(LiveEvents.Tags.TagCreated);
         var e2 = await client.ExpectAsync(LiveEvents.Tags.TagUpdated);
@@ -230,13 +214,13 @@ public sealed class SamplePluginsTests
     {
         await using var a = await ConnectAsync(Guild);
         await using var b = await ConnectAsync(OtherGuild);
-        var db = _app.Services.GetRequiredService<SampleDatabase>();
+        var db = App.Services.GetRequiredService<SampleDatabase>();
         foreach (var rule in db.Rules.List(OtherGuild))
         {
             db.Rules.Update(OtherGuild, rule.Id, r => r with { Enabled = false });
         }
 
-        _app.Services.GetRequiredService<AutoModBot>().Tick();
+        App.Services.GetRequiredService<AutoModBot>().Tick();
         var raised = await a.ExpectAsync(LiveEvents.Moderation.InfractionCreated);
         await FlushAsync();
 
@@ -256,7 +240,7 @@ public sealed class SamplePluginsTests
     [Test]
     public async Task DevToken_OpensBothDevGuilds_AndNamesTheWebSocketUrl()
     {
-        var session = await _http.GetFromJsonAsync<JsonElement>("/dev/token");
+        var session = await Http.GetFromJsonAsync<JsonElement>("/dev/token");
         var token = session.GetProperty("token").GetString()!;
 
         await using var client = await TestClient.ConnectAsync(new Uri(session.GetProperty("wsUrl").GetString()!));
@@ -267,7 +251,7 @@ public sealed class SamplePluginsTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(session.GetProperty("wsUrl").GetString(), Is.EqualTo($"ws://127.0.0.1:{_wsPort}/"));
+            Assert.That(session.GetProperty("wsUrl").GetString(), Is.EqualTo($"ws://127.0.0.1:{WsPort}/"));
             Assert.That(session.GetProperty("userId").GetString(), Is.EqualTo(SampleHostApp.DevUserId));
             Assert.That(authenticated.GetProperty("data").GetProperty("guilds").EnumerateArray().Select(g => g.GetString()), Is.EquivalentTo(SampleHostApp.DevGuildIds));
         });
@@ -279,7 +263,7 @@ public sealed class SamplePluginsTests
     [TestCase("/lib/live-events.js", "text/javascript", "moderation:infraction_created")]
     public async Task DashboardPage_IsServedByTheSampleOnItsApiPort(string path, string mediaType, string contains)
     {
-        using var response = await _http.GetAsync(path);
+        using var response = await Http.GetAsync(path);
         var body = await response.Content.ReadAsStringAsync();
 
         Assert.Multiple(() =>
@@ -292,14 +276,14 @@ public sealed class SamplePluginsTests
 
     private async Task<TestClient> ConnectAsync(string guildId)
     {
-        var client = await TestClient.ConnectAsync(_ws);
+        var client = await TestClient.ConnectAsync(Ws);
         await client.ExpectAsync("connected");
         await client.AuthenticateAsync(DevelopmentTokens.Create(TestTokens.Secret, SampleHostApp.DevUserId, SampleHostApp.DevGuildIds, TimeSpan.FromMinutes(5)));
         await client.SubscribeAsync(guildId);
         return client;
     }
 
-    private Task FlushAsync() => Wait.ForAsync(_app.Services.GetRequiredService<WebSocketManager>().FlushAsync(), "dispatcher flush");
+    private Task FlushAsync() => Wait.ForAsync(App.Services.GetRequiredService<WebSocketManager>().FlushAsync(), "dispatcher flush");
 
     private static async Task<JsonElement> Data(HttpResponseMessage response)
     {
