@@ -146,8 +146,8 @@ public sealed class BadInputCorpusTests
         await lurker.ExpectAsync("connected");
 
         await lurker.ExpectErrorAsync(LiveErrorCodes.AuthTimeout);
-        var (status, _) = await Wait.ForAsync(lurker.Closed, "lurker closed");
-        Assert.That(status, Is.EqualTo(WebSocketCloseStatus.PolicyViolation));
+        var (status, reason) = await Wait.ForAsync(lurker.Closed, "lurker closed");
+        Assert.That((status, reason), Is.EqualTo(((WebSocketCloseStatus?)WebSocketCloseStatus.PolicyViolation, (string?)"AUTH_TIMEOUT")));
         await AssertServerStillServesAsync(server);
     }
 

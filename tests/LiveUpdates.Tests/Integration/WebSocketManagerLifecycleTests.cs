@@ -161,27 +161,6 @@ public sealed class WebSocketManagerLifecycleTests
     }
 
     [Test]
-    public async Task NoAuth_WithinAuthTimeout_AuthTimeoutError_ThenClose1008()
-    {
-        await using var server = await TestServer.StartAsync(o =>
-        {
-            o.AuthTimeout = TimeSpan.FromMilliseconds(300);
-            o.LivenessCheckInterval = TimeSpan.FromMilliseconds(50);
-        });
-        await using var client = await server.ConnectAsync();
-        await client.ExpectAsync("connected");
-
-        await client.ExpectErrorAsync(LiveErrorCodes.AuthTimeout);
-        var (status, reason) = await Wait.ForAsync(client.Closed, "close after auth timeout");
-
-        Assert.Multiple(() =>
-        {
-            Assert.That(status, Is.EqualTo(WebSocketCloseStatus.PolicyViolation));
-            Assert.That(reason, Is.EqualTo("AUTH_TIMEOUT"));
-        });
-    }
-
-    [Test]
     public async Task ClientClose_IsAnsweredAndTheConnectionLeavesItsRooms()
     {
         await using var server = await TestServer.StartAsync();
