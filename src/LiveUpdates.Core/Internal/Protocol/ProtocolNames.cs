@@ -9,7 +9,6 @@ internal static class ProtocolNames
     public const string Timestamp = "timestamp";
     public const string Seq = "seq";
     public const string Epoch = "epoch";
-    public const string LastSeq = "lastSeq";
     public const string Recovered = "recovered";
     public const string Batch = "batch";
 
