@@ -51,6 +51,15 @@ public static class LiveErrorCodes
     /// <summary>A subscription beyond <see cref="LiveUpdatesOptions.MaxGuildsPerClient"/>; the server closes with 1008.</summary>
     public const string TooManyGuilds = "TOO_MANY_GUILDS";
 
+    /// <summary>More than <see cref="LiveUpdatesOptions.MaxAuthAttemptsPerMinute"/> <c>auth</c> messages in a minute on one connection; the server closes with 1008.</summary>
+    public const string TooManyAuthAttempts = "TOO_MANY_AUTH_ATTEMPTS";
+
+    /// <summary>
+    /// The session changed (a new <c>auth</c> as another user, or the token expired) while a <c>subscribe</c> was
+    /// being checked; sent with the guild's id. Subscribe again.
+    /// </summary>
+    public const string SessionChanged = "SESSION_CHANGED";
+
     /// <summary>An inbound message exceeded <see cref="LiveUpdatesOptions.MaxInboundMessageBytes"/>; the server closes with 1009.</summary>
     public const string MessageTooLarge = "MESSAGE_TOO_LARGE";
 

@@ -138,6 +138,13 @@ public sealed class LiveUpdatesOptions
     /// <value>Default: 5 (as the seed plan says).</value>
     public int MaxSubscriptionChangesPerSecond { get; set; } = 5;
 
+    /// <summary>
+    /// Gets or sets how many <c>auth</c> messages one connection may send in any minute (default 10: an open, a few
+    /// token refreshes and retries). Each attempt costs a token decryption and an access-policy call; past the limit
+    /// the client gets <see cref="LiveErrorCodes.TooManyAuthAttempts"/> and is closed with 1008.
+    /// </summary>
+    public int MaxAuthAttemptsPerMinute { get; set; } = 10;
+
     /// <summary>Gets or sets how many guilds one client may be subscribed to at once; one more gets <c>TOO_MANY_GUILDS</c> and close 1008.</summary>
     /// <value>Default: 10 (as the seed plan says).</value>
     public int MaxGuildsPerClient { get; set; } = 10;

@@ -1,10 +1,10 @@
 using LiveUpdates;
-using LiveUpdates.Backplane;
+using System.Diagnostics.Metrics;
+using LiveUpdates.Brokers;
 using LiveUpdates.Hosting;
 using LiveUpdates.Hosting.Internal;
 using LiveUpdates.Hosting.Mongo;
 using LiveUpdates.Internal;
-using LiveUpdates.Internal.Delivery;
 using LiveUpdates.Internal.Security;
 using LiveUpdates.Security;
 using Microsoft.Extensions.Configuration;
@@ -91,14 +91,14 @@ public static class LiveUpdatesServiceCollectionExtensions
                 ? new DashboardAccessPolicy(members, sp.GetRequiredService<IDashboardPermissionStore>(), options)
                 : new TokenClaimGuildAccessPolicy(options);
         });
-        services.TryAddSingleton<IBackplane, InProcessBackplane>();
         services.TryAddSingleton(static sp => new WebSocketManager(
             sp.GetRequiredService<IOptions<LiveUpdatesOptions>>().Value,
             sp.GetRequiredService<ITokenValidator>(),
             sp.GetRequiredService<IGuildAccessPolicy>(),
-            sp.GetRequiredService<IBackplane>(),
+            sp.GetService<IBroker>(),
             sp.GetService<ILoggerFactory>(),
-            sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetService<IMeterFactory>()));
         services.TryAddSingleton<IBroadcaster>(static sp => sp.GetRequiredService<WebSocketManager>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LiveUpdatesHostedService>());
     }

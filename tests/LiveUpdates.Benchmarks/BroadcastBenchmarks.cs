@@ -67,7 +67,7 @@ public class BroadcastBenchmarks
         }
 
         var deadline = DateTime.UtcNow.AddMinutes(2);
-        while (_server.Connections.Sum(c => c.Subscriptions.Count) < Subscribers && DateTime.UtcNow < deadline)
+        while (_server.Connections.Sum(c => c.SubscriptionCount) < Subscribers && DateTime.UtcNow < deadline)
         {
             Thread.Sleep(10);
         }
@@ -90,7 +90,7 @@ public class BroadcastBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
-        var dispatched = _server.Dispatcher.Dispatched;
+        var dispatched = _server.InMemoryBroker!.Published;
         _subscribers.StandardInput.Close();
         _subscribers.WaitForExit(30_000);
         _server.DisposeAsync().AsTask().GetAwaiter().GetResult();

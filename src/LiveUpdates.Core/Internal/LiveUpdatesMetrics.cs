@@ -10,9 +10,13 @@ internal sealed class LiveUpdatesMetrics : IDisposable
 {
     public const string MeterName = "LiveUpdates";
 
-    public LiveUpdatesMetrics(Func<(long Total, long Max)> sendQueueDepth)
+    /// <param name="sendQueueDepth">Reads the send queues' depth for the gauges.</param>
+    /// <param name="meterFactory">The host's meter factory (the meter is then the host's to dispose), or <see langword="null"/> for a meter of our own.</param>
+    public LiveUpdatesMetrics(Func<(long Total, long Max)> sendQueueDepth, IMeterFactory? meterFactory = null)
     {
-        Meter = new Meter(MeterName, typeof(LiveUpdatesMetrics).Assembly.GetName().Version?.ToString());
+        var version = typeof(LiveUpdatesMetrics).Assembly.GetName().Version?.ToString();
+        _ownsMeter = meterFactory is null;
+        Meter = meterFactory?.Create(MeterName, version) ?? new Meter(MeterName, version);
         Connections = Meter.CreateUpDownCounter<long>("liveupdates.connections", "{connection}", "Open WebSocket connections.");
         Subscriptions = Meter.CreateUpDownCounter<long>("liveupdates.subscriptions", "{subscription}", "Guild subscriptions of open connections.");
         EventsBroadcast = Meter.CreateCounter<long>("liveupdates.events.broadcast", "{event}", "Broadcasts accepted by IBroadcaster.");
@@ -25,6 +29,8 @@ internal sealed class LiveUpdatesMetrics : IDisposable
         Meter.CreateObservableGauge("liveupdates.send_queue.depth", () => sendQueueDepth().Total, "{message}", "Messages waiting in all clients' send queues.");
         Meter.CreateObservableGauge("liveupdates.send_queue.max_depth", () => sendQueueDepth().Max, "{message}", "Messages waiting in the fullest client send queue.");
     }
+
+    private readonly bool _ownsMeter;
 
     public Meter Meter { get; }
 
@@ -46,5 +52,11 @@ internal sealed class LiveUpdatesMetrics : IDisposable
 
     public Counter<long> Recoveries { get; }
 
-    public void Dispose() => Meter.Dispose();
+    public void Dispose()
+    {
+        if (_ownsMeter)
+        {
+            Meter.Dispose();
+        }
+    }
 }

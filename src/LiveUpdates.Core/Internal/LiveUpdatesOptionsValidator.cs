@@ -90,6 +90,7 @@ internal sealed class LiveUpdatesOptionsValidator : IValidateOptions<LiveUpdates
         AtLeast(errors, nameof(o.HistoryCapacity), o.HistoryCapacity, 0);
         Positive(errors, nameof(o.HistoryMaxAge), o.HistoryMaxAge);
         AtLeast(errors, nameof(o.MaxSubscriptionChangesPerSecond), o.MaxSubscriptionChangesPerSecond, 1);
+        AtLeast(errors, nameof(o.MaxAuthAttemptsPerMinute), o.MaxAuthAttemptsPerMinute, 1);
         AtLeast(errors, nameof(o.MaxGuildsPerClient), o.MaxGuildsPerClient, 1);
         AtLeast(errors, nameof(o.MaxConnections), o.MaxConnections, 1);
         AtLeast(errors, nameof(o.MaxConnectionsPerAddress), o.MaxConnectionsPerAddress, 1);

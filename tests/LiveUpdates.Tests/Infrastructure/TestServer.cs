@@ -1,4 +1,4 @@
-using LiveUpdates.Backplane;
+using LiveUpdates.Brokers;
 using LiveUpdates.Security;
 using Microsoft.Extensions.Logging;
 
@@ -24,7 +24,7 @@ internal sealed class TestServer : IAsyncDisposable
         TimeProvider? timeProvider = null,
         ITokenValidator? tokenValidator = null,
         Func<LiveUpdatesOptions, IGuildAccessPolicy>? accessPolicy = null,
-        IBackplane? backplane = null)
+        IBroker? broker = null)
     {
         var options = new LiveUpdatesOptions
         {
@@ -33,7 +33,7 @@ internal sealed class TestServer : IAsyncDisposable
             AuthSecret = TestTokens.Secret,
         };
         configure?.Invoke(options);
-        var manager = new WebSocketManager(options, tokenValidator, accessPolicy?.Invoke(options), backplane, LoggerFactory, timeProvider);
+        var manager = new WebSocketManager(options, tokenValidator, accessPolicy?.Invoke(options), broker, LoggerFactory, timeProvider);
         await manager.StartAsync();
         return new TestServer(manager, options);
     }

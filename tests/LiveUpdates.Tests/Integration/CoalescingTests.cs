@@ -23,7 +23,7 @@ public sealed class CoalescingTests
         var client = await TestClient.ConnectAsync(server.Uri, startReading: false);
         await client.SendAsync(new { type = "auth", token = TestTokens.Create("1", [Guild]) });
         await client.SendAsync(new { type = "subscribe", guildId = Guild });
-        await Wait.UntilAsync(() => server.Manager.Connections.Any(c => c.Subscriptions.Count == 1), "subscribed");
+        await Wait.UntilAsync(() => server.Manager.Connections.Any(c => c.SubscriptionCount == 1), "subscribed");
         var connection = server.Manager.Connections.Single();
 
         // Put the client well behind: fill its socket buffers until many frames wait in its server-side queue

@@ -48,7 +48,7 @@ public sealed class ReconnectStormTests
 
             return StreamLength;
         });
-        await Wait.UntilAsync(() => server.Manager.Dispatcher.Dispatched >= 200, "the stream is under way");
+        await Wait.UntilAsync(() => server.Manager.InMemoryBroker!.Published >= 200, "the stream is under way");
 
         foreach (var (client, _) in first)
         {

@@ -243,7 +243,7 @@ public sealed class RecoveryTests
         // The slow client subscribes through the raw socket (no background reader), then reads nothing yet.
         await slow.SendAsync(new { type = "auth", token = TestTokens.Create("1", [GuildA]) });
         await slow.SendAsync(new { type = "subscribe", guildId = GuildA });
-        await Wait.UntilAsync(() => server.Manager.Connections.Any(c => c.User?.UserId == "1" && c.Subscriptions.Count == 1), "slow client subscribed");
+        await Wait.UntilAsync(() => server.Manager.Connections.Any(c => c.User?.UserId == "1" && c.SubscriptionCount == 1), "slow client subscribed");
         var slowConnection = server.Manager.Connections.Single(c => c.User?.UserId == "1");
 
         var sent = 0;

@@ -155,7 +155,7 @@ public sealed class WebSocketManagerDeliveryTests
         var stalled = await TestClient.ConnectAsync(server.Uri, startReading: false);
         await stalled.SendAsync(new { type = "auth", token = TestTokens.Create("2", [GuildA]) });
         await stalled.SendAsync(new { type = "subscribe", guildId = GuildA });
-        await Wait.UntilAsync(() => server.Manager.Connections.Any(c => c.Subscriptions.Count == 1 && c.User?.UserId == "2"), "stalled client subscribed");
+        await Wait.UntilAsync(() => server.Manager.Connections.Any(c => c.SubscriptionCount == 1 && c.User?.UserId == "2"), "stalled client subscribed");
         var stalledConnection = server.Manager.Connections.Single(c => c.User?.UserId == "2");
 
         var payload = new string('x', 32 * 1024);

@@ -90,7 +90,7 @@ public sealed class WebSocketManagerLifecycleTests
 
         Assert.DoesNotThrow(() => manager.Broadcast(GuildA, "moderation:config_updated", new { a = 1 }));
         Assert.Throws<ArgumentException>(() => manager.Broadcast(GuildA, "Moderation:ConfigUpdated"));
-        Assert.That(manager.Dispatcher.Dispatched, Is.Zero);
+        Assert.That(manager.InMemoryBroker!.Published, Is.Zero);
     }
 
     [Test]

@@ -1,4 +1,5 @@
-using LiveUpdates.Internal.Delivery;
+using LiveUpdates.Brokers;
+using LiveUpdates.Internal.Brokers;
 using Microsoft.Extensions.Time.Testing;
 
 namespace LiveUpdates.Tests.Unit;
@@ -12,17 +13,17 @@ public sealed class GuildStreamTests
     public void TryGetSince_WithinHistory_ReturnsTheFramesAfterLastSeq()
     {
         var stream = Stream(capacity: 10, events: 5);
-        var into = new List<OutboundFrame>();
+        var into = new List<Publication>();
 
         Assert.That(stream.TryGetSince(2, into), Is.True);
-        Assert.That(into.Select(f => f.Seq), Is.EqualTo(new long[] { 3, 4, 5 }));
+        Assert.That(into.Select(f => f.Position.Seq), Is.EqualTo(new long[] { 3, 4, 5 }));
     }
 
     [Test]
     public void TryGetSince_UpToDate_TrueAndEmpty_Future_False()
     {
         var stream = Stream(capacity: 10, events: 5);
-        var into = new List<OutboundFrame>();
+        var into = new List<Publication>();
 
         Assert.That(stream.TryGetSince(5, into), Is.True);
         Assert.That(into, Is.Empty);
@@ -33,17 +34,17 @@ public sealed class GuildStreamTests
     public void TryGetSince_EvictedByCapacity_False_ButTheOldestKeptStillWorks()
     {
         var stream = Stream(capacity: 4, events: 10);
-        var into = new List<OutboundFrame>();
+        var into = new List<Publication>();
 
         Assert.That(stream.TryGetSince(5, into), Is.False, "seq 6 was evicted");
         Assert.That(stream.TryGetSince(6, into), Is.True);
-        Assert.That(into.Select(f => f.Seq), Is.EqualTo(new long[] { 7, 8, 9, 10 }));
+        Assert.That(into.Select(f => f.Position.Seq), Is.EqualTo(new long[] { 7, 8, 9, 10 }));
     }
 
     [Test]
     public void Prune_DropsFramesOlderThanMaxAge()
     {
-        var stream = new GuildStream(10);
+        var stream = new GuildStream(10, 0, _clock.GetTimestamp());
         Append(stream, 3);
         _clock.Advance(TimeSpan.FromMinutes(2));
         Append(stream, 2);
@@ -65,7 +66,7 @@ public sealed class GuildStreamTests
 
     private GuildStream Stream(int capacity, int events)
     {
-        var stream = new GuildStream(capacity);
+        var stream = new GuildStream(capacity, 0, _clock.GetTimestamp());
         Append(stream, events);
         return stream;
     }
@@ -74,8 +75,7 @@ public sealed class GuildStreamTests
     {
         for (var i = 0; i < events; i++)
         {
-            var seq = stream.NextSeq();
-            stream.Append(OutboundFrame.Event([1], "1", "a:b", seq, false), _clock.GetTimestamp());
+            stream.Append(BrokerMessage.Event("1", "a:b", new byte[] { 1 }, 0), "epoch", _clock.GetTimestamp());
         }
     }
 }

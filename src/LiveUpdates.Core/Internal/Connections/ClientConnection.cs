@@ -2,59 +2,44 @@ using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.WebSockets;
+using LiveUpdates.Brokers;
 using LiveUpdates.Internal.Delivery;
+using LiveUpdates.Internal.Dispatch;
 using LiveUpdates.Internal.Naming;
 using LiveUpdates.Internal.Protocol;
+using LiveUpdates.Internal.Sessions;
+using LiveUpdates.Internal.Subscriptions;
 using LiveUpdates.Security;
+using Microsoft.Extensions.Logging;
 
 namespace LiveUpdates.Internal.Connections;
 
 /// <summary>
-/// One dashboard socket: a receive loop that runs the protocol, and a bounded send queue drained by a single
-/// writer (a WebSocket allows one send at a time). The writer is not a task per connection: it is queued to
-/// the thread pool only while frames are waiting, so an idle connection costs no thread, task or timer.
+/// One dashboard socket from accept to clean-up: the receive loop, the protocol (auth, subscribe, unsubscribe,
+/// ping), liveness, the close handshake. Who the socket is lives in its <see cref="ClientSession"/>, what it watches
+/// in its <see cref="SubscriptionSet"/>, and everything it sends goes through its <see cref="ClientWriter"/>, whose
+/// lock is the connection's lock.
 /// </summary>
-internal sealed class ClientConnection : IThreadPoolWorkItem
+internal sealed partial class ClientConnection : ISubscriber
 {
-    /// <summary>1013 "Try Again Later": the client fell too far behind and should reconnect and recover.</summary>
-    internal const WebSocketCloseStatus SlowConsumerCloseStatus = (WebSocketCloseStatus)1013;
-
     private static readonly OutboundFrame s_pong = OutboundFrame.Control(ServerMessages.Pong);
     private static long s_nextId;
-
-    /// <summary>The writer's scratch list of frames taken for one batch; filled under the lock, emptied before any await.</summary>
-    [ThreadStatic]
-    private static List<OutboundFrame>? t_batch;
 
     private readonly ServerContext _server;
     private readonly HttpListenerContext _httpContext;
     private readonly WebSocket _socket;
+    private readonly ILogger _logger;
     private readonly Action<ClientConnection> _onClosed;
-    private readonly TaskCompletionSource _closeSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ClientWriter _writer;
     private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    // Everything below is guarded by _gate.
-    private readonly object _gate = new();
-    private readonly SendQueue _queue;
-    private bool _writerActive;
-    private bool _batch; // the client declared (and was granted) the batch capability: frames may hold several messages
-    private Subscription[] _subscriptions = [];
-    private long[]? _subscriptionChanges; // ring of the last MaxSubscriptionChangesPerSecond change times
-    private int _subscriptionChangeIndex;
-    private AuthenticatedUser? _user;
-    private bool _closeRequested;
-    private bool _closeWhenDrained;
-    private bool _closeTaken;
-    private bool _aborted;
-    private WebSocketCloseStatus _closeStatus;
-    private string _closeReason = ProtocolNames.CloseNormal;
-    private string? _endReason; // why the connection ended: a close reason such as SLOW_CONSUMER, or CLIENT_CLOSED, CONNECTION_LOST, SEND_TIMEOUT, SEND_FAILED, CLOSE_TIMEOUT
+    // Guarded by _writer.Gate.
+    private readonly ClientSession _session;
+    private readonly SubscriptionSet _subscriptions = new();
+    private readonly SlidingWindowLimiter _subscriptionChanges;
 
-    // Monotonic timestamps (TimeProvider.GetTimestamp), read by the liveness sweep without the lock.
+    // A monotonic timestamp (TimeProvider.GetTimestamp), read by the liveness sweep without the lock.
     private long _lastReceivedAt;
-    private long _sendStartedAt;
-    private long _closeRequestedAt;
-    private long _authDeadlineFrom;
 
     public ClientConnection(ServerContext server, HttpListenerContext httpContext, WebSocket socket, Action<ClientConnection> onClosed)
     {
@@ -62,10 +47,13 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         _httpContext = httpContext;
         _socket = socket;
         _onClosed = onClosed;
-        _queue = new SendQueue(server.Options.SendQueueCapacity, server.Options.SendQueueMaxBytes);
+        _logger = server.ConnectionLogger;
         Id = Interlocked.Increment(ref s_nextId);
         RemoteEndPoint = httpContext.Request.RemoteEndPoint?.ToString();
-        _lastReceivedAt = _authDeadlineFrom = server.Now;
+        _lastReceivedAt = server.Now;
+        _writer = new ClientWriter(socket, server.Options, server.Metrics, server.TimeProvider, server.WriterLogger, Id, AbortHttpContext);
+        _session = new ClientSession(server.Options, server.TimeProvider, _lastReceivedAt);
+        _subscriptionChanges = new SlidingWindowLimiter(server.Options.MaxSubscriptionChangesPerSecond, TimeSpan.FromSeconds(1), server.TimeProvider);
     }
 
     public long Id { get; }
@@ -79,44 +67,36 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
     {
         get
         {
-            lock (_gate)
+            lock (_writer.Gate)
             {
-                return _user;
+                return _session.User;
             }
         }
     }
 
-    public IReadOnlyList<string> Subscriptions
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return [.. _subscriptions.Select(s => s.GuildId)];
-            }
-        }
-    }
+    /// <summary>Gets how many messages wait in the send queue.</summary>
+    public int QueuedMessages => _writer.QueuedMessages;
 
     /// <summary>Gets a value indicating whether the connection is closing or closed.</summary>
     public bool IsClosing
     {
         get
         {
-            lock (_gate)
+            lock (_writer.Gate)
             {
-                return _closeRequested || _aborted;
+                return _writer.IsClosingLocked;
             }
         }
     }
 
-    /// <summary>Gets how many messages wait in the send queue.</summary>
-    public int QueuedMessages
+    /// <summary>Gets how many guilds the connection is subscribed to.</summary>
+    public int SubscriptionCount
     {
         get
         {
-            lock (_gate)
+            lock (_writer.Gate)
             {
-                return _queue.Count;
+                return _subscriptions.Count;
             }
         }
     }
@@ -124,9 +104,21 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
     /// <summary>Runs the connection until it closes. Never throws.</summary>
     public async Task RunAsync()
     {
-        Log.ConnectionOpened(_server.Logger, Id, RemoteEndPoint);
+        Log.ConnectionOpened(_logger, Id, RemoteEndPoint);
         _server.Metrics.Connections.Add(1);
-        Enqueue(_server.ConnectedFrame);
+        _writer.Enqueue(_server.ConnectedFrame);
+        await ReceiveLoopAsync().ConfigureAwait(false);
+        await CleanUpAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Starts a close handshake (see <see cref="ClientWriter.RequestClose"/>).</summary>
+    public void RequestClose(WebSocketCloseStatus status, string reason, bool drainFirst) => _writer.RequestClose(status, reason, drainFirst);
+
+    /// <summary>Tears the connection down at once: pending receive and send fail and the TCP connection is reset.</summary>
+    public void Abort() => _writer.Abort();
+
+    private async Task ReceiveLoopAsync()
+    {
         var options = _server.Options;
 
         // The receive buffer is rented only while a message is being read. Between messages the loop waits with a
@@ -161,7 +153,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
                 Volatile.Write(ref _lastReceivedAt, _server.Now);
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
-                    SetEndReason("CLIENT_CLOSED");
+                    _writer.SetEndReason("CLIENT_CLOSED");
                     break;
                 }
 
@@ -178,8 +170,8 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
                         // Keep reading (and dropping) until the client answers our close frame.
                         discarding = true;
                         length = 0;
-                        Enqueue(Control(ServerMessages.Error(LiveErrorCodes.MessageTooLarge, $"Messages are limited to {options.MaxInboundMessageBytes} bytes.")));
-                        RequestClose(WebSocketCloseStatus.MessageTooBig, ProtocolNames.CloseMessageTooLarge, drainFirst: true);
+                        SendError(LiveErrorCodes.MessageTooLarge, $"Messages are limited to {options.MaxInboundMessageBytes} bytes.");
+                        _writer.RequestClose(WebSocketCloseStatus.MessageTooBig, ProtocolNames.CloseMessageTooLarge, drainFirst: true);
                     }
 
                     continue;
@@ -187,7 +179,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
 
                 if (result.MessageType == WebSocketMessageType.Binary)
                 {
-                    Enqueue(Control(ServerMessages.Error(LiveErrorCodes.UnsupportedFrame, "Binary frames are not supported; send JSON text frames.")));
+                    SendError(LiveErrorCodes.UnsupportedFrame, "Binary frames are not supported; send JSON text frames.");
                 }
                 else
                 {
@@ -198,8 +190,8 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
                     catch (Exception ex) when (ex is not (WebSocketException or OperationCanceledException or ObjectDisposedException))
                     {
                         // A bug must cost one message, never the connection's cleanup.
-                        Log.SeamFailed(_server.Logger, ex, "message handler", Id);
-                        Enqueue(Control(ServerMessages.Error(LiveErrorCodes.InternalError, "The server failed to handle the message.")));
+                        Log.SeamFailed(_logger, ex, "message handler", Id);
+                        SendError(LiveErrorCodes.InternalError, "The server failed to handle the message.");
                     }
                 }
 
@@ -210,7 +202,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or HttpListenerException or IOException)
         {
-            SetEndReason("CONNECTION_LOST");
+            _writer.SetEndReason("CONNECTION_LOST");
         }
         finally
         {
@@ -219,22 +211,20 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
                 ArrayPool<byte>.Shared.Return(buffer);
             }
         }
-
-        await CleanUpAsync().ConfigureAwait(false);
     }
 
     private async ValueTask HandleMessageAsync(ReadOnlyMemory<byte> frame)
     {
         if (!ClientMessageParser.TryParse(frame.Span, out var message, out var error))
         {
-            Enqueue(Control(ServerMessages.Error(error.Code, error.Message)));
+            SendError(error.Code, error.Message);
             return;
         }
 
         switch (message.Type)
         {
             case ClientMessageType.Ping:
-                Enqueue(s_pong);
+                _writer.Enqueue(s_pong);
                 break;
             case ClientMessageType.Auth:
                 await AuthenticateAsync(message.Token, message.Batch).ConfigureAwait(false);
@@ -250,6 +240,19 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
 
     private async ValueTask AuthenticateAsync(string? token, bool batch)
     {
+        lock (_writer.Gate)
+        {
+            if (!_session.TryCountAttempt(_server.Now))
+            {
+                // Each attempt costs a token decryption and a policy call: a client that loops on auth is cut off.
+                Log.AuthFailed(_logger, Id, LiveErrorCodes.TooManyAuthAttempts);
+                _server.Metrics.AuthFailures.Add(1, new KeyValuePair<string, object?>("code", LiveErrorCodes.TooManyAuthAttempts));
+                _writer.EnqueueLocked(Control(ServerMessages.Error(LiveErrorCodes.TooManyAuthAttempts, $"At most {_server.Options.MaxAuthAttemptsPerMinute} auth messages per minute.")));
+                _writer.RequestCloseLocked(WebSocketCloseStatus.PolicyViolation, ProtocolNames.CloseTooManyAuthAttempts, drainFirst: true);
+                return;
+            }
+        }
+
         if (string.IsNullOrEmpty(token))
         {
             RefuseAuth(LiveErrorCodes.TokenMissing, "The auth message carried no token.");
@@ -271,38 +274,45 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !_server.Stopping.IsCancellationRequested)
         {
-            Log.SeamFailed(_server.Logger, ex, "token validator or access policy", Id);
-            Enqueue(Control(ServerMessages.Error(LiveErrorCodes.InternalError, "Authentication failed on the server; try again.")));
+            Log.SeamFailed(_logger, ex, "token validator or access policy", Id);
+            SendError(LiveErrorCodes.InternalError, "Authentication failed on the server; try again.");
             return;
         }
 
         var user = outcome.User;
         Subscription[] dropped = [];
-        lock (_gate)
+        IReadOnlyList<Subscription> kept;
+        lock (_writer.Gate)
         {
-            if (_user is not null && !string.Equals(_user.UserId, user.UserId, StringComparison.Ordinal))
+            if (_session.Start(user))
             {
                 // A different user on the same socket starts from nothing.
-                dropped = _subscriptions;
-                _subscriptions = [];
+                dropped = _subscriptions.Clear();
             }
 
-            _user = user;
+            kept = _subscriptions.Snapshot();
 
             // Packing needs messages without raw newlines: compact JSON always is; indented payloads are not.
-            _batch = batch && _server.Options.MaxBatchBytes > 0 && !_server.Options.SerializerOptions.WriteIndented;
-            EnqueueLocked(Control(ServerMessages.Authenticated(user.UserId, guilds, _batch)));
+            _writer.Batch = batch && _server.Options.MaxBatchBytes > 0 && !_server.Options.SerializerOptions.WriteIndented;
+            _writer.EnqueueLocked(Control(ServerMessages.Authenticated(user.UserId, guilds, _writer.Batch)));
         }
 
         LeaveRooms(dropped);
-        Log.Authenticated(_server.Logger, Id, user.UserId);
+        Log.Authenticated(_logger, Id, user.UserId);
+
+        // A renewed session is a new grant: every subscription it keeps is checked against it (a narrower token
+        // ends the subscriptions it no longer allows, with FORBIDDEN, as a revocation does).
+        foreach (var subscription in kept)
+        {
+            await ReauthorizeAsync(subscription.GuildId).ConfigureAwait(false);
+        }
     }
 
     private void RefuseAuth(string code, string message)
     {
-        Log.AuthFailed(_server.Logger, Id, code);
+        Log.AuthFailed(_logger, Id, code);
         _server.Metrics.AuthFailures.Add(1, new KeyValuePair<string, object?>("code", code));
-        Enqueue(Control(ServerMessages.Error(code, message)));
+        SendError(code, message);
     }
 
     private async ValueTask SubscribeAsync(string guildId, long? lastSeq, string? epoch)
@@ -312,12 +322,12 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
             return;
         }
 
-        lock (_gate)
+        lock (_writer.Gate)
         {
-            if (FindLocked(guildId) is null && _subscriptions.Length >= _server.Options.MaxGuildsPerClient)
+            if (_subscriptions.Find(guildId) is null && _subscriptions.Count >= _server.Options.MaxGuildsPerClient)
             {
-                EnqueueLocked(Control(ServerMessages.Error(LiveErrorCodes.TooManyGuilds, $"At most {_server.Options.MaxGuildsPerClient} guilds per connection.", guildId)));
-                RequestCloseLocked(WebSocketCloseStatus.PolicyViolation, ProtocolNames.CloseTooManyGuilds, drainFirst: true);
+                _writer.EnqueueLocked(Control(ServerMessages.Error(LiveErrorCodes.TooManyGuilds, $"At most {_server.Options.MaxGuildsPerClient} guilds per connection.", guildId)));
+                _writer.RequestCloseLocked(WebSocketCloseStatus.PolicyViolation, ProtocolNames.CloseTooManyGuilds, drainFirst: true);
                 return;
             }
         }
@@ -330,45 +340,46 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !_server.Stopping.IsCancellationRequested)
         {
-            Log.SeamFailed(_server.Logger, ex, "access policy", Id);
-            Enqueue(Control(ServerMessages.Error(LiveErrorCodes.InternalError, "The subscription could not be checked; try again.", guildId)));
+            Log.SeamFailed(_logger, ex, "access policy", Id);
+            SendError(LiveErrorCodes.InternalError, "The subscription could not be checked; try again.", guildId);
             return;
         }
 
         if (!access.CanOpen)
         {
-            Log.SubscribeForbidden(_server.Logger, Id, user.UserId, guildId);
-            Enqueue(Control(ServerMessages.Error(LiveErrorCodes.Forbidden, "No access to this guild.", guildId)));
+            RefuseJoin(guildId);
             return;
         }
 
         // The dispatcher queues `subscribed`, replays what the client missed and joins the room between two
-        // broadcasts. Awaiting it keeps this client's messages in order (a following unsubscribe sees the join).
-        if (await _server.Dispatcher.JoinAsync(new JoinRequest(this, user, access, accessVersion, guildId, lastSeq, epoch), _server.Stopping.Token).ConfigureAwait(false))
+        // fan-outs. Awaiting it keeps this client's messages in order (a following unsubscribe sees the join).
+        var since = lastSeq is { } seq ? new StreamPosition(seq, epoch ?? string.Empty) : (StreamPosition?)null;
+        if (await _server.Dispatcher.JoinAsync(new JoinWork(this, user, access, accessVersion, guildId, since), _server.Stopping.Token).ConfigureAwait(false))
         {
-            Log.Subscribed(_server.Logger, Id, user.UserId, guildId);
+            Log.Subscribed(_logger, Id, user.UserId, guildId);
         }
     }
 
-    /// <summary>
-    /// Called on the dispatcher loop: queues <c>subscribed</c> and the replayed events, and joins the room, unless
-    /// the session changed or ended meanwhile. Nothing is broadcast while this runs.
-    /// </summary>
-    public bool CompleteJoin(AuthenticatedUser user, GuildAccess access, string guildId, byte[] subscribed, List<OutboundFrame> replay)
+    /// <inheritdoc/>
+    public bool CompleteJoin(AuthenticatedUser user, GuildAccess access, string guildId, byte[] subscribed, IReadOnlyList<OutboundFrame> replay)
     {
-        lock (_gate)
+        lock (_writer.Gate)
         {
-            if (!ReferenceEquals(_user, user) || _closeRequested || _aborted)
+            if (_writer.IsClosingLocked)
             {
+                return false; // the socket is closing: that is the answer
+            }
+
+            if (!ReferenceEquals(_session.User, user))
+            {
+                _writer.EnqueueLocked(Control(ServerMessages.Error(LiveErrorCodes.SessionChanged, "The session changed while the subscription was being checked; subscribe again.", guildId)));
                 return false;
             }
 
-            var existing = FindLocked(guildId);
-            EnqueueLocked(Control(subscribed));
-            if (existing is not null)
+            _writer.EnqueueLocked(Control(subscribed));
+            if (!_subscriptions.Set(guildId, access))
             {
                 // Live events have been flowing all along; a replay would repeat them. The access is refreshed.
-                ReplaceLocked(existing, existing with { Access = access });
                 return true;
             }
 
@@ -376,11 +387,9 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
             {
                 if (access.Allows(frame.Category))
                 {
-                    _queue.EnqueueReplay(frame);
+                    _writer.EnqueueReplayLocked(frame);
                 }
             }
-
-            _subscriptions = [.. _subscriptions, new Subscription(guildId, access)];
 
             // Joining under the connection's lock: a concurrent session expiry either sees this subscription or
             // refuses it (the user check above), so a room never keeps a connection that left it.
@@ -391,11 +400,11 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         return true;
     }
 
-    /// <summary>Called on the dispatcher loop when a re-check refused the subscription: the client gets FORBIDDEN.</summary>
-    public bool RefuseJoin(string guildId)
+    /// <inheritdoc/>
+    public void RefuseJoin(string guildId)
     {
-        Enqueue(Control(ServerMessages.Error(LiveErrorCodes.Forbidden, "No access to this guild.", guildId)));
-        return false;
+        Log.SubscribeForbidden(_logger, Id, User?.UserId ?? "-", guildId);
+        SendError(LiveErrorCodes.Forbidden, "No access to this guild.", guildId);
     }
 
     private void Unsubscribe(string guildId)
@@ -405,22 +414,18 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
             return;
         }
 
-        Subscription? removed;
-        lock (_gate)
+        bool removed;
+        lock (_writer.Gate)
         {
-            removed = FindLocked(guildId);
-            if (removed is not null)
-            {
-                RemoveLocked(removed);
-            }
+            removed = _subscriptions.Remove(guildId);
 
-            // Events are filtered against _subscriptions under this same lock, so none follows `unsubscribed`.
-            EnqueueLocked(Control(ServerMessages.Unsubscribed(guildId)));
+            // Events are filtered against the subscriptions under this same lock, so none follows `unsubscribed`.
+            _writer.EnqueueLocked(Control(ServerMessages.Unsubscribed(guildId)));
         }
 
-        if (removed is not null)
+        if (removed)
         {
-            LeaveRooms([removed]);
+            LeaveRoom(guildId);
         }
     }
 
@@ -430,52 +435,37 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         user = User;
         if (user is null)
         {
-            Enqueue(Control(ServerMessages.Error(LiveErrorCodes.AuthRequired, "Send an auth message first.")));
+            SendError(LiveErrorCodes.AuthRequired, "Send an auth message first.");
             return false;
         }
 
         if (!LiveNames.IsValidGuildId(guildId))
         {
-            Enqueue(Control(ServerMessages.Error(LiveErrorCodes.InvalidGuildId, "guildId must be a Discord snowflake (1 to 20 digits).")));
+            SendError(LiveErrorCodes.InvalidGuildId, "guildId must be a Discord snowflake (1 to 20 digits).");
             return false;
         }
 
-        return TryCountSubscriptionChange();
-    }
-
-    /// <summary>Counts a subscribe/unsubscribe against the per-second limit; past it, the client gets RATE_LIMITED and is closed.</summary>
-    private bool TryCountSubscriptionChange()
-    {
-        var limit = _server.Options.MaxSubscriptionChangesPerSecond;
-        var now = _server.Now;
-        lock (_gate)
+        lock (_writer.Gate)
         {
-            _subscriptionChanges ??= new long[limit];
-            var oldest = _subscriptionChanges[_subscriptionChangeIndex];
-            if (oldest != 0 && _server.TimeProvider.GetElapsedTime(oldest, now) < TimeSpan.FromSeconds(1))
+            if (_subscriptionChanges.TryAcquire(_server.Now))
             {
-                EnqueueLocked(Control(ServerMessages.Error(LiveErrorCodes.RateLimited, $"At most {limit} subscribe/unsubscribe messages per second.")));
-                RequestCloseLocked(WebSocketCloseStatus.PolicyViolation, ProtocolNames.CloseRateLimited, drainFirst: true);
-                return false;
+                return true;
             }
 
-            _subscriptionChanges[_subscriptionChangeIndex] = now;
-            _subscriptionChangeIndex = (_subscriptionChangeIndex + 1) % limit;
-            return true;
+            var limit = _server.Options.MaxSubscriptionChangesPerSecond;
+            _writer.EnqueueLocked(Control(ServerMessages.Error(LiveErrorCodes.RateLimited, $"At most {limit} subscribe/unsubscribe messages per second.")));
+            _writer.RequestCloseLocked(WebSocketCloseStatus.PolicyViolation, ProtocolNames.CloseRateLimited, drainFirst: true);
+            return false;
         }
     }
 
-    /// <summary>
-    /// Re-resolves what the user may see of <paramref name="guildId"/> after its permissions changed: a user who lost
-    /// the guild is unsubscribed with FORBIDDEN; otherwise the feature filter is replaced. Called by the dispatcher
-    /// before it fans out anything else, so no later event is filtered with the old permissions.
-    /// </summary>
+    /// <inheritdoc/>
     public async Task ReauthorizeAsync(string guildId)
     {
         AuthenticatedUser? user;
-        lock (_gate)
+        lock (_writer.Gate)
         {
-            user = FindLocked(guildId) is null ? null : _user;
+            user = _subscriptions.Find(guildId) is null ? null : _session.User;
         }
 
         if (user is null)
@@ -491,90 +481,58 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         catch (Exception ex) when (ex is not OperationCanceledException || !_server.Stopping.IsCancellationRequested)
         {
             // When in doubt, stop sending: the client may subscribe again and be checked afresh.
-            Log.SeamFailed(_server.Logger, ex, "access policy", Id);
+            Log.SeamFailed(_logger, ex, "access policy", Id);
             access = GuildAccess.None;
         }
 
-        Subscription? removed = null;
-        lock (_gate)
+        lock (_writer.Gate)
         {
-            var current = FindLocked(guildId);
-            if (current is null || !ReferenceEquals(_user, user))
+            if (_subscriptions.Find(guildId) is null || !ReferenceEquals(_session.User, user))
             {
                 return;
             }
 
             if (access.CanOpen)
             {
-                ReplaceLocked(current, current with { Access = access });
+                _subscriptions.Set(guildId, access);
                 return;
             }
 
-            removed = current;
-            RemoveLocked(current);
-            EnqueueLocked(Control(ServerMessages.Error(LiveErrorCodes.Forbidden, "Access to this guild was revoked.", guildId)));
+            _subscriptions.Remove(guildId);
+            _writer.EnqueueLocked(Control(ServerMessages.Error(LiveErrorCodes.Forbidden, "Access to this guild was revoked.", guildId)));
         }
 
-        Log.SubscribeForbidden(_server.Logger, Id, user.UserId, guildId);
-        LeaveRooms([removed]);
+        Log.SubscribeForbidden(_logger, Id, user.UserId, guildId);
+        LeaveRoom(guildId);
     }
 
-    private Subscription? FindLocked(string guildId)
+    /// <inheritdoc/>
+    public void Deliver(OutboundFrame frame, bool writeDirectly)
     {
-        foreach (var s in _subscriptions)
-        {
-            if (string.Equals(s.GuildId, guildId, StringComparison.Ordinal))
-            {
-                return s;
-            }
-        }
-
-        return null;
-    }
-
-    private void RemoveLocked(Subscription subscription) =>
-        _subscriptions = [.. _subscriptions.Where(s => !ReferenceEquals(s, subscription))];
-
-    private void ReplaceLocked(Subscription old, Subscription replacement) =>
-        _subscriptions = [.. _subscriptions.Select(s => ReferenceEquals(s, old) ? replacement : s)];
-
-    /// <summary>
-    /// Delivers an event frame if the connection is still subscribed to its guild. Called by the dispatcher.
-    /// With <paramref name="writeDirectly"/>, a client whose writer is idle and whose queue is empty is written to
-    /// right here, on the dispatcher's thread, instead of queueing a writer to the thread pool: on loopback and
-    /// healthy networks the write completes synchronously, so a paced event reaches 1,000 idle clients without
-    /// 1,000 thread-pool work items (measured: less CPU per delivery and a lower latency tail). A write that does
-    /// not complete at once is finished by this connection's writer, so a slow client never holds the dispatcher.
-    /// </summary>
-    public void EnqueueEvent(OutboundFrame frame, bool writeDirectly = false)
-    {
-        lock (_gate)
+        lock (_writer.Gate)
         {
             // The subscription and its feature filter are checked here, per client, against the shared frame.
-            if (FindLocked(frame.GuildId!) is not { } subscription || !subscription.Access.Allows(frame.Category))
+            if (_subscriptions.Find(frame.GuildId!) is not { } subscription || !subscription.Access.Allows(frame.Category))
             {
                 return;
             }
 
-            if (!writeDirectly || _writerActive || !_queue.IsEmpty || _aborted || _closeRequested)
+            if (!writeDirectly || !_writer.TryBeginDirectWriteLocked())
             {
-                EnqueueLocked(frame);
+                _writer.EnqueueLocked(frame);
                 return;
             }
-
-            // This thread is the connection's writer for this one frame (one send at a time, as ever).
-            _writerActive = true;
         }
 
-        WriteDirectly(frame);
+        _writer.WriteDirectly(frame);
     }
 
-    /// <summary>Queues a run of event frames of one guild, in order, under one lock: as many <see cref="EnqueueEvent"/> calls would.</summary>
-    public void EnqueueEvents(List<OutboundFrame> frames)
+    /// <inheritdoc/>
+    public void Deliver(List<OutboundFrame> frames)
     {
-        lock (_gate)
+        lock (_writer.Gate)
         {
-            if (FindLocked(frames[0].GuildId!) is not { } subscription)
+            if (_subscriptions.Find(frames[0].GuildId!) is not { } subscription)
             {
                 return;
             }
@@ -583,334 +541,80 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
             {
                 if (subscription.Access.Allows(frame.Category))
                 {
-                    EnqueueLocked(frame);
+                    _writer.EnqueueLocked(frame);
                 }
             }
         }
     }
 
-    private void WriteDirectly(OutboundFrame frame)
+    /// <summary>Applies the idle and auth timeouts, token expiry and the writer's timeouts; called by the liveness sweep.</summary>
+    public void CheckLiveness(long now, DateTimeOffset utcNow)
     {
-        Volatile.Write(ref _sendStartedAt, _server.Now);
-        ValueTask pending;
-        try
+        if (_writer.CheckTimeouts(now))
         {
-            pending = _socket.SendAsync(frame.Bytes.AsMemory(), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
-        }
-        catch (Exception ex)
-        {
-            SendFailed(ex);
             return;
         }
 
-        if (!pending.IsCompleted)
+        var options = _server.Options;
+        if (options.IdleTimeout != Timeout.InfiniteTimeSpan &&
+            _server.TimeProvider.GetElapsedTime(Volatile.Read(ref _lastReceivedAt), now) > options.IdleTimeout)
         {
-            _ = FinishWriteAsync(pending, frame); // the socket is busy: the writer takes over from here
+            Log.TimedOut(_logger, Id, "idle");
+            _writer.RequestClose(WebSocketCloseStatus.PolicyViolation, ProtocolNames.CloseIdleTimeout, drainFirst: false);
             return;
         }
 
-        try
+        Subscription[] dropped;
+        lock (_writer.Gate)
         {
-            pending.GetAwaiter().GetResult();
-        }
-        catch (Exception ex)
-        {
-            SendFailed(ex);
-            return;
-        }
-
-        Volatile.Write(ref _sendStartedAt, 0);
-        _server.Metrics.EventsDelivered.Add(1);
-        lock (_gate)
-        {
-            _writerActive = false;
-
-            // A control message or a close request may have arrived while this thread was writing.
-            if (!_aborted && (!_queue.IsEmpty || (_closeRequested && !_closeTaken)))
+            var user = _session.User;
+            switch (_session.Check(now, utcNow))
             {
-                ScheduleWriterLocked();
+                case SessionState.Valid:
+                    return;
+                case SessionState.AuthTimedOut:
+                    Log.TimedOut(_logger, Id, "auth");
+                    _writer.EnqueueLocked(Control(ServerMessages.Error(LiveErrorCodes.AuthTimeout, $"No successful auth within {options.AuthTimeout.TotalSeconds:0.###} s.")));
+                    _writer.RequestCloseLocked(WebSocketCloseStatus.PolicyViolation, ProtocolNames.CloseAuthTimeout, drainFirst: true);
+                    return;
+                default:
+                    Log.SessionExpired(_logger, Id, user!.UserId);
+                    dropped = _subscriptions.Clear();
+                    _writer.EnqueueLocked(Control(ServerMessages.Error(LiveErrorCodes.TokenExpired, "The session token expired; send a fresh auth.")));
+                    break;
             }
         }
-    }
 
-    private async Task FinishWriteAsync(ValueTask pending, OutboundFrame frame)
-    {
-        try
-        {
-            await pending.ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            SendFailed(ex);
-            return;
-        }
-
-        Volatile.Write(ref _sendStartedAt, 0);
-        if (frame.GuildId is not null)
-        {
-            _server.Metrics.EventsDelivered.Add(1);
-        }
-
-        await WriteLoopAsync().ConfigureAwait(false); // still the writer: drain what queued up meanwhile
-    }
-
-    private void SendFailed(Exception ex)
-    {
-        Log.SendFailed(_server.Logger, Id, ex.Message);
-        SetEndReason("SEND_FAILED");
-        Abort(); // as in the writer: the connection is torn down, so _writerActive stays set and no writer starts
+        LeaveRooms(dropped);
     }
 
     private static OutboundFrame Control(byte[] bytes) => OutboundFrame.Control(bytes);
 
-    private void Enqueue(OutboundFrame frame)
+    private void SendError(string code, string message, string? guildId = null) =>
+        _writer.Enqueue(Control(ServerMessages.Error(code, message, guildId)));
+
+    private void LeaveRoom(string guildId)
     {
-        lock (_gate)
+        if (_server.Rooms.Remove(guildId, this))
         {
-            EnqueueLocked(frame);
+            _server.Dispatcher.RoomEmptied(guildId);
         }
+
+        _server.Metrics.Subscriptions.Add(-1);
     }
 
-    private void EnqueueLocked(OutboundFrame frame)
+    private void LeaveRooms(Subscription[] subscriptions)
     {
-        if (_aborted || _closeRequested)
+        foreach (var subscription in subscriptions)
         {
-            return;
+            LeaveRoom(subscription.GuildId);
         }
-
-        var coalesce = _server.Options.CoalesceLatestValueEvents && !_queue.IsEmpty;
-        switch (_queue.Enqueue(frame, coalesce))
-        {
-            case EnqueueResult.Coalesced:
-                _server.Metrics.EventsCoalesced.Add(1);
-                break;
-            case EnqueueResult.Full:
-                // A client this far behind is told to go and come back (it reconnects and recovers what it
-                // missed) rather than allowed to grow memory or slow anyone else. A client that does not
-                // even read the close frame is aborted after CloseTimeout by the liveness check.
-                Log.SlowConsumer(_server.Logger, Id, _queue.Count, _queue.Bytes);
-                _queue.Clear();
-                RequestCloseLocked(SlowConsumerCloseStatus, ProtocolNames.CloseSlowConsumer, drainFirst: false);
-                return;
-        }
-
-        ScheduleWriterLocked();
-    }
-
-    private void ScheduleWriterLocked()
-    {
-        // _writerActive also covers a direct write by the dispatcher (EnqueueEvent); it schedules the writer when done.
-        if (!_writerActive)
-        {
-            _writerActive = true;
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
-        }
-    }
-
-    void IThreadPoolWorkItem.Execute() => _ = WriteLoopAsync();
-
-    private async Task WriteLoopAsync()
-    {
-        try
-        {
-            while (true)
-            {
-                OutboundFrame? frame = null;
-                List<OutboundFrame>? batch = null;
-                WebSocketCloseStatus closeStatus = default;
-                string? closeReason = null;
-                lock (_gate)
-                {
-                    if (_aborted)
-                    {
-                        _writerActive = false;
-                        return;
-                    }
-
-                    if (_closeRequested && !_closeTaken && (!_closeWhenDrained || _queue.Count == 0))
-                    {
-                        _closeTaken = true;
-                        _queue.Clear();
-                        closeStatus = _closeStatus;
-                        closeReason = _closeReason;
-                    }
-                    else if (_closeTaken || !_queue.TryDequeue(out frame))
-                    {
-                        _writerActive = false;
-                        return;
-                    }
-                    else if (_batch)
-                    {
-                        batch = TakeBatchLocked(frame);
-                    }
-                }
-
-                Volatile.Write(ref _sendStartedAt, _server.Now);
-                if (closeReason is not null)
-                {
-                    if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
-                    {
-                        await _socket.CloseOutputAsync(closeStatus, closeReason, CancellationToken.None).ConfigureAwait(false);
-                    }
-
-                    _closeSent.TrySetResult();
-                }
-                else if (batch is not null)
-                {
-                    await SendBatchAsync(batch).ConfigureAwait(false);
-                }
-                else
-                {
-                    var pending = _socket.SendAsync(frame!.Bytes.AsMemory(), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
-                    if (!pending.IsCompletedSuccessfully)
-                    {
-                        await pending.ConfigureAwait(false);
-                    }
-
-                    if (frame.GuildId is not null)
-                    {
-                        _server.Metrics.EventsDelivered.Add(1);
-                    }
-                }
-
-                Volatile.Write(ref _sendStartedAt, 0);
-            }
-        }
-        catch (Exception ex)
-        {
-            Log.SendFailed(_server.Logger, Id, ex.Message);
-            SetEndReason("SEND_FAILED");
-            Abort();
-        }
-    }
-
-    /// <summary>
-    /// For a batch client, takes the frames queued behind <paramref name="first"/> that fit in
-    /// <see cref="LiveUpdatesOptions.MaxBatchBytes"/> with it, in queue order; <see langword="null"/> when none does
-    /// (the frame then goes alone, with no copy). Only references move under the lock; the bytes are copied later.
-    /// </summary>
-    private List<OutboundFrame>? TakeBatchLocked(OutboundFrame first)
-    {
-        var max = _server.Options.MaxBatchBytes;
-        if (!_queue.TryPeek(out var next) || first.Bytes.Length + 1 + next.Bytes.Length > max)
-        {
-            return null;
-        }
-
-        var batch = t_batch ??= [];
-        batch.Add(first);
-        var length = first.Bytes.Length;
-        while (_queue.TryPeek(out next) && length + 1 + next.Bytes.Length <= max)
-        {
-            _queue.TryDequeue(out next);
-            batch.Add(next);
-            length += 1 + next.Bytes.Length;
-        }
-
-        return batch;
-    }
-
-    /// <summary>
-    /// Sends the frames of <paramref name="batch"/> as one text frame, newline-separated (NDJSON): one socket write
-    /// for the whole backlog instead of one per message (HttpListener's WebSocket makes a send system call per frame).
-    /// </summary>
-    private async ValueTask SendBatchAsync(List<OutboundFrame> batch)
-    {
-        var length = batch.Count - 1;
-        var events = 0;
-        foreach (var f in batch)
-        {
-            length += f.Bytes.Length;
-            events += f.GuildId is null ? 0 : 1;
-        }
-
-        var buffer = ArrayPool<byte>.Shared.Rent(length);
-        var written = 0;
-        foreach (var f in batch)
-        {
-            if (written > 0)
-            {
-                buffer[written++] = (byte)'\n';
-            }
-
-            f.Bytes.CopyTo(buffer, written);
-            written += f.Bytes.Length;
-        }
-
-        // The scratch list belongs to this thread; it must be empty before the first await.
-        batch.Clear();
-        try
-        {
-            var pending = _socket.SendAsync(buffer.AsMemory(0, written), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
-            if (!pending.IsCompletedSuccessfully)
-            {
-                await pending.ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-
-        if (events > 0)
-        {
-            _server.Metrics.EventsDelivered.Add(events);
-        }
-    }
-
-    /// <summary>
-    /// Starts a close handshake: the writer sends the close frame (after the queued frames when
-    /// <paramref name="drainFirst"/>, else at once, dropping them); the receive loop ends when the client answers.
-    /// </summary>
-    public void RequestClose(WebSocketCloseStatus status, string reason, bool drainFirst)
-    {
-        lock (_gate)
-        {
-            RequestCloseLocked(status, reason, drainFirst);
-        }
-    }
-
-    private void RequestCloseLocked(WebSocketCloseStatus status, string reason, bool drainFirst)
-    {
-        if (_closeRequested || _aborted)
-        {
-            return;
-        }
-
-        _closeRequested = true;
-        _closeWhenDrained = drainFirst;
-        _closeStatus = status;
-        _closeReason = reason;
-        _endReason ??= reason;
-        Volatile.Write(ref _closeRequestedAt, _server.Now);
-        ScheduleWriterLocked();
-        Log.Closing(_server.Logger, Id, status, reason);
-    }
-
-    /// <summary>Tears the connection down at once: pending receive and send fail and the TCP connection is reset.</summary>
-    public void Abort()
-    {
-        lock (_gate)
-        {
-            if (_aborted)
-            {
-                return;
-            }
-
-            _aborted = true;
-            _queue.Clear();
-        }
-
-        _closeSent.TrySetResult();
-        _socket.Abort();
-
-        // On Linux, WebSocket.Abort leaves HttpListener's TCP connection open (dotnet/runtime#58614);
-        // aborting the response closes the connection and releases the listener's context.
-        AbortHttpContext();
     }
 
     private void AbortHttpContext()
     {
+        // On Linux, WebSocket.Abort leaves HttpListener's TCP connection open (dotnet/runtime#58614);
+        // aborting the response closes the connection and releases the listener's context.
         try
         {
             _httpContext.Response.Abort();
@@ -921,110 +625,12 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         }
     }
 
-    private void SetEndReason(string reason)
-    {
-        lock (_gate)
-        {
-            _endReason ??= reason;
-        }
-    }
-
-    /// <summary>Applies the auth, idle, send and close timeouts and token expiry; called by the liveness sweep.</summary>
-    public void CheckLiveness(long now, DateTimeOffset utcNow)
-    {
-        var options = _server.Options;
-        var time = _server.TimeProvider;
-        lock (_gate)
-        {
-            _queue.TrimExcess();
-        }
-
-        var closeRequestedAt = Volatile.Read(ref _closeRequestedAt);
-        if (closeRequestedAt != 0)
-        {
-            if (time.GetElapsedTime(closeRequestedAt, now) > options.CloseTimeout)
-            {
-                Log.TimedOut(_server.Logger, Id, "close handshake");
-                SetEndReason("CLOSE_TIMEOUT");
-                Abort();
-            }
-
-            return;
-        }
-
-        var sendStartedAt = Volatile.Read(ref _sendStartedAt);
-        if (sendStartedAt != 0 && time.GetElapsedTime(sendStartedAt, now) > options.SendTimeout)
-        {
-            Log.TimedOut(_server.Logger, Id, "send");
-            SetEndReason("SEND_TIMEOUT");
-            Abort();
-            return;
-        }
-
-        if (options.IdleTimeout != Timeout.InfiniteTimeSpan &&
-            time.GetElapsedTime(Volatile.Read(ref _lastReceivedAt), now) > options.IdleTimeout)
-        {
-            Log.TimedOut(_server.Logger, Id, "idle");
-            RequestClose(WebSocketCloseStatus.PolicyViolation, ProtocolNames.CloseIdleTimeout, drainFirst: false);
-            return;
-        }
-
-        Subscription[]? dropped;
-        lock (_gate)
-        {
-            if (_user is null)
-            {
-                if (time.GetElapsedTime(_authDeadlineFrom, now) <= options.AuthTimeout)
-                {
-                    return;
-                }
-
-                EnqueueLocked(Control(ServerMessages.Error(LiveErrorCodes.AuthTimeout, $"No successful auth within {options.AuthTimeout.TotalSeconds:0.###} s.")));
-                dropped = null;
-            }
-            else if (_user.ExpiresAt is not { } expiresAt || utcNow <= expiresAt + options.ClockSkew)
-            {
-                return;
-            }
-            else
-            {
-                // The session ends; the socket stays so the client can send a fresh auth without reconnecting.
-                Log.SessionExpired(_server.Logger, Id, _user.UserId);
-                dropped = _subscriptions;
-                _subscriptions = [];
-                _user = null;
-                _authDeadlineFrom = now;
-                EnqueueLocked(Control(ServerMessages.Error(LiveErrorCodes.TokenExpired, "The session token expired; send a fresh auth.")));
-            }
-        }
-
-        if (dropped is not null)
-        {
-            LeaveRooms(dropped);
-            return;
-        }
-
-        Log.TimedOut(_server.Logger, Id, "auth");
-        RequestClose(WebSocketCloseStatus.PolicyViolation, ProtocolNames.CloseAuthTimeout, drainFirst: true);
-    }
-
-    private void LeaveRooms(Subscription[] subscriptions)
-    {
-        foreach (var subscription in subscriptions)
-        {
-            _server.Rooms.Remove(subscription.GuildId, this);
-        }
-
-        _server.Metrics.Subscriptions.Add(-subscriptions.Length);
-    }
-
     private async Task CleanUpAsync()
     {
         Subscription[] subscriptions;
-        lock (_gate)
+        lock (_writer.Gate)
         {
-            subscriptions = _subscriptions;
-            _subscriptions = [];
+            subscriptions = _subscriptions.Clear();
         }
 
         LeaveRooms(subscriptions);
@@ -1032,22 +638,14 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         // Complete the close handshake the client started, or wait for ours to be sent.
         if (_socket.State == WebSocketState.CloseReceived)
         {
-            RequestClose(WebSocketCloseStatus.NormalClosure, ProtocolNames.CloseNormal, drainFirst: false);
+            _writer.RequestClose(WebSocketCloseStatus.NormalClosure, ProtocolNames.CloseNormal, drainFirst: false);
         }
 
-        bool closeRequested;
-        string endReason;
-        lock (_gate)
-        {
-            closeRequested = _closeRequested && !_aborted;
-            endReason = _endReason ?? "CONNECTION_LOST";
-        }
-
-        if (closeRequested)
+        if (_writer.CloseRequested)
         {
             try
             {
-                await _closeSent.Task.WaitAsync(_server.Options.CloseTimeout, _server.TimeProvider).ConfigureAwait(false);
+                await _writer.CloseSent.WaitAsync(_server.Options.CloseTimeout, _server.TimeProvider).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
@@ -1056,7 +654,7 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
 
         if (_socket.State != WebSocketState.Closed)
         {
-            Abort();
+            _writer.Abort();
         }
 
         _socket.Dispose();
@@ -1064,10 +662,41 @@ internal sealed class ClientConnection : IThreadPoolWorkItem
         // Releases HttpListener's per-connection context, which it otherwise keeps for its lifetime on Linux.
         AbortHttpContext();
 
-        Log.ConnectionClosed(_server.Logger, Id, endReason);
+        var endReason = _writer.EndReason ?? "CONNECTION_LOST";
+        Log.ConnectionClosed(_logger, Id, endReason);
         _server.Metrics.Connections.Add(-1);
         _server.Metrics.Disconnects.Add(1, new KeyValuePair<string, object?>("reason", endReason));
         _onClosed(this);
         _completed.TrySetResult();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(3, LogLevel.Debug, "Connection {ConnectionId} opened from {RemoteEndPoint}")]
+        public static partial void ConnectionOpened(ILogger logger, long connectionId, string? remoteEndPoint);
+
+        [LoggerMessage(4, LogLevel.Debug, "Connection {ConnectionId} closed ({Reason})")]
+        public static partial void ConnectionClosed(ILogger logger, long connectionId, string reason);
+
+        [LoggerMessage(5, LogLevel.Debug, "Connection {ConnectionId} authenticated as user {UserId}")]
+        public static partial void Authenticated(ILogger logger, long connectionId, string userId);
+
+        [LoggerMessage(6, LogLevel.Information, "Connection {ConnectionId} refused a token: {ErrorCode}")]
+        public static partial void AuthFailed(ILogger logger, long connectionId, string errorCode);
+
+        [LoggerMessage(7, LogLevel.Debug, "Connection {ConnectionId} (user {UserId}) subscribed to guild {GuildId}")]
+        public static partial void Subscribed(ILogger logger, long connectionId, string userId, string guildId);
+
+        [LoggerMessage(8, LogLevel.Information, "Connection {ConnectionId} (user {UserId}) was refused guild {GuildId}")]
+        public static partial void SubscribeForbidden(ILogger logger, long connectionId, string userId, string guildId);
+
+        [LoggerMessage(10, LogLevel.Information, "Connection {ConnectionId} timed out: {Reason}")]
+        public static partial void TimedOut(ILogger logger, long connectionId, string reason);
+
+        [LoggerMessage(13, LogLevel.Error, "The {Seam} threw while handling connection {ConnectionId}")]
+        public static partial void SeamFailed(ILogger logger, Exception exception, string seam, long connectionId);
+
+        [LoggerMessage(17, LogLevel.Information, "Connection {ConnectionId} lost its session: the token of user {UserId} expired")]
+        public static partial void SessionExpired(ILogger logger, long connectionId, string userId);
     }
 }

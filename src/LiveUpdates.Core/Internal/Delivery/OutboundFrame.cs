@@ -18,9 +18,10 @@ internal sealed class OutboundFrame
 
     public byte[] Bytes { get; }
 
-    /// <summary>Gets the guild of an event frame; <see langword="null"/> for control frames.</summary>
+    /// <summary>Gets the guild of an event or guild control frame; <see langword="null"/> for connection control frames.</summary>
     public string? GuildId { get; }
 
+    /// <summary>Gets the event name of an event frame; <see langword="null"/> for control frames.</summary>
     public string? EventName { get; }
 
     /// <summary>Gets the event's position in its guild's stream (0 for control frames).</summary>
@@ -33,6 +34,9 @@ internal sealed class OutboundFrame
     public string? Category { get; }
 
     public static OutboundFrame Control(byte[] bytes) => new(bytes, null, null, 0, latestValue: false, category: null);
+
+    /// <summary>A control frame about one guild's stream (e.g. <c>refetch</c>): filtered by subscription like an event, but not by category, and never coalesced.</summary>
+    public static OutboundFrame GuildControl(byte[] bytes, string guildId, long seq) => new(bytes, guildId, null, seq, latestValue: false, category: null);
 
     public static OutboundFrame Event(byte[] bytes, string guildId, string eventName, long seq, bool latestValue, string? category = null) =>
         new(bytes, guildId, eventName, seq, latestValue, category);

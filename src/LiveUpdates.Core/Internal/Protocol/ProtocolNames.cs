@@ -19,6 +19,7 @@ internal static class ProtocolNames
     public const string Unsubscribed = "unsubscribed";
     public const string Pong = "pong";
     public const string Error = "error";
+    public const string Refetch = "refetch";
 
     // Client → server message types.
     public const string TypeAuth = "auth";
@@ -35,4 +36,5 @@ internal static class ProtocolNames
     public const string CloseSlowConsumer = "SLOW_CONSUMER";
     public const string CloseRateLimited = "RATE_LIMITED";
     public const string CloseTooManyGuilds = "TOO_MANY_GUILDS";
+    public const string CloseTooManyAuthAttempts = "TOO_MANY_AUTH_ATTEMPTS";
 }

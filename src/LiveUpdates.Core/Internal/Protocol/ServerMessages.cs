@@ -63,4 +63,16 @@ internal static class ServerMessages
             w.WriteString("code", s.code);
         });
 
+    /// <summary>
+    /// <c>refetch</c>: the guild's stream has a gap at <paramref name="seq"/> that this client cannot be given (an
+    /// event was lost before it was published, or this server could not receive it): the client refetches the guild's
+    /// data and carries on from this position.
+    /// </summary>
+    public static byte[] Refetch(string guildId, string epoch, long seq) =>
+        EnvelopeSerializer.SerializeControl(ProtocolNames.Refetch, guildId, (guildId, epoch, seq), static (w, s) =>
+        {
+            w.WriteString(ProtocolNames.GuildId, s.guildId);
+            w.WriteString(ProtocolNames.Epoch, s.epoch);
+            w.WriteNumber(ProtocolNames.Seq, s.seq);
+        });
 }

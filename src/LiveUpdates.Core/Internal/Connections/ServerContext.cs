@@ -1,19 +1,20 @@
-using LiveUpdates.Internal.Connections;
 using LiveUpdates.Internal.Delivery;
+using LiveUpdates.Internal.Dispatch;
+using LiveUpdates.Internal.Subscriptions;
 using LiveUpdates.Security;
 using Microsoft.Extensions.Logging;
 
-namespace LiveUpdates.Internal;
+namespace LiveUpdates.Internal.Connections;
 
-/// <summary>What every connection of one server shares: settings, seams, rooms, the dispatcher and the clock.</summary>
+/// <summary>What every connection of one server shares: settings, seams, rooms, the dispatcher, loggers and the clock.</summary>
 internal sealed class ServerContext(
     LiveUpdatesOptions options,
     ITokenValidator tokenValidator,
     IGuildAccessPolicy accessPolicy,
     TimeProvider timeProvider,
-    ILogger logger,
+    ILoggerFactory loggerFactory,
     RoomStore rooms,
-    EventDispatcher dispatcher,
+    Dispatcher dispatcher,
     LiveUpdatesMetrics metrics)
 {
     public LiveUpdatesOptions Options { get; } = options;
@@ -24,11 +25,13 @@ internal sealed class ServerContext(
 
     public TimeProvider TimeProvider { get; } = timeProvider;
 
-    public ILogger Logger { get; } = logger;
+    public ILogger ConnectionLogger { get; } = loggerFactory.CreateLogger<ClientConnection>();
+
+    public ILogger WriterLogger { get; } = loggerFactory.CreateLogger<ClientWriter>();
 
     public RoomStore Rooms { get; } = rooms;
 
-    public EventDispatcher Dispatcher { get; } = dispatcher;
+    public Dispatcher Dispatcher { get; } = dispatcher;
 
     public LiveUpdatesMetrics Metrics { get; } = metrics;
 

@@ -1,0 +1,77 @@
+using System.Net;
+
+namespace LiveUpdates.Internal.Admission;
+
+/// <summary>What the admission decision looks at: the parts of an HTTP request that decide whether it may become a socket.</summary>
+internal readonly record struct AdmissionRequest(string Path, bool IsWebSocketRequest, string? Origin, IPAddress? RemoteAddress, string? ForwardedFor, bool ServerRunning);
+
+/// <summary>The decision: admitted (with the client's address, for the per-address limit) or refused with a status and a message.</summary>
+internal readonly record struct AdmissionResult(HttpStatusCode Status, string Message, string Address)
+{
+    public bool IsAdmitted => Status == HttpStatusCode.SwitchingProtocols;
+
+    public static AdmissionResult Admit(string address) => new(HttpStatusCode.SwitchingProtocols, string.Empty, address);
+
+    public static AdmissionResult Refuse(HttpStatusCode status, string message) => new(status, message, string.Empty);
+}
+
+/// <summary>
+/// Decides, before any WebSocket exists, whether a request may open one: the path, the server's state, the upgrade
+/// itself, the Origin allow-list, and the client's address behind trusted proxies. A pure function of the request
+/// and the options; the connection limits, which count, are <see cref="ConnectionLimiter"/>'s.
+/// </summary>
+internal sealed class AdmissionPolicy
+{
+    private readonly string _path;
+    private readonly HashSet<string> _allowedOrigins;
+    private readonly HashSet<IPAddress> _trustedProxies;
+
+    public AdmissionPolicy(LiveUpdatesOptions options)
+    {
+        _path = NormalizePath(options.Path);
+        _allowedOrigins = new HashSet<string>(options.AllowedOrigins, StringComparer.OrdinalIgnoreCase);
+        _trustedProxies = [.. options.TrustedProxies.Select(IPAddress.Parse)];
+    }
+
+    public AdmissionResult Decide(in AdmissionRequest request)
+    {
+        if (!string.Equals(NormalizePath(request.Path), _path, StringComparison.Ordinal))
+        {
+            return AdmissionResult.Refuse(HttpStatusCode.NotFound, $"Not found. LiveUpdates accepts WebSocket connections at {_path}.");
+        }
+
+        if (!request.ServerRunning)
+        {
+            return AdmissionResult.Refuse(HttpStatusCode.ServiceUnavailable, "The LiveUpdates server is shutting down.");
+        }
+
+        if (!request.IsWebSocketRequest)
+        {
+            return AdmissionResult.Refuse(HttpStatusCode.UpgradeRequired, "This endpoint speaks WebSocket only: connect with a WebSocket client (ws://).");
+        }
+
+        if (_allowedOrigins.Count > 0 && request.Origin is not null && !_allowedOrigins.Contains(request.Origin))
+        {
+            return AdmissionResult.Refuse(HttpStatusCode.Forbidden, "This origin may not open a LiveUpdates socket.");
+        }
+
+        return AdmissionResult.Admit(ClientAddress(request.RemoteAddress, request.ForwardedFor));
+    }
+
+    /// <summary>The client's address: the remote end point, or the last <c>X-Forwarded-For</c> entry when the remote is a trusted proxy.</summary>
+    public string ClientAddress(IPAddress? remote, string? forwardedFor)
+    {
+        if (remote is not null && _trustedProxies.Contains(remote) && forwardedFor is { Length: > 0 })
+        {
+            var last = forwardedFor[(forwardedFor.LastIndexOf(',') + 1)..].Trim();
+            if (IPAddress.TryParse(last, out var client))
+            {
+                return client.ToString();
+            }
+        }
+
+        return remote?.ToString() ?? "unknown";
+    }
+
+    private static string NormalizePath(string path) => path.Length > 1 ? path.TrimEnd('/') : "/";
+}

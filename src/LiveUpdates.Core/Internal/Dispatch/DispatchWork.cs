@@ -1,0 +1,81 @@
+using LiveUpdates.Brokers;
+using LiveUpdates.Internal.Subscriptions;
+using LiveUpdates.Security;
+
+namespace LiveUpdates.Internal.Dispatch;
+
+/// <summary>
+/// One item of the dispatch loop's queue. A broadcast, by far the most frequent, is the <see cref="Message"/> itself
+/// with no <see cref="Work"/> (no allocation per broadcast); every other kind of work is a typed <see cref="DispatchWork"/>.
+/// </summary>
+internal readonly record struct DispatchItem(BrokerMessage Message, DispatchWork? Work)
+{
+    public static DispatchItem Broadcast(BrokerMessage message) => new(message, null);
+
+    public static DispatchItem Of(DispatchWork work) => new(default, work);
+}
+
+/// <summary>Work for the dispatch loop other than a broadcast.</summary>
+internal abstract class DispatchWork
+{
+}
+
+/// <summary>
+/// A subscription to complete on the loop, so that reading the history, replaying what the client missed and joining
+/// the room happen between two fan-outs: no event is lost or repeated at the seam between replay and live.
+/// </summary>
+internal sealed class JoinWork(ISubscriber subscriber, AuthenticatedUser user, GuildAccess access, long accessVersion, string guildId, StreamPosition? since) : DispatchWork
+{
+    public ISubscriber Subscriber { get; } = subscriber;
+
+    /// <summary>Gets or sets the session the access was resolved for; replaced when the session was renewed meanwhile.</summary>
+    public AuthenticatedUser User { get; set; } = user;
+
+    /// <summary>Gets or sets the access resolved for the subscription; resolved again if permissions or the session changed meanwhile.</summary>
+    public GuildAccess Access { get; set; } = access;
+
+    /// <summary>Gets the dispatcher's access version as it was before <see cref="Access"/> was resolved.</summary>
+    public long AccessVersion { get; } = accessVersion;
+
+    public string GuildId { get; } = guildId;
+
+    /// <summary>Gets the position the client asked to recover from, if any.</summary>
+    public StreamPosition? Since { get; } = since;
+
+    /// <summary>Completes with <see langword="true"/> when the subscriber joined the room.</summary>
+    public TaskCompletionSource<bool> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
+
+/// <summary>Completes when everything queued before it has been handled (and its publications fanned out).</summary>
+internal sealed class FlushWork : DispatchWork
+{
+    public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
+
+/// <summary>Re-checks every subscription of a guild after its permissions changed, before anything later is fanned out.</summary>
+internal sealed class ReauthorizeWork(string guildId) : DispatchWork
+{
+    public string GuildId { get; } = guildId;
+
+    public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
+
+/// <summary>A publication that the broker delivered from another thread (a broker that delivers on the loop is handled at once).</summary>
+internal sealed class DeliverWork(Publication publication) : DispatchWork
+{
+    public Publication Publication { get; } = publication;
+}
+
+/// <summary>The broker lost publications of a guild for this instance: its subscribers must refetch.</summary>
+internal sealed class StreamLostWork(string guildId, StreamPosition position) : DispatchWork
+{
+    public string GuildId { get; } = guildId;
+
+    public StreamPosition Position { get; } = position;
+}
+
+/// <summary>Wakes the loop to handle the notices it keeps outside the queue (dropped broadcasts, emptied rooms).</summary>
+internal sealed class WakeWork : DispatchWork
+{
+    public static readonly WakeWork Instance = new();
+}

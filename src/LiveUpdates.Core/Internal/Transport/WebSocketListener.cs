@@ -1,0 +1,190 @@
+using System.Net;
+using System.Net.WebSockets;
+using System.Text;
+using LiveUpdates.Internal.Admission;
+using Microsoft.Extensions.Logging;
+
+namespace LiveUpdates.Internal.Transport;
+
+/// <summary>A socket the listener accepted, handed to the server with the callback that gives its admission slot back.</summary>
+internal readonly record struct AcceptedSocket(HttpListenerContext Context, WebSocket Socket, Action Release);
+
+/// <summary>
+/// The HTTP side of the server: owns the <see cref="HttpListener"/>, runs the accept loop, asks admission about every
+/// request, refuses with a plain-text status, and upgrades the admitted ones within <c>HandshakeTimeout</c>.
+/// </summary>
+internal sealed partial class WebSocketListener
+{
+    private readonly LiveUpdatesOptions _options;
+    private readonly AdmissionPolicy _admission;
+    private readonly ConnectionLimiter _limiter;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Func<bool> _isRunning;
+    private readonly Func<AcceptedSocket, Task> _onAccepted;
+    private HttpListener? _listener;
+    private Task _acceptLoop = Task.CompletedTask;
+    private volatile bool _stopping;
+
+    public WebSocketListener(LiveUpdatesOptions options, TimeProvider time, ILogger<WebSocketListener> logger, Func<bool> isRunning, Func<AcceptedSocket, Task> onAccepted)
+    {
+        _options = options;
+        _admission = new AdmissionPolicy(options);
+        _limiter = new ConnectionLimiter(options.MaxConnections, options.MaxConnectionsPerAddress);
+        _time = time;
+        _logger = logger;
+        _isRunning = isRunning;
+        _onAccepted = onAccepted;
+    }
+
+    /// <summary>Gets the <see cref="HttpListener"/> prefix, e.g. <c>http://+:3002/</c>.</summary>
+    public string Prefix => $"http://{_options.Host}:{_options.Port}/";
+
+    /// <summary>Binds the port; throws <see cref="InvalidOperationException"/> saying which port and what to change.</summary>
+    public void Bind()
+    {
+        var listener = new HttpListener { IgnoreWriteExceptions = true };
+        listener.Prefixes.Add(Prefix);
+        try
+        {
+            listener.Start();
+        }
+        catch (HttpListenerException ex)
+        {
+            ((IDisposable)listener).Dispose();
+            throw new InvalidOperationException(
+                $"LiveUpdates could not listen on {Prefix}: {ex.Message}. Another process may be using port {_options.Port}; set {LiveUpdatesOptions.SectionName}:Port (environment variable WS_PORT) to a free port.",
+                ex);
+        }
+
+        _listener = listener;
+    }
+
+    /// <summary>Closes a bound listener that never started accepting (start-up failed later).</summary>
+    public void Unbind() => _listener?.Close();
+
+    public void StartAccepting() => _acceptLoop = Task.Run(() => AcceptLoopAsync(_listener!), CancellationToken.None);
+
+    /// <summary>Stops accepting and closes the listener; completes when the accept loop has ended.</summary>
+    public async Task StopAsync()
+    {
+        _stopping = true;
+        if (_listener is { } listener)
+        {
+            listener.Stop();
+            listener.Close();
+        }
+
+        await _acceptLoop.ConfigureAwait(false);
+    }
+
+    private async Task AcceptLoopAsync(HttpListener listener)
+    {
+        while (true)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await listener.GetContextAsync().ConfigureAwait(false);
+            }
+            catch (Exception) when (_stopping || !listener.IsListening)
+            {
+                return;
+            }
+            catch (HttpListenerException ex)
+            {
+                Log.AcceptFailed(_logger, ex, null);
+                continue;
+            }
+
+            _ = HandleSafelyAsync(context);
+        }
+    }
+
+    private async Task HandleSafelyAsync(HttpListenerContext context)
+    {
+        try
+        {
+            await HandleAsync(context).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.AcceptFailed(_logger, ex, context.Request.RemoteEndPoint?.ToString());
+            context.Response.Abort();
+        }
+    }
+
+    private async Task HandleAsync(HttpListenerContext context)
+    {
+        var request = context.Request;
+        var remote = request.RemoteEndPoint;
+        var decision = _admission.Decide(new AdmissionRequest(
+            request.Url?.AbsolutePath ?? "/",
+            request.IsWebSocketRequest,
+            request.Headers["Origin"],
+            remote?.Address,
+            request.Headers["X-Forwarded-For"],
+            _isRunning()));
+        if (decision.IsAdmitted)
+        {
+            decision = _limiter.TryAcquire(decision.Address);
+        }
+
+        if (!decision.IsAdmitted)
+        {
+            if (decision.Status == HttpStatusCode.UpgradeRequired)
+            {
+                context.Response.AddHeader("Upgrade", "websocket");
+            }
+
+            Refuse(context, decision.Status, decision.Message, remote?.ToString());
+            return;
+        }
+
+        var address = decision.Address;
+        WebSocket socket;
+        try
+        {
+            var webSocketContext = await context.AcceptWebSocketAsync(subProtocol: null, _options.ReceiveBufferBytes, _options.KeepAliveInterval)
+                .WaitAsync(_options.HandshakeTimeout, _time).ConfigureAwait(false);
+            socket = webSocketContext.WebSocket;
+        }
+        catch (Exception ex)
+        {
+            _limiter.Release(address);
+            Log.AcceptFailed(_logger, ex, remote?.ToString());
+            context.Response.Abort();
+            return;
+        }
+
+        await _onAccepted(new AcceptedSocket(context, socket, () => _limiter.Release(address))).ConfigureAwait(false);
+    }
+
+    private void Refuse(HttpListenerContext context, HttpStatusCode status, string message, string? remote)
+    {
+        Log.HttpRefused(_logger, context.Request.HttpMethod, context.Request.Url?.AbsolutePath, remote, (int)status);
+        try
+        {
+            var body = Encoding.UTF8.GetBytes(message + "\n");
+            var response = context.Response;
+            response.StatusCode = (int)status;
+            response.ContentType = "text/plain; charset=utf-8";
+            response.ContentLength64 = body.Length;
+            response.OutputStream.Write(body);
+            response.Close();
+        }
+        catch (Exception ex) when (ex is HttpListenerException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            context.Response.Abort();
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(15, LogLevel.Debug, "Refused HTTP request {Method} {Path} from {RemoteEndPoint}: {Status}")]
+        public static partial void HttpRefused(ILogger logger, string method, string? path, string? remoteEndPoint, int status);
+
+        [LoggerMessage(16, LogLevel.Warning, "Accepting a WebSocket from {RemoteEndPoint} failed")]
+        public static partial void AcceptFailed(ILogger logger, Exception exception, string? remoteEndPoint);
+    }
+}
