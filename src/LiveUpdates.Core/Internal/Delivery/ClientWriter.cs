@@ -3,6 +3,9 @@ using System.Net.WebSockets;
 using LiveUpdates.Internal.Protocol;
 using Microsoft.Extensions.Logging;
 
+// Longer than our ~450-line guide on purpose: one writer's state machine (queue, direct write, batch, close frame)
+// under one lock; its states are only consistent when read together.
+
 namespace LiveUpdates.Internal.Delivery;
 
 /// <summary>

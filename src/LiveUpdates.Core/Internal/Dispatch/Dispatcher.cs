@@ -7,6 +7,9 @@ using LiveUpdates.Internal.Subscriptions;
 using LiveUpdates.Security;
 using Microsoft.Extensions.Logging;
 
+// Longer than our ~450-line guide on purpose: everything here runs on the one dispatch loop and shares state that
+// only the loop may touch (pending publications, watched guilds, notices); split across types it would need locks.
+
 namespace LiveUpdates.Internal.Dispatch;
 
 /// <summary>
