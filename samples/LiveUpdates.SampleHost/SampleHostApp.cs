@@ -16,7 +16,8 @@ namespace LiveUpdates.SampleHost;
 /// <summary>
 /// A bot host in miniature: the LiveUpdates WebSocket server (port 3002, env WS_PORT) beside a small HTTP API on
 /// 127.0.0.1:3001 (env API_PORT) whose routes mirror the bot's plugin API, the sample dashboard page served from
-/// <c>wwwroot</c> on that same port, and a simulated bot raising auto-mod infractions. No MongoDB, no Redis.
+/// <c>wwwroot</c> on that same port, and a simulated bot raising auto-mod infractions. No MongoDB unless
+/// <c>MONGODB_URI</c> is set (then the dashboard permissions are read from it), no Redis.
 /// </summary>
 public static class SampleHostApp
 {
@@ -27,6 +28,12 @@ public static class SampleHostApp
     /// <summary>The guilds the development token opens.</summary>
     public static readonly string[] DevGuildIds = [DevGuildId, OtherDevGuildId];
 
+    /// <summary>The origin of a dashboard in development (<c>next dev</c>), allowed besides the sample's own page.</summary>
+    public const string DevDashboardOrigin = "http://localhost:3000";
+
+    private static readonly Action<ILogger, Exception?> NoRedisBroker = LoggerMessage.Define(
+        LogLevel.Warning, new EventId(1, nameof(NoRedisBroker)), "REDIS_URL is set, but the sample host has no Redis broker: events reach only this instance's clients.");
+
     /// <summary>Where the dashboard page's files are: copied next to the program by the build (with the JS client under <c>lib/</c>).</summary>
     public static string WebRoot => Path.Combine(AppContext.BaseDirectory, "wwwroot");
 
@@ -36,7 +43,9 @@ public static class SampleHostApp
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
 
         var apiPort = builder.Configuration["API_PORT"] ?? "3001";
-        builder.WebHost.UseUrls($"http://127.0.0.1:{apiPort}");
+        // API_HOST=0.0.0.0 in a container, where the port is published; 127.0.0.1 everywhere else.
+        var apiHost = builder.Configuration["API_HOST"] ?? "127.0.0.1";
+        builder.WebHost.UseUrls($"http://{apiHost}:{apiPort}");
 
         // With no AUTH_SECRET the sample makes one up, so a newcomer can connect within a minute.
         var secret = builder.Configuration["AUTH_SECRET"] ?? builder.Configuration[$"{LiveUpdatesOptions.SectionName}:AuthSecret"];
@@ -46,13 +55,30 @@ public static class SampleHostApp
             secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
         }
 
-        builder.Services.AddLiveUpdates(builder.Configuration.GetSection(LiveUpdatesOptions.SectionName), o =>
+        var liveUpdates = builder.Services.AddLiveUpdates(builder.Configuration.GetSection(LiveUpdatesOptions.SectionName), o =>
         {
             if (string.IsNullOrEmpty(o.AuthSecret))
             {
                 o.AuthSecret = secret;
             }
+
+            // Only the sample's own page and a dashboard in development may connect from a browser (configuration,
+            // e.g. LiveUpdates__AllowedOrigins__0=https://dashboard.example.net, adds the deployed dashboard).
+            foreach (var origin in (string[])[$"http://127.0.0.1:{apiPort}", $"http://localhost:{apiPort}", DevDashboardOrigin])
+            {
+                if (!o.AllowedOrigins.Contains(origin, StringComparer.OrdinalIgnoreCase))
+                {
+                    o.AllowedOrigins.Add(origin);
+                }
+            }
         });
+
+        // The sample decides in code which optional parts it adds: MongoDB when the deployment gives it one.
+        if (!string.IsNullOrEmpty(builder.Configuration["MONGODB_URI"]))
+        {
+            liveUpdates.AddMongoPermissionStore();
+        }
+
         builder.Services.AddSingleton<IGuildMemberSource, TokenGuildsMemberSource>(); // → the dashboard permission model
 
         builder.Services.TryAddSingleton<SampleDatabase>();
@@ -86,6 +112,12 @@ public static class SampleHostApp
         app.MapModmailApi();
         app.MapTagsApi();
         app.MapDevApi();
+        if (!string.IsNullOrEmpty(app.Configuration["REDIS_URL"]))
+        {
+            // The Redis broker (several bot instances) is a package of its own that this sample does not add yet.
+            NoRedisBroker(app.Logger, null);
+        }
+
         if (!app.Configuration.GetValue("SampleHost:Quiet", false))
         {
             app.Lifetime.ApplicationStarted.Register(() => PrintBanner(app, generated ? secret : null));

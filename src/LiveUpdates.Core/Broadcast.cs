@@ -7,15 +7,15 @@ namespace LiveUpdates;
 /// </summary>
 /// <remarks>
 /// The hosted service of <c>LiveUpdates.Hosting</c> sets the broadcaster when the server starts and clears it
-/// when the server stops. Before that and after that, <see cref="ToGuild(string, string, object?)"/> does
+/// when the server stops (without a host: <see cref="SetBroadcaster(IBroadcaster?)"/> and <see cref="ClearBroadcaster(IBroadcaster)"/>). Before that and after that, <see cref="ToGuild(string, string, object?)"/> does
 /// nothing (it still rejects malformed arguments, so a bug shows up on a developer's machine with no server).
 /// </remarks>
 public static class Broadcast
 {
     private static IBroadcaster? s_current;
 
-    /// <summary>Gets the broadcaster that <see cref="ToGuild(string, string, object?)"/> forwards to, or <see langword="null"/>.</summary>
-    public static IBroadcaster? Current => Volatile.Read(ref s_current);
+    /// <summary>The broadcaster that <see cref="ToGuild(string, string, object?)"/> forwards to, or <see langword="null"/> (read by tests).</summary>
+    internal static IBroadcaster? Current => Volatile.Read(ref s_current);
 
     /// <summary>Broadcasts an event to the dashboards viewing <paramref name="guildId"/>, or does nothing when no broadcaster is set.</summary>
     /// <param name="guildId">A Discord guild id (1 to 20 ASCII digits).</param>
@@ -39,7 +39,15 @@ public static class Broadcast
     /// <param name="broadcaster">The broadcaster, usually the running <see cref="WebSocketManager"/>.</param>
     public static void SetBroadcaster(IBroadcaster? broadcaster) => Volatile.Write(ref s_current, broadcaster);
 
-    /// <summary>Clears the facade only if it still points at <paramref name="expected"/>, so a newer server is not unset by an older one stopping.</summary>
-    internal static bool ClearIf(IBroadcaster expected) =>
-        ReferenceEquals(Interlocked.CompareExchange(ref s_current, null, expected), expected);
+    /// <summary>
+    /// Clears the facade only if it still points at <paramref name="broadcaster"/>, so a server that stops does not
+    /// unset a newer one that has replaced it.
+    /// </summary>
+    /// <param name="broadcaster">The broadcaster that is going away, usually a <see cref="WebSocketManager"/> that is stopping.</param>
+    /// <returns><see langword="true"/> if the facade pointed at <paramref name="broadcaster"/> and is now cleared.</returns>
+    public static bool ClearBroadcaster(IBroadcaster broadcaster)
+    {
+        ArgumentNullException.ThrowIfNull(broadcaster);
+        return ReferenceEquals(Interlocked.CompareExchange(ref s_current, null, broadcaster), broadcaster);
+    }
 }

@@ -25,6 +25,6 @@ public interface IBroadcaster
     /// <param name="room">The room name, <c>guild:</c> followed by a guild id.</param>
     /// <returns>An emitter that broadcasts to that guild.</returns>
     /// <exception cref="ArgumentException">The room name is not of the form <c>guild:{guildId}</c>.</exception>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1716:Identifiers should not match keywords", Justification = "The name mirrors the Socket.IO-style adapter that existing plugin services call (SPEC section 3).")]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1716:Identifiers should not match keywords", Justification = "The name mirrors the Socket.IO-style adapter that existing plugin services call (<c>io.to(room).emit(…)</c>).")]
     IRoomEmitter To(string room);
 }

@@ -2,7 +2,7 @@ namespace LiveUpdates;
 
 /// <summary>
 /// The stable <c>code</c> values of the server's <c>error</c> message. Clients may switch on them; they never change
-/// meaning. The README's protocol section lists them with what the server does next.
+/// meaning. Each constant says when the server sends it and what happens next.
 /// </summary>
 public static class LiveErrorCodes
 {

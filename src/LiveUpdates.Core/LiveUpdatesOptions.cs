@@ -18,7 +18,7 @@ public sealed class LiveUpdatesOptions
     public int Port { get; set; } = 3002;
 
     /// <summary>Gets or sets the host part of the <see cref="System.Net.HttpListener"/> prefix: <c>+</c> for every address, or a host name or IP address such as <c>127.0.0.1</c>.</summary>
-    /// <value>Default: <c>+</c> (all addresses, as the seed's server listened).</value>
+    /// <value>Default: <c>+</c> (every address).</value>
     public string Host { get; set; } = "+";
 
     /// <summary>Gets or sets the URL path at which WebSocket upgrades are accepted; other paths get HTTP 404.</summary>
@@ -135,7 +135,7 @@ public sealed class LiveUpdatesOptions
     public List<string> AllowedOrigins { get; } = [];
 
     /// <summary>Gets or sets how many <c>subscribe</c>/<c>unsubscribe</c> messages a client may send per second; beyond it gets <c>RATE_LIMITED</c> and close 1008.</summary>
-    /// <value>Default: 5 (as the seed plan says).</value>
+    /// <value>Default: 5.</value>
     public int MaxSubscriptionChangesPerSecond { get; set; } = 5;
 
     /// <summary>
@@ -146,7 +146,7 @@ public sealed class LiveUpdatesOptions
     public int MaxAuthAttemptsPerMinute { get; set; } = 10;
 
     /// <summary>Gets or sets how many guilds one client may be subscribed to at once; one more gets <c>TOO_MANY_GUILDS</c> and close 1008.</summary>
-    /// <value>Default: 10 (as the seed plan says).</value>
+    /// <value>Default: 10.</value>
     public int MaxGuildsPerClient { get; set; } = 10;
 
     /// <summary>Gets or sets how many WebSocket connections the server holds at once; beyond it upgrades get HTTP 503.</summary>

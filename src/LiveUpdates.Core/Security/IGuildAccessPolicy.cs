@@ -3,7 +3,7 @@ namespace LiveUpdates.Security;
 /// <summary>
 /// Decides which guilds an authenticated user may open, and which features (permission categories) of each.
 /// The built-in policies: with an <see cref="IGuildMemberSource"/> registered, the bot's dashboard permission
-/// model (<see cref="IDashboardPermissionStore"/>, resolved as the README's "Who may see what" describes);
+/// model (<see cref="DashboardAccessPolicy"/> over an <see cref="IDashboardPermissionStore"/>);
 /// without one, the guilds listed in the token's <see cref="LiveUpdatesOptions.GuildsClaim"/> claim, with every feature.
 /// </summary>
 public interface IGuildAccessPolicy

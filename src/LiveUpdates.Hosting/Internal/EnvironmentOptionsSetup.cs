@@ -5,9 +5,9 @@ using Microsoft.Extensions.Options;
 namespace LiveUpdates.Hosting.Internal;
 
 /// <summary>
-/// Applies the seed's environment variables <c>WS_PORT</c> and <c>AUTH_SECRET</c>, and Auth.js's rotation
-/// variables <c>AUTH_SECRET_1</c>..<c>AUTH_SECRET_3</c> (added to <see cref="LiveUpdatesOptions.AdditionalAuthSecrets"/>).
-/// A malformed value is not ignored: it is reported by validation when the host starts.
+/// Applies the environment variables <c>WS_PORT</c> and <c>AUTH_SECRET</c>, and Auth.js's rotation variables
+/// <c>AUTH_SECRET_1</c>..<c>AUTH_SECRET_3</c> (added to <see cref="LiveUpdatesOptions.AdditionalAuthSecrets"/>).
+/// A malformed <c>WS_PORT</c> is not applied; <see cref="EnvironmentOptionsValidator"/> reports it when the host starts.
 /// </summary>
 internal sealed class EnvironmentOptionsSetup : IConfigureOptions<LiveUpdatesOptions>
 {
@@ -28,17 +28,9 @@ internal sealed class EnvironmentOptionsSetup : IConfigureOptions<LiveUpdatesOpt
 
     public void Configure(LiveUpdatesOptions options)
     {
-        var port = _getVariable(PortVariable);
-        if (!string.IsNullOrWhiteSpace(port))
+        if (TryParsePort(_getVariable(PortVariable), out var port) && port is { } value)
         {
-            if (int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value is >= 1 and <= 65535)
-            {
-                options.Port = value;
-            }
-            else
-            {
-                options.SourceErrors.Add($"Environment variable {PortVariable} is '{port}'; set it to a TCP port between 1 and 65535, or unset it for the default 3002.");
-            }
+            options.Port = value;
         }
 
         var secret = _getVariable(SecretVariable);
@@ -55,5 +47,23 @@ internal sealed class EnvironmentOptionsSetup : IConfigureOptions<LiveUpdatesOpt
                 list.Add(rotated);
             }
         }
+    }
+
+    /// <summary>Reads a <c>WS_PORT</c> value: <see langword="false"/> when it is set but not a TCP port; <paramref name="port"/> is <see langword="null"/> when it is unset.</summary>
+    internal static bool TryParsePort(string? text, out int? port)
+    {
+        port = null;
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return true;
+        }
+
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value is >= 1 and <= 65535)
+        {
+            port = value;
+            return true;
+        }
+
+        return false;
     }
 }

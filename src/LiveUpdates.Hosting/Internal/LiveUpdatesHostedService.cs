@@ -14,7 +14,7 @@ internal sealed class LiveUpdatesHostedService(WebSocketManager manager) : IHost
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        Broadcast.ClearIf(manager);
+        Broadcast.ClearBroadcaster(manager);
         await manager.StopAsync(cancellationToken).ConfigureAwait(false);
     }
 }

@@ -27,6 +27,34 @@ public sealed class AddLiveUpdatesTests
             Assert.That(services.Count(d => d.ServiceType == typeof(WebSocketManager)), Is.EqualTo(1));
             Assert.That(services.Count(d => d.ServiceType == typeof(IBroadcaster)), Is.EqualTo(1));
             Assert.That(services.Count(d => d.ImplementationType == typeof(EnvironmentOptionsSetup)), Is.EqualTo(1));
+            Assert.That(services.Count(d => d.ImplementationType == typeof(EnvironmentOptionsValidator)), Is.EqualTo(1));
+            Assert.That(services.Count(d => d.ImplementationType == typeof(LiveUpdatesOptionsValidator)), Is.EqualTo(1));
+        });
+    }
+
+    [Test]
+    public void AddLiveUpdates_ReturnsABuilderOverTheSameServices()
+    {
+        var services = new ServiceCollection();
+
+        var builder = services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret);
+
+        Assert.That(builder.Services, Is.SameAs(services));
+    }
+
+    [Test]
+    public void AddMongoPermissionStore_Twice_RegistersTheStoreOnce()
+    {
+        var services = new ServiceCollection();
+
+        services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret)
+            .AddMongoPermissionStore("mongodb://127.0.0.1:1/bot")
+            .AddMongoPermissionStore();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(services.Count(d => d.ServiceType == typeof(LiveUpdates.Security.IDashboardPermissionStore)), Is.EqualTo(1));
+            Assert.That(services.Count(d => d.ImplementationType == typeof(LiveUpdates.Mongo.Internal.MongoOptionsSetup)), Is.EqualTo(2), "one set-up, one validator");
         });
     }
 
@@ -46,7 +74,7 @@ public sealed class AddLiveUpdatesTests
     [Test]
     public void AccessPolicy_WithoutAMemberSource_IsTheTokenClaimPolicy_WithOne_TheDashboardPermissionModel()
     {
-        static IServiceProvider Build(bool withMembers)
+        static (IServiceProvider Provider, LiveUpdatesOptions Options) Build(bool withMembers)
         {
             var services = new ServiceCollection();
             services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret);
@@ -55,15 +83,33 @@ public sealed class AddLiveUpdatesTests
                 services.AddSingleton<LiveUpdates.Security.IGuildMemberSource, InMemoryMemberSource>();
             }
 
-            return services.BuildServiceProvider();
+            var provider = services.BuildServiceProvider();
+            return (provider, provider.GetRequiredService<IOptions<LiveUpdatesOptions>>().Value);
         }
+
+        var (without, withoutOptions) = Build(false);
+        var (with, withOptions) = Build(true);
 
         Assert.Multiple(() =>
         {
-            Assert.That(Build(false).GetRequiredService<LiveUpdates.Security.IGuildAccessPolicy>(), Is.InstanceOf<LiveUpdates.Internal.Security.TokenClaimGuildAccessPolicy>());
-            Assert.That(Build(true).GetRequiredService<LiveUpdates.Security.IGuildAccessPolicy>(), Is.InstanceOf<LiveUpdates.Internal.Security.DashboardAccessPolicy>());
-            Assert.That(Build(true).GetRequiredService<LiveUpdates.Security.IDashboardPermissionStore>(), Is.InstanceOf<LiveUpdates.Internal.Security.EmptyPermissionStore>(), "no MongoDB configured");
+            // null: the manager's built-in policy, the guilds listed in the token (TokenClaimGuildAccessPolicy).
+            Assert.That(LiveUpdatesServiceCollectionExtensions.GetAccessPolicy(without, withoutOptions), Is.Null);
+            Assert.That(LiveUpdatesServiceCollectionExtensions.GetAccessPolicy(with, withOptions), Is.InstanceOf<LiveUpdates.Security.DashboardAccessPolicy>());
+            Assert.That(with.GetService<LiveUpdates.Security.IDashboardPermissionStore>(), Is.Null, "no MongoDB added: the policy has no overrides");
         });
+    }
+
+    [Test]
+    public void AccessPolicy_RegisteredByTheHost_Wins()
+    {
+        var services = new ServiceCollection();
+        services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret);
+        var own = new Moq.Mock<LiveUpdates.Security.IGuildAccessPolicy>().Object;
+        services.AddSingleton(own);
+        services.AddSingleton<LiveUpdates.Security.IGuildMemberSource, InMemoryMemberSource>();
+        using var provider = services.BuildServiceProvider();
+
+        Assert.That(LiveUpdatesServiceCollectionExtensions.GetAccessPolicy(provider, new LiveUpdatesOptions()), Is.SameAs(own));
     }
 
     [Test]
@@ -75,10 +121,53 @@ public sealed class AddLiveUpdatesTests
             ["LiveUpdates:Mongo:ConnectionString"] = "mongodb://127.0.0.1:1/bot",
         }).Build();
         var services = new ServiceCollection();
-        services.AddLiveUpdates(configuration.GetSection("LiveUpdates"));
+        services.AddLiveUpdates(configuration.GetSection("LiveUpdates"))
+            .AddMongoPermissionStore(configuration.GetSection(LiveUpdates.Mongo.MongoPermissionStoreOptions.SectionName));
+        ReplaceMongoEnvironment(services, new());
         using var provider = services.BuildServiceProvider();
 
-        Assert.That(provider.GetRequiredService<LiveUpdates.Security.IDashboardPermissionStore>(), Is.InstanceOf<LiveUpdates.Hosting.Mongo.MongoDashboardPermissionStore>());
+        Assert.That(provider.GetRequiredService<LiveUpdates.Security.IDashboardPermissionStore>(), Is.InstanceOf<LiveUpdates.Mongo.Internal.MongoDashboardPermissionStore>());
+    }
+
+    [Test]
+    public void PermissionStore_MongodbUri_IsReadWhereTheStoreIsAdded_AndOverridesTheSection()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionString"] = "mongodb://section:27017/bot",
+            ["CacheDuration"] = "00:01:00",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret).AddMongoPermissionStore(configuration);
+        ReplaceMongoEnvironment(services, new() { ["MONGODB_URI"] = "mongodb://env:27017/bot" });
+        using var provider = services.BuildServiceProvider();
+
+        var options = provider.GetRequiredService<IOptions<LiveUpdates.Mongo.MongoPermissionStoreOptions>>().Value;
+
+        Assert.That((options.ConnectionString, options.CacheDuration), Is.EqualTo(("mongodb://env:27017/bot", TimeSpan.FromMinutes(1))));
+    }
+
+    [Test]
+    public void PermissionStore_ConnectionStringInCode_WinsOverMongodbUri()
+    {
+        var services = new ServiceCollection();
+        services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret).AddMongoPermissionStore("mongodb://code:27017/bot");
+        ReplaceMongoEnvironment(services, new() { ["MONGODB_URI"] = "mongodb://env:27017/bot" });
+        using var provider = services.BuildServiceProvider();
+
+        Assert.That(provider.GetRequiredService<IOptions<LiveUpdates.Mongo.MongoPermissionStoreOptions>>().Value.ConnectionString, Is.EqualTo("mongodb://code:27017/bot"));
+    }
+
+    [Test]
+    public void Host_MongoStoreAddedWithoutAConnectionString_FailsAtStartNamingTheSetting()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret).AddMongoPermissionStore(o => o.ConnectionString = null);
+        using var host = builder.Build();
+
+        var ex = Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.That(ex!.Message, Does.Contain("LiveUpdates:Mongo:ConnectionString (environment variable MONGODB_URI) is not set"));
     }
 
     [Test]
@@ -241,14 +330,29 @@ public sealed class AddLiveUpdatesTests
     }
 
     [Test]
-    public void AddLiveUpdates_DefaultTokenValidator_IsTheSessionTokenValidator()
+    public async Task AddLiveUpdates_DefaultTokenValidator_IsTheSessionTokenValidator()
     {
+        // No ITokenValidator registered: the manager builds its built-in one, which accepts Auth.js v5 session tokens too.
+        var port = Ports.GetFree();
         var services = new ServiceCollection();
-        services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret);
+        services.AddLiveUpdates(o =>
+        {
+            o.Host = "127.0.0.1";
+            o.Port = port;
+            o.AuthSecret = TestTokens.Secret;
+            o.UserIdClaim = "discordId";
+        });
         ReplaceEnvironment(services, new());
-        using var provider = services.BuildServiceProvider();
+        await using var provider = services.BuildServiceProvider();
+        Assert.That(provider.GetService<LiveUpdates.Security.ITokenValidator>(), Is.Null);
+        var manager = provider.GetRequiredService<WebSocketManager>();
+        await manager.StartAsync();
 
-        Assert.That(provider.GetRequiredService<LiveUpdates.Security.ITokenValidator>(), Is.TypeOf<LiveUpdates.Internal.Security.SessionTokenValidator>());
+        await using var client = await TestClient.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/"));
+        await client.ExpectAsync("connected");
+        var authenticated = await client.AuthenticateAsync(TestJwe.AuthJsV5(TestJwe.Claims(DateTimeOffset.UtcNow), TestTokens.Secret));
+
+        Assert.That(authenticated.GetProperty("data").GetProperty("userId").GetString(), Is.EqualTo("123456789012345678"));
     }
 
     [TestCase("abc")]
@@ -272,6 +376,16 @@ public sealed class AddLiveUpdatesTests
         var index = services.ToList().FindIndex(d => d.ImplementationType == typeof(EnvironmentOptionsSetup));
         services[index] = ServiceDescriptor.Singleton<IConfigureOptions<LiveUpdatesOptions>>(
             new EnvironmentOptionsSetup(name => variables.GetValueOrDefault(name)));
+        index = services.ToList().FindIndex(d => d.ImplementationType == typeof(EnvironmentOptionsValidator));
+        services[index] = ServiceDescriptor.Singleton<IValidateOptions<LiveUpdatesOptions>>(
+            new EnvironmentOptionsValidator(name => variables.GetValueOrDefault(name)));
+    }
+
+    private static void ReplaceMongoEnvironment(IServiceCollection services, Dictionary<string, string> variables)
+    {
+        var index = services.ToList().FindIndex(d => d.ServiceType == typeof(IConfigureOptions<LiveUpdates.Mongo.MongoPermissionStoreOptions>) && d.ImplementationType == typeof(LiveUpdates.Mongo.Internal.MongoOptionsSetup));
+        services[index] = ServiceDescriptor.Singleton<IConfigureOptions<LiveUpdates.Mongo.MongoPermissionStoreOptions>>(
+            new LiveUpdates.Mongo.Internal.MongoOptionsSetup(name => variables.GetValueOrDefault(name)));
     }
 
     private sealed class SamplePlugin(IBroadcaster broadcaster)

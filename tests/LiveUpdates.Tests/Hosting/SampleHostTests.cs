@@ -55,6 +55,29 @@ public sealed class SampleHostTests
     }
 
     [Test]
+    public async Task WebSocket_AllowsTheDevDashboardOrigin_AndRefusesOthers()
+    {
+        var options = App.Services.GetRequiredService<IOptions<LiveUpdatesOptions>>().Value;
+        Assert.That(options.AllowedOrigins, Does.Contain(SampleHostApp.DevDashboardOrigin), "not 'any origin'");
+
+        using var allowed = new System.Net.WebSockets.ClientWebSocket();
+        allowed.Options.SetRequestHeader("Origin", SampleHostApp.DevDashboardOrigin);
+        using var refused = new System.Net.WebSockets.ClientWebSocket();
+        refused.Options.SetRequestHeader("Origin", "https://elsewhere.example");
+        refused.Options.CollectHttpResponseDetails = true;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+
+        await allowed.ConnectAsync(Ws, timeout.Token);
+        Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() => refused.ConnectAsync(Ws, timeout.Token));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(allowed.State, Is.EqualTo(System.Net.WebSockets.WebSocketState.Open));
+            Assert.That(refused.HttpStatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
+        });
+    }
+
+    [Test]
     public async Task PutModerationConfig_OtherGuild_IsNotSeenByThisDashboard()
     {
         await using var client = await ConnectDashboardAsync();

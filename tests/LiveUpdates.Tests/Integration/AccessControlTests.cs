@@ -25,7 +25,7 @@ public sealed class AccessControlTests
                 o.PermissionCategories["tickets"] = ["tickets.view"];
                 o.EventCategories["attachment-blocker"] = "moderation";
             },
-            accessPolicy: options => new Internal.Security.DashboardAccessPolicy(_members, _store, options));
+            accessPolicy: options => new LiveUpdates.Security.DashboardAccessPolicy(_members, _store, options));
     }
 
     [TearDown]
@@ -148,7 +148,7 @@ public sealed class AccessControlTests
         var held = new TaskCompletionSource();
         await using var server = await TestServer.StartAsync(
             o => o.PermissionCategories["moderation"] = ["moderation.manage_config"],
-            accessPolicy: options => new StaleFirstAnswerPolicy(new Internal.Security.DashboardAccessPolicy(_members, _store, options), held, gate.Task));
+            accessPolicy: options => new StaleFirstAnswerPolicy(new LiveUpdates.Security.DashboardAccessPolicy(_members, _store, options), held, gate.Task));
         await using var client = await server.ConnectAuthenticatedAsync("1", []);
 
         // The first access check is held, and answers with what was true before the revocation.

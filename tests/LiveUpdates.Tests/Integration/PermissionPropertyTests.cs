@@ -59,7 +59,7 @@ public sealed class PermissionPropertyTests
                     o.PermissionCategories[category] = actions;
                 }
             },
-            accessPolicy: options => new Internal.Security.DashboardAccessPolicy(members, store, options));
+            accessPolicy: options => new LiveUpdates.Security.DashboardAccessPolicy(members, store, options));
 
         // Clients, their memberships, and their subscriptions as the oracle expects them.
         var users = Enumerable.Range(0, Clients).Select(i => (100000 + i).ToString(CultureInfo.InvariantCulture)).ToArray();

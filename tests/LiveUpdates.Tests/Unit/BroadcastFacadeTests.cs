@@ -32,7 +32,7 @@ public sealed class BroadcastFacadeTests
     }
 
     [Test]
-    public void ClearIf_OnlyClearsTheExpectedBroadcaster()
+    public void ClearBroadcaster_OnlyClearsTheExpectedBroadcaster()
     {
         var older = new Mock<IBroadcaster>().Object;
         var newer = new Mock<IBroadcaster>().Object;
@@ -40,9 +40,9 @@ public sealed class BroadcastFacadeTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(Broadcast.ClearIf(older), Is.False);
+            Assert.That(Broadcast.ClearBroadcaster(older), Is.False);
             Assert.That(Broadcast.Current, Is.SameAs(newer));
-            Assert.That(Broadcast.ClearIf(newer), Is.True);
+            Assert.That(Broadcast.ClearBroadcaster(newer), Is.True);
             Assert.That(Broadcast.Current, Is.Null);
         });
     }

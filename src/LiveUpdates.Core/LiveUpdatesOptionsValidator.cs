@@ -1,24 +1,33 @@
 using System.Text;
 using Microsoft.Extensions.Options;
 
-namespace LiveUpdates.Internal;
+namespace LiveUpdates;
 
-/// <summary>Checks <see cref="LiveUpdatesOptions"/>; each message names the setting and says what to do.</summary>
-internal sealed class LiveUpdatesOptionsValidator : IValidateOptions<LiveUpdatesOptions>
+/// <summary>
+/// Checks <see cref="LiveUpdatesOptions"/>: every problem is reported, each message naming the setting (and its
+/// environment variable, where there is one) and saying what to do. <see cref="WebSocketManager"/> runs the same
+/// checks when it is created; register this validator to have a host fail at start-up instead.
+/// </summary>
+public sealed class LiveUpdatesOptionsValidator : IValidateOptions<LiveUpdatesOptions>
 {
     internal const int MinSecretBytes = 32;
     internal const int MinInboundMessageBytes = 1024;
     internal const int MinReceiveBufferBytes = 256;
     private static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(5);
 
+    /// <summary>Checks <paramref name="options"/>.</summary>
+    /// <param name="name">The options instance's name; every name is checked the same way.</param>
+    /// <param name="options">The options to check.</param>
+    /// <returns>Success, or a failure listing every problem found.</returns>
     public ValidateOptionsResult Validate(string? name, LiveUpdatesOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
         var errors = Collect(options);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 
     /// <summary>Throws <see cref="OptionsValidationException"/> with every problem when the options are invalid.</summary>
-    public static void ThrowIfInvalid(LiveUpdatesOptions options)
+    internal static void ThrowIfInvalid(LiveUpdatesOptions options)
     {
         var errors = Collect(options);
         if (errors.Count > 0)

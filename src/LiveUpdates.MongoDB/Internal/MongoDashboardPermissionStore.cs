@@ -3,11 +3,11 @@ using LiveUpdates.Security;
 using MongoDB.Bson;
 using MongoDB.Driver;
 
-namespace LiveUpdates.Hosting.Mongo;
+namespace LiveUpdates.Mongo.Internal;
 
 /// <summary>
 /// Reads <c>dashboardpermissions</c> documents (<c>guildId</c>, <c>discordRoleId</c>, <c>roleName</c>, <c>overrides</c>)
-/// with MongoDB.Driver, one query per guild, cached for <see cref="LiveUpdatesMongoOptions.CacheDuration"/>. Concurrent
+/// with MongoDB.Driver, one query per guild, cached for <see cref="MongoPermissionStoreOptions.CacheDuration"/>. Concurrent
 /// readers of an uncached guild share one query; a failed query is not cached. Expected index: <c>{ guildId: 1 }</c>
 /// (the bot's unique <c>{ guildId: 1, discordRoleId: 1 }</c> serves too).
 /// </summary>

@@ -1,12 +1,12 @@
-using LiveUpdates.Hosting;
-using LiveUpdates.Hosting.Mongo;
+using LiveUpdates.Mongo;
+using LiveUpdates.Mongo.Internal;
 using LiveUpdates.Security;
 using Microsoft.Extensions.Time.Testing;
 using MongoDB.Bson;
 using MongoDB.Driver;
 using Moq;
 
-namespace LiveUpdates.Tests.Hosting;
+namespace LiveUpdates.Tests.Mongo;
 
 /// <summary>The MongoDB store at the driver seam (a mocked collection), plus a real-server test where one is configured.</summary>
 [TestFixture]
@@ -91,7 +91,7 @@ public sealed class MongoDashboardPermissionStoreTests
             Assert.Ignore("LIVEUPDATES_MONGO_URI is not set: no MongoDB server can be installed from the registries here (README, 'MongoDB').");
         }
 
-        var options = new LiveUpdatesMongoOptions { ConnectionString = uri, DatabaseName = $"liveupdates_test_{Guid.NewGuid():N}" };
+        var options = new MongoPermissionStoreOptions { ConnectionString = uri, DatabaseName = $"liveupdates_test_{Guid.NewGuid():N}" };
         var collection = MongoOptionsSetup.OpenCollection(options);
         try
         {
@@ -116,18 +116,24 @@ public sealed class MongoDashboardPermissionStoreTests
     [TestCase("not a uri", null, "is not a MongoDB connection string")]
     public void Validate_ReportsWhatToFix(string connectionString, string? database, string expected)
     {
-        var result = new MongoOptionsSetup(_ => null).Validate(null, new LiveUpdatesMongoOptions { ConnectionString = connectionString, DatabaseName = database });
+        var result = new MongoOptionsSetup(_ => null).Validate(null, new MongoPermissionStoreOptions { ConnectionString = connectionString, DatabaseName = database });
         Assert.That(result.FailureMessage, Does.Contain(expected));
     }
 
     [Test]
+    public void Validate_NoConnectionString_NamesTheSettingAndItsVariable() =>
+        Assert.That(
+            new MongoOptionsSetup(_ => null).Validate(null, new MongoPermissionStoreOptions()).FailureMessage,
+            Does.Contain("LiveUpdates:Mongo:ConnectionString (environment variable MONGODB_URI) is not set"));
+
+    [Test]
     public void Validate_DatabaseInTheConnectionString_IsEnough() =>
-        Assert.That(new MongoOptionsSetup(_ => null).Validate(null, new LiveUpdatesMongoOptions { ConnectionString = "mongodb://localhost:27017/bot" }).Succeeded, Is.True);
+        Assert.That(new MongoOptionsSetup(_ => null).Validate(null, new MongoPermissionStoreOptions { ConnectionString = "mongodb://localhost:27017/bot" }).Succeeded, Is.True);
 
     [Test]
     public void Environment_MongodbUriAndDatabase_AreApplied()
     {
-        var options = new LiveUpdatesMongoOptions();
+        var options = new MongoPermissionStoreOptions();
         new MongoOptionsSetup(name => name switch { "MONGODB_URI" => "mongodb://db:27017", "MONGODB_DATABASE" => "bot", _ => null }).Configure(options);
         Assert.That((options.ConnectionString, options.DatabaseName), Is.EqualTo(("mongodb://db:27017", "bot")));
     }

@@ -1,14 +1,17 @@
-namespace LiveUpdates.Hosting;
+namespace LiveUpdates.Mongo;
 
 /// <summary>
-/// Where the bot's <c>dashboardpermissions</c> collection lives. Bound from <c>LiveUpdates:Mongo</c>; the environment
-/// variables <c>MONGODB_URI</c> and <c>MONGODB_DATABASE</c> override it. With no connection string no MongoDB is used:
-/// no role has overrides, so guild owners and administrators see everything and other members nothing.
+/// Where the bot's <c>dashboardpermissions</c> collection lives, for the store added by
+/// <c>AddMongoPermissionStore()</c>. Usually bound from <c>LiveUpdates:Mongo</c>; the environment variables
+/// <c>MONGODB_URI</c> and <c>MONGODB_DATABASE</c> override the configuration, and code overrides both.
 /// </summary>
-public sealed class LiveUpdatesMongoOptions
+public sealed class MongoPermissionStoreOptions
 {
-    /// <summary>Gets or sets the MongoDB connection string (environment variable <c>MONGODB_URI</c>).</summary>
-    /// <value>Default: none (no MongoDB).</value>
+    /// <summary>The configuration section these options are usually bound from, below the <c>LiveUpdates</c> section: <c>LiveUpdates:Mongo</c>.</summary>
+    public const string SectionName = "LiveUpdates:Mongo";
+
+    /// <summary>Gets or sets the MongoDB connection string (environment variable <c>MONGODB_URI</c>). Required.</summary>
+    /// <value>Default: none; the host fails at start-up until one is set.</value>
     public string? ConnectionString { get; set; }
 
     /// <summary>Gets or sets the database (environment variable <c>MONGODB_DATABASE</c>); when empty, the database named in the connection string.</summary>

@@ -1,10 +1,11 @@
 using Microsoft.Extensions.Options;
+using MongoDB.Bson;
 using MongoDB.Driver;
 
-namespace LiveUpdates.Hosting.Mongo;
+namespace LiveUpdates.Mongo.Internal;
 
-/// <summary>Applies <c>MONGODB_URI</c> and <c>MONGODB_DATABASE</c>, and checks the Mongo settings at start-up.</summary>
-internal sealed class MongoOptionsSetup : IConfigureOptions<LiveUpdatesMongoOptions>, IValidateOptions<LiveUpdatesMongoOptions>
+/// <summary>Applies <c>MONGODB_URI</c> and <c>MONGODB_DATABASE</c>, and checks the store's settings at start-up.</summary>
+internal sealed class MongoOptionsSetup : IConfigureOptions<MongoPermissionStoreOptions>, IValidateOptions<MongoPermissionStoreOptions>
 {
     public const string UriVariable = "MONGODB_URI";
     public const string DatabaseVariable = "MONGODB_DATABASE";
@@ -18,7 +19,7 @@ internal sealed class MongoOptionsSetup : IConfigureOptions<LiveUpdatesMongoOpti
 
     internal MongoOptionsSetup(Func<string, string?> getVariable) => _getVariable = getVariable;
 
-    public void Configure(LiveUpdatesMongoOptions options)
+    public void Configure(MongoPermissionStoreOptions options)
     {
         if (_getVariable(UriVariable) is { Length: > 0 } uri)
         {
@@ -31,11 +32,11 @@ internal sealed class MongoOptionsSetup : IConfigureOptions<LiveUpdatesMongoOpti
         }
     }
 
-    public ValidateOptionsResult Validate(string? name, LiveUpdatesMongoOptions options)
+    public ValidateOptionsResult Validate(string? name, MongoPermissionStoreOptions options)
     {
         if (string.IsNullOrEmpty(options.ConnectionString))
         {
-            return ValidateOptionsResult.Success;
+            return ValidateOptionsResult.Fail($"LiveUpdates:Mongo:ConnectionString (environment variable {UriVariable}) is not set; set it to the bot's MongoDB connection string, e.g. 'mongodb://localhost:27017/bot', or do not add the MongoDB permission store.");
         }
 
         MongoUrl url;
@@ -68,11 +69,11 @@ internal sealed class MongoOptionsSetup : IConfigureOptions<LiveUpdatesMongoOpti
     }
 
     /// <summary>Opens the collection named by valid <paramref name="options"/>.</summary>
-    public static IMongoCollection<MongoDB.Bson.BsonDocument> OpenCollection(LiveUpdatesMongoOptions options)
+    public static IMongoCollection<BsonDocument> OpenCollection(MongoPermissionStoreOptions options)
     {
         var url = MongoUrl.Create(options.ConnectionString);
         var client = new MongoClient(url);
         return client.GetDatabase(string.IsNullOrEmpty(options.DatabaseName) ? url.DatabaseName : options.DatabaseName)
-            .GetCollection<MongoDB.Bson.BsonDocument>(options.CollectionName);
+            .GetCollection<BsonDocument>(options.CollectionName);
     }
 }

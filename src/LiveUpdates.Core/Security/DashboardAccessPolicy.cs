@@ -1,0 +1,65 @@
+using LiveUpdates.Internal.Naming;
+using LiveUpdates.Internal.Security;
+
+namespace LiveUpdates.Security;
+
+/// <summary>
+/// The access policy of the bot's dashboard permission model: which guilds a user shares with the bot and their
+/// roles come from the host's <see cref="IGuildMemberSource"/>, role overrides from an
+/// <see cref="IDashboardPermissionStore"/>, and they are resolved over <see cref="LiveUpdatesOptions.PermissionCategories"/>
+/// (owner, administrator default, <c>_deny_access</c>, action over category, highest role wins).
+/// </summary>
+/// <remarks>
+/// <c>AddLiveUpdates()</c> uses this policy as soon as an <see cref="IGuildMemberSource"/> is registered. Without
+/// dependency injection, pass one to the <see cref="WebSocketManager"/> constructor.
+/// </remarks>
+public sealed class DashboardAccessPolicy : IGuildAccessPolicy
+{
+    private readonly IGuildMemberSource _members;
+    private readonly IDashboardPermissionStore _store;
+    private readonly LiveUpdatesOptions _options;
+
+    /// <summary>Creates the policy.</summary>
+    /// <param name="members">Answers from the bot's Discord cache: the guilds a user shares with the bot, and a member's roles and flags.</param>
+    /// <param name="store">The roles' dashboard permission overrides; <see langword="null"/> for none (then guild owners and administrators see everything, other members nothing).</param>
+    /// <param name="options">The server's options; their <see cref="LiveUpdatesOptions.PermissionCategories"/> is the registry of categories and actions.</param>
+    public DashboardAccessPolicy(IGuildMemberSource members, IDashboardPermissionStore? store, LiveUpdatesOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(members);
+        ArgumentNullException.ThrowIfNull(options);
+        _members = members;
+        _store = store ?? new EmptyPermissionStore();
+        _options = options;
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<IReadOnlyList<string>> GetGuildsAsync(AuthenticatedUser user, CancellationToken cancellationToken)
+    {
+        var guilds = new List<string>();
+        foreach (var guildId in await _members.GetGuildIdsAsync(user, cancellationToken).ConfigureAwait(false))
+        {
+            if (LiveNames.IsValidGuildId(guildId) && (await GetAccessAsync(user, guildId, cancellationToken).ConfigureAwait(false)).CanOpen)
+            {
+                guilds.Add(guildId);
+            }
+        }
+
+        return guilds;
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<GuildAccess> GetAccessAsync(AuthenticatedUser user, string guildId, CancellationToken cancellationToken)
+    {
+        var member = await _members.GetMemberAsync(guildId, user, cancellationToken).ConfigureAwait(false);
+        if (member is null)
+        {
+            return GuildAccess.None;
+        }
+
+        var documents = member.IsOwner ? [] : await _store.GetPermissionsAsync(guildId, cancellationToken).ConfigureAwait(false);
+        return DashboardPermissionResolver.Resolve(member, documents, _options.PermissionCategories);
+    }
+
+    /// <inheritdoc/>
+    public void Invalidate(string guildId) => _store.Invalidate(guildId);
+}

@@ -1,0 +1,200 @@
+using System.IO.Compression;
+using System.Net;
+using System.Net.Sockets;
+using System.Reflection.Metadata;
+using System.Xml.Linq;
+
+namespace LiveUpdates.PackageTests;
+
+/// <summary>
+/// Packs every project under <c>src/</c> (found on disk, so a package added later is included) into a local folder
+/// feed, checks what each package holds, then restores, builds and runs a small consumer that references only those
+/// packages (and nuget.org for their dependencies) and serves one event to a real WebSocket client.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class PackagesInstallTests
+{
+    private static readonly TimeSpan PackLimit = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan ConsumerLimit = TimeSpan.FromMinutes(5);
+
+    private string _root = null!;
+    private string _work = null!;
+    private string _feed = null!;
+    private string _version = null!;
+    private List<string> _projects = null!;
+    private string _packOutput = "";
+    private int _packExitCode;
+
+    [OneTimeSetUp]
+    public async Task PackEverySourceProject()
+    {
+        _root = FindRepositoryRoot();
+        _work = Directory.CreateTempSubdirectory("liveupdates-packages-").FullName;
+        _feed = Path.Combine(_work, "feed");
+        // A version no earlier run used, so the consumer never restores a stale copy from the global packages folder.
+        _version = $"0.1.0-check.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
+        _projects = [.. Directory.GetDirectories(Path.Combine(_root, "src"))
+            .SelectMany(d => Directory.GetFiles(d, "*.csproj"))
+            .Order(StringComparer.Ordinal)];
+
+        // One MSBuild invocation packs them all (builds are incremental: nothing is recompiled after the suite's build).
+        var traversal = Path.Combine(_work, "pack.proj");
+        File.WriteAllText(traversal, new XDocument(new XElement("Project",
+            new XElement("ItemGroup", _projects.Select(p => new XElement("PackProject", new XAttribute("Include", p)))),
+            new XElement("Target", new XAttribute("Name", "Restore"),
+                new XElement("MSBuild", new XAttribute("Projects", "@(PackProject)"), new XAttribute("Targets", "Restore"))),
+            new XElement("Target", new XAttribute("Name", "Pack"),
+                new XElement("MSBuild", new XAttribute("Projects", "@(PackProject)"), new XAttribute("Targets", "Pack"),
+                    new XAttribute("Properties", $"Configuration=Release;PackageVersion={_version};PackageOutputPath={_feed}"))))).ToString());
+        var (exitCode, output, elapsed) = await Dotnet.RunAsync(_work, PackLimit, "msbuild", traversal, "-restore", "-t:Pack", "-nologo", "-v:m", "-m:1");
+        (_packExitCode, _packOutput) = (exitCode, output);
+        TestContext.Progress.WriteLine($"packed {_projects.Count} projects as {_version} in {elapsed.TotalSeconds:F1} s");
+    }
+
+    [OneTimeTearDown]
+    public void RemoveTheCheckVersion()
+    {
+        // Restoring the consumer put this run's version of each package into the global packages folder: take it out.
+        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured
+            ? configured
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        foreach (var project in _projects ?? [])
+        {
+            var folder = Path.Combine(packages, Path.GetFileNameWithoutExtension(project).ToLowerInvariant(), _version.ToLowerInvariant());
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+
+        if (_work is not null && Directory.Exists(_work))
+        {
+            Directory.Delete(_work, recursive: true);
+        }
+    }
+
+    [Test]
+    public void EverySourceProject_Packs_WithReadmeLicenceDocsAndSymbols()
+    {
+        Assert.That(_packExitCode, Is.Zero, _packOutput);
+        Assert.That(_projects, Is.Not.Empty);
+
+        foreach (var project in _projects)
+        {
+            var id = Path.GetFileNameWithoutExtension(project);
+            var package = Path.Combine(_feed, $"{id}.{_version}.nupkg");
+            var symbols = Path.Combine(_feed, $"{id}.{_version}.snupkg");
+            Assert.That(File.Exists(package), Is.True, $"{id}: no package in the feed\n{_packOutput}");
+            Assert.That(File.Exists(symbols), Is.True, $"{id}: no symbol package");
+
+            using var zip = ZipFile.OpenRead(package);
+            var entries = zip.Entries.Select(e => e.FullName).ToHashSet(StringComparer.Ordinal);
+            var nuspec = XDocument.Load(zip.GetEntry($"{id}.nuspec")!.Open());
+            XNamespace ns = nuspec.Root!.Name.Namespace;
+            var metadata = nuspec.Root.Element(ns + "metadata")!;
+            Assert.Multiple(() =>
+            {
+                Assert.That(metadata.Element(ns + "id")?.Value, Is.EqualTo(id));
+                Assert.That(metadata.Element(ns + "description")?.Value, Is.Not.Empty, $"{id}: description");
+                Assert.That(metadata.Element(ns + "tags")?.Value, Does.Contain("websocket"), $"{id}: tags");
+                Assert.That(metadata.Element(ns + "license")?.Attribute("type")?.Value, Is.EqualTo("expression"), $"{id}: licence expression");
+                Assert.That(metadata.Element(ns + "readme")?.Value, Is.EqualTo("README.md"), $"{id}: readme");
+                Assert.That(entries, Does.Contain("README.md"), $"{id}: README.md in the package");
+                Assert.That(entries, Does.Contain($"lib/net10.0/{id}.dll").Or.Contain($"lib/net10.0/{AssemblyName(zip, id)}.dll"), $"{id}: the assembly");
+                Assert.That(entries.Count(e => e.StartsWith("lib/net10.0/", StringComparison.Ordinal) && e.EndsWith(".xml", StringComparison.Ordinal)), Is.EqualTo(1), $"{id}: XML docs");
+                foreach (var dependency in metadata.Descendants(ns + "dependency").Where(d => d.Attribute("id")!.Value.StartsWith("LiveUpdates.", StringComparison.Ordinal)))
+                {
+                    Assert.That(dependency.Attribute("version")?.Value, Is.EqualTo(_version), $"{id}: depends on {dependency.Attribute("id")!.Value} of the same build");
+                }
+            });
+
+            using var symbolZip = ZipFile.OpenRead(symbols);
+            var pdb = symbolZip.Entries.Single(e => e.FullName.EndsWith(".pdb", StringComparison.Ordinal));
+            Assert.That(EmbeddedSourceCount(pdb), Is.GreaterThan(0), $"{id}: sources embedded in {pdb.FullName}");
+        }
+    }
+
+    [Test]
+    public async Task Consumer_FromTheLocalFeedOnly_ServesAnEventToARealClient()
+    {
+        Assert.That(_packExitCode, Is.Zero, _packOutput);
+        var consumer = Path.Combine(_work, "consumer");
+        Directory.CreateDirectory(consumer);
+
+        // Nothing of the repository applies to it: no Directory.*.props above, its own nuget.config.
+        foreach (var file in new[] { "Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props" })
+        {
+            File.WriteAllText(Path.Combine(consumer, file), "<Project />");
+        }
+
+        File.Copy(Path.Combine(_root, "tests", "LiveUpdates.PackageTests", "Consumer", "Program.cs"), Path.Combine(consumer, "Program.cs"));
+        var references = string.Join(Environment.NewLine + "    ", Directory.GetFiles(_feed, "*.nupkg")
+            .Select(p => Path.GetFileName(p)[..^($".{_version}.nupkg".Length)])
+            .Order(StringComparer.Ordinal)
+            .Select(id => $"<PackageReference Include=\"{id}\" Version=\"{_version}\" />"));
+        File.WriteAllText(Path.Combine(consumer, "Consumer.csproj"), File.ReadAllText(Path.Combine(_root, "tests", "LiveUpdates.PackageTests", "Consumer", "Consumer.csproj.template"))
+            .Replace("<!--PACKAGES-->", references, StringComparison.Ordinal)
+            .Replace("$EXTENSIONS_VERSION$", CentralVersion("Microsoft.Extensions.Options"), StringComparison.Ordinal));
+        File.WriteAllText(Path.Combine(consumer, "nuget.config"), new XDocument(new XElement("configuration",
+            new XElement("packageSources",
+                new XElement("clear"),
+                new XElement("add", new XAttribute("key", "local"), new XAttribute("value", _feed)),
+                new XElement("add", new XAttribute("key", "nuget.org"), new XAttribute("value", NuGetOrg()))))).ToString());
+
+        var (exitCode, output, elapsed) = await Dotnet.RunAsync(consumer, ConsumerLimit, "run", "-c", "Release", "--", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        TestContext.Progress.WriteLine($"consumer restored, built and ran in {elapsed.TotalSeconds:F1} s");
+
+        Assert.That(exitCode, Is.Zero, output);
+        Assert.That(output, Does.Contain("consumer: ok"));
+    }
+
+    private static string AssemblyName(ZipArchive zip, string id) =>
+        zip.Entries.Where(e => e.FullName.StartsWith("lib/net10.0/", StringComparison.Ordinal) && e.FullName.EndsWith(".dll", StringComparison.Ordinal))
+            .Select(e => Path.GetFileNameWithoutExtension(e.Name)).FirstOrDefault() ?? id;
+
+    private static int EmbeddedSourceCount(ZipArchiveEntry pdb)
+    {
+        var embeddedSource = new Guid("0E8A571B-6926-466E-B4AD-8AB04611F5FE");
+        using var stream = new MemoryStream();
+        using (var entry = pdb.Open())
+        {
+            entry.CopyTo(stream);
+        }
+
+        stream.Position = 0;
+        using var provider = MetadataReaderProvider.FromPortablePdbStream(stream);
+        var reader = provider.GetMetadataReader();
+        return reader.CustomDebugInformation.Count(h => reader.GetGuid(reader.GetCustomDebugInformation(h).Kind) == embeddedSource);
+    }
+
+    private string CentralVersion(string id) =>
+        XDocument.Load(Path.Combine(_root, "Directory.Packages.props")).Descendants("PackageVersion")
+            .Single(e => e.Attribute("Include")?.Value == id).Attribute("Version")!.Value;
+
+    /// <summary>The nuget.org source as the repository's nuget.config names it.</summary>
+    private string NuGetOrg() =>
+        XDocument.Load(Path.Combine(_root, "nuget.config")).Descendants("add")
+            .Single(e => e.Attribute("key")?.Value == "nuget.org").Attribute("value")!.Value;
+
+    private static string FindRepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "LiveUpdates.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"No LiveUpdates.sln above {AppContext.BaseDirectory}.");
+    }
+
+    /// <summary>A TCP port that was free a moment ago (HttpListener cannot bind port 0).</summary>
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
