@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using LiveUpdates;
 using LiveUpdates.SampleHost.Bot;
 using LiveUpdates.SampleHost.Data;
 using LiveUpdates.SampleHost.Dev;

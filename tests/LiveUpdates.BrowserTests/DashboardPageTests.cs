@@ -6,7 +6,6 @@ using System.Text.Json;
 using LiveUpdates.BrowserTests.Infrastructure;
 using LiveUpdates.SampleHost;
 using LiveUpdates.SampleHost.Plugins.Moderation;
-using LiveUpdates.Tests.Infrastructure;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using LiveUpdates;
 using Microsoft.Extensions.Options;
 
 namespace LiveUpdates.Hosting.Internal;

@@ -1,4 +1,3 @@
-using LiveUpdates;
 using Microsoft.Extensions.Options;
 
 namespace LiveUpdates.Hosting.Internal;

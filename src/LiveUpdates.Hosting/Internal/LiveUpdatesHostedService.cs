@@ -1,4 +1,3 @@
-using LiveUpdates;
 using Microsoft.Extensions.Hosting;
 
 namespace LiveUpdates.Hosting.Internal;

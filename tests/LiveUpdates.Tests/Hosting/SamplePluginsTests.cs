@@ -4,7 +4,6 @@ using System.Text.Json;
 using LiveUpdates.SampleHost;
 using LiveUpdates.SampleHost.Bot;
 using LiveUpdates.SampleHost.Data;
-using LiveUpdates.SampleHost.Plugins.Moderation;
 using LiveUpdates.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using LiveUpdates.Tests.Infrastructure;
 
 namespace LiveUpdates.Tests.Integration;

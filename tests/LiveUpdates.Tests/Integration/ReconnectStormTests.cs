@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using LiveUpdates.Tests.Infrastructure;
 
 namespace LiveUpdates.Tests.Integration;

@@ -1,5 +1,4 @@
 using System.Net.WebSockets;
-using LiveUpdates.Internal.Security;
 using LiveUpdates.Security;
 using LiveUpdates.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;

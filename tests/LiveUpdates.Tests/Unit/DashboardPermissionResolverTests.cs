@@ -1,6 +1,5 @@
 using LiveUpdates.Internal.Security;
 using LiveUpdates.Security;
-using LiveUpdates.Tests.Infrastructure;
 using static LiveUpdates.Tests.Infrastructure.Perm;
 
 namespace LiveUpdates.Tests.Unit;

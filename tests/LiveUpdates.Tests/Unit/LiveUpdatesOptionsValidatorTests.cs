@@ -1,4 +1,3 @@
-using LiveUpdates.Internal;
 using LiveUpdates.Tests.Infrastructure;
 
 namespace LiveUpdates.Tests.Unit;

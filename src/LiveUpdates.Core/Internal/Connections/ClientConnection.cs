@@ -1,11 +1,7 @@
 using System.Buffers;
-using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.WebSockets;
-using LiveUpdates.Brokers;
 using LiveUpdates.Internal.Delivery;
-using LiveUpdates.Internal.Dispatch;
-using LiveUpdates.Internal.Naming;
 using LiveUpdates.Internal.Protocol;
 using LiveUpdates.Internal.Sessions;
 using LiveUpdates.Internal.Subscriptions;
