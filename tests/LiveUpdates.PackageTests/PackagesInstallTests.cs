@@ -152,7 +152,10 @@ public sealed class PackagesInstallTests
                 new XElement("packageSource", new XAttribute("key", "local"), new XElement("package", new XAttribute("pattern", "LiveUpdates.*"))),
                 new XElement("packageSource", new XAttribute("key", "nuget.org"), new XElement("package", new XAttribute("pattern", "*")))))).ToString());
 
-        var (exitCode, output, elapsed) = await Dotnet.RunAsync(consumer, ConsumerLimit, "run", "-c", "Release", "--", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        // The deployment variables override configuration in the consumer as in a bot: a WS_PORT or AUTH_SECRET of this
+        // machine must not change what it checks.
+        string[] deploymentVariables = ["WS_PORT", "AUTH_SECRET", "AUTH_SECRET_1", "AUTH_SECRET_2", "AUTH_SECRET_3", "MONGODB_URI", "MONGODB_DATABASE", "REDIS_URL"];
+        var (exitCode, output, elapsed) = await Dotnet.RunAsync(consumer, ConsumerLimit, deploymentVariables, "run", "-c", "Release", "--", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
         TestContext.Progress.WriteLine($"consumer restored, built and ran in {elapsed.TotalSeconds:F1} s");
 
         Assert.That(exitCode, Is.Zero, output);
