@@ -121,6 +121,18 @@ public sealed class PackagesInstallTests
         }
     }
 
+    [TestCase("LiveUpdates.Core", "MongoDB.", "StackExchange.Redis", "Microsoft.Extensions.Hosting", "Microsoft.Extensions.DependencyInjection")]
+    [TestCase("LiveUpdates.Hosting", "MongoDB.", "StackExchange.Redis")]
+    public void Package_DoesNotBringWhatOnlyAnOptionalPartNeeds(string id, params string[] forbidden)
+    {
+        Assert.That(_packExitCode, Is.Zero, _packOutput);
+        using var zip = ZipFile.OpenRead(Path.Combine(_feed, $"{id}.{_version}.nupkg"));
+        var nuspec = XDocument.Load(zip.GetEntry($"{id}.nuspec")!.Open());
+        var dependencies = nuspec.Descendants(nuspec.Root!.Name.Namespace + "dependency").Select(d => d.Attribute("id")!.Value).ToList();
+
+        Assert.That(dependencies.Where(d => forbidden.Any(f => d.StartsWith(f, StringComparison.Ordinal))), Is.Empty, $"{id} depends on {string.Join(", ", dependencies)}");
+    }
+
     [Test]
     public async Task Consumer_FromTheLocalFeedOnly_ServesAnEventToARealClient()
     {
