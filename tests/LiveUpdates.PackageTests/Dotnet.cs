@@ -6,7 +6,11 @@ namespace LiveUpdates.PackageTests;
 /// <summary>Runs the <c>dotnet</c> CLI as a child process with a time limit, capturing its output.</summary>
 internal static class Dotnet
 {
-    public static async Task<(int ExitCode, string Output, TimeSpan Elapsed)> RunAsync(string workingDirectory, TimeSpan limit, params string[] arguments)
+    public static Task<(int ExitCode, string Output, TimeSpan Elapsed)> RunAsync(string workingDirectory, TimeSpan limit, params string[] arguments) =>
+        RunAsync(workingDirectory, limit, [], arguments);
+
+    /// <summary>Runs <c>dotnet</c> with <paramref name="unset"/> removed from its environment.</summary>
+    public static async Task<(int ExitCode, string Output, TimeSpan Elapsed)> RunAsync(string workingDirectory, TimeSpan limit, IReadOnlyCollection<string> unset, params string[] arguments)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
         {
@@ -23,6 +27,11 @@ internal static class Dotnet
 
         // The test host may run under MSBuild (dotnet test): its variables would point a child build at the wrong SDK parts.
         foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase)).ToList())
+        {
+            start.Environment.Remove(name);
+        }
+
+        foreach (var name in unset)
         {
             start.Environment.Remove(name);
         }

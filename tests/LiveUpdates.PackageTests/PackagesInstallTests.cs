@@ -61,10 +61,16 @@ public sealed class PackagesInstallTests
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
         foreach (var project in _projects ?? [])
         {
-            var folder = Path.Combine(packages, Path.GetFileNameWithoutExtension(project).ToLowerInvariant(), _version.ToLowerInvariant());
+            var id = Path.Combine(packages, Path.GetFileNameWithoutExtension(project).ToLowerInvariant());
+            var folder = Path.Combine(id, _version.ToLowerInvariant());
             if (Directory.Exists(folder))
             {
                 Directory.Delete(folder, recursive: true);
+            }
+
+            if (Directory.Exists(id) && !Directory.EnumerateFileSystemEntries(id).Any())
+            {
+                Directory.Delete(id);
             }
         }
 
@@ -115,6 +121,18 @@ public sealed class PackagesInstallTests
         }
     }
 
+    [TestCase("LiveUpdates.Core", "MongoDB.", "StackExchange.Redis", "Microsoft.Extensions.Hosting", "Microsoft.Extensions.DependencyInjection")]
+    [TestCase("LiveUpdates.Hosting", "MongoDB.", "StackExchange.Redis")]
+    public void Package_DoesNotBringWhatOnlyAnOptionalPartNeeds(string id, params string[] forbidden)
+    {
+        Assert.That(_packExitCode, Is.Zero, _packOutput);
+        using var zip = ZipFile.OpenRead(Path.Combine(_feed, $"{id}.{_version}.nupkg"));
+        var nuspec = XDocument.Load(zip.GetEntry($"{id}.nuspec")!.Open());
+        var dependencies = nuspec.Descendants(nuspec.Root!.Name.Namespace + "dependency").Select(d => d.Attribute("id")!.Value).ToList();
+
+        Assert.That(dependencies.Where(d => forbidden.Any(f => d.StartsWith(f, StringComparison.Ordinal))), Is.Empty, $"{id} depends on {string.Join(", ", dependencies)}");
+    }
+
     [Test]
     public async Task Consumer_FromTheLocalFeedOnly_ServesAnEventToARealClient()
     {
@@ -136,13 +154,20 @@ public sealed class PackagesInstallTests
         File.WriteAllText(Path.Combine(consumer, "Consumer.csproj"), File.ReadAllText(Path.Combine(_root, "tests", "LiveUpdates.PackageTests", "Consumer", "Consumer.csproj.template"))
             .Replace("<!--PACKAGES-->", references, StringComparison.Ordinal)
             .Replace("$EXTENSIONS_VERSION$", CentralVersion("Microsoft.Extensions.Options"), StringComparison.Ordinal));
+        // LiveUpdates.* only from the local feed (never a same-named package from nuget.org), everything else from nuget.org.
         File.WriteAllText(Path.Combine(consumer, "nuget.config"), new XDocument(new XElement("configuration",
             new XElement("packageSources",
                 new XElement("clear"),
                 new XElement("add", new XAttribute("key", "local"), new XAttribute("value", _feed)),
-                new XElement("add", new XAttribute("key", "nuget.org"), new XAttribute("value", NuGetOrg()))))).ToString());
+                new XElement("add", new XAttribute("key", "nuget.org"), new XAttribute("value", NuGetOrg()))),
+            new XElement("packageSourceMapping",
+                new XElement("packageSource", new XAttribute("key", "local"), new XElement("package", new XAttribute("pattern", "LiveUpdates.*"))),
+                new XElement("packageSource", new XAttribute("key", "nuget.org"), new XElement("package", new XAttribute("pattern", "*")))))).ToString());
 
-        var (exitCode, output, elapsed) = await Dotnet.RunAsync(consumer, ConsumerLimit, "run", "-c", "Release", "--", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        // The deployment variables override configuration in the consumer as in a bot: a WS_PORT or AUTH_SECRET of this
+        // machine must not change what it checks.
+        string[] deploymentVariables = ["WS_PORT", "AUTH_SECRET", "AUTH_SECRET_1", "AUTH_SECRET_2", "AUTH_SECRET_3", "MONGODB_URI", "MONGODB_DATABASE", "REDIS_URL"];
+        var (exitCode, output, elapsed) = await Dotnet.RunAsync(consumer, ConsumerLimit, deploymentVariables, "run", "-c", "Release", "--", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
         TestContext.Progress.WriteLine($"consumer restored, built and ran in {elapsed.TotalSeconds:F1} s");
 
         Assert.That(exitCode, Is.Zero, output);
