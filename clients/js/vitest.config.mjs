@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     environment: "jsdom",
-    include: ["test/react/**/*.test.mjs"],
+    include: ["react-tests/**/*.test.mjs"],
     pool: "threads",
     maxWorkers: 1,
   },
