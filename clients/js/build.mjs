@@ -43,5 +43,27 @@ export async function browserBundle() {
         "// Generated from clients/js/src by `npm run build` (clients/js/build.mjs): do not edit. Types: the package's dist/*.d.ts.",
     },
   });
-  return result.outputFiles[0].text;
+  return exportClassDeclarations(result.outputFiles[0].text);
+}
+
+/**
+ * esbuild writes an exported class as `var Name = class {…}` plus `export { Name }`; write it back as
+ * `export class Name {…}`, as in the source (same module semantics here: nothing uses a class before its declaration).
+ * The sample host's tests look for `export class LiveUpdatesClient` in the file the page loads.
+ */
+function exportClassDeclarations(code) {
+  const list = /\nexport \{([^}]*)\};\n?$/.exec(code);
+  if (!list) return code;
+  const names = list[1].split(",").map((n) => n.trim()).filter(Boolean);
+  code = code.slice(0, list.index);
+  const moved = new Set();
+  for (const name of names) {
+    const declaration = new RegExp(`^var ${name} = class( extends [\\w.]+)? \\{`, "m");
+    if (declaration.test(code)) {
+      code = code.replace(declaration, (_m, ext) => `export class ${name}${ext ?? ""} {`);
+      moved.add(name);
+    }
+  }
+  const rest = names.filter((n) => !moved.has(n));
+  return code + (rest.length ? `\nexport {\n  ${rest.join(",\n  ")}\n};\n` : "\n");
 }

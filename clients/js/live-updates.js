@@ -203,7 +203,8 @@ var Connection = class {
         const code = msg.data?.code;
         this._events.message(msg);
         if (!current()) return;
-        if (REAUTH_ON_SOCKET.has(code) && !msg.guildId) {
+        if (REAUTH_ON_SOCKET.has(code)) {
+          if (this._reauthTimer !== null) return;
           const wasAuthenticated = this._authenticated;
           this._authenticated = false;
           if (wasAuthenticated) this._events.lost();
@@ -447,7 +448,7 @@ function realtimeData(host, fetcher, options) {
 }
 
 // src/subscription.ts
-var SubscriptionError = class extends Error {
+export class SubscriptionError extends Error {
   /** The server's error code (`FORBIDDEN`, `TOO_MANY_GUILDS`, …), or `LEFT` when every join was undone first. */
   code;
   guildId;
@@ -458,7 +459,7 @@ var SubscriptionError = class extends Error {
     this.guildId = guildId;
   }
 };
-var GuildSubscription = class {
+export class GuildSubscription {
   guildId;
   /** @internal */
   _refs = 0;
@@ -542,7 +543,7 @@ var GuildSubscription = class {
 // src/client.ts
 var WILDCARD = "*";
 var DEFAULT_RATE = Object.freeze({ max: 4, perMs: 1e3 });
-var LiveUpdatesClient = class {
+export class LiveUpdatesClient {
   _connection;
   _now;
   _setTimeout;
@@ -732,7 +733,9 @@ var LiveUpdatesClient = class {
     const code = data.code;
     const guildId = msg.guildId;
     const guild = guildId ? this._guilds.get(guildId) : void 0;
-    if (guild && (guild._state === "subscribing" || guild._state === "subscribed")) {
+    if (guild && code === "AUTH_REQUIRED") {
+      guild._state = "unsubscribed";
+    } else if (guild && (guild._state === "subscribing" || guild._state === "subscribed")) {
       guild._refuse(code ?? "ERROR");
     }
     for (const handler of [...this._errorListeners]) this._safeCall(handler, { code, message: data.message, guildId });
@@ -980,12 +983,9 @@ var LiveEventNames = Object.freeze([
   "dashboard:settings_updated"
 ]);
 export {
-  GuildSubscription,
   LiveEventNames,
   LiveEvents,
-  LiveUpdatesClient,
   Status,
-  SubscriptionError,
   backoffDelay,
   createLiveUpdatesClient,
   unwrapSuccessData

@@ -287,7 +287,10 @@ export class LiveUpdatesClient {
     const code = data.code;
     const guildId = msg.guildId;
     const guild = guildId ? this._guilds.get(guildId) : undefined;
-    if (guild && (guild._state === "subscribing" || guild._state === "subscribed")) {
+    if (guild && code === "AUTH_REQUIRED") {
+      // A subscribe that crossed the end of the session: not a refusal; it is sent again after the next auth.
+      guild._state = "unsubscribed";
+    } else if (guild && (guild._state === "subscribing" || guild._state === "subscribed")) {
       // A refused subscribe (FORBIDDEN, TOO_MANY_GUILDS, …), or access revoked while subscribed (FORBIDDEN with the
       // guild's id: the server ended the subscription). Either way: not retried until joined afresh.
       guild._refuse(code ?? "ERROR");

@@ -261,7 +261,9 @@ export class Connection {
         const code = msg.data?.code;
         this._events.message(msg);
         if (!current()) return;
-        if (REAUTH_ON_SOCKET.has(code) && !msg.guildId) {
+        if (REAUTH_ON_SOCKET.has(code)) {
+          // (AUTH_REQUIRED may come once per message sent as the session ended: one re-auth answers them all.)
+          if (this._reauthTimer !== null) return;
           // The session ended (or the token was already expired) but the socket is fine: the server dropped our
           // subscriptions. Authenticate again with a fresh token, after a growing delay (never at network speed).
           const wasAuthenticated = this._authenticated;

@@ -282,3 +282,23 @@ describe("REST shape", () => {
     view.stop();
   });
 });
+
+describe("a session that ends under in-flight subscribes", () => {
+  test("AUTH_REQUIRED answers (with the guild) cause one re-auth, and the guilds are subscribed again, not refused", async () => {
+    const { client, clock, live } = setup();
+    client.joinGuild(A);
+    client.joinGuild(B);
+    client.connect();
+    const socket = await live(); // both subscribes sent
+    socket.receive({ event: "error", data: { code: "TOKEN_EXPIRED", message: "expired" } });
+    socket.receive({ event: "error", guildId: A, data: { code: "AUTH_REQUIRED", message: "auth first" } });
+    socket.receive({ event: "error", guildId: B, data: { code: "AUTH_REQUIRED", message: "auth first" } });
+    await flush();
+    assert.equal(clock.delays().filter((d) => d > 0 && d < 2000).length >= 1, true);
+    await clock.advance(Math.min(...clock.delays()));
+    assert.equal(socket.sentOfType("auth").length, 2, "one re-auth for the three errors");
+    assert.equal(client.subscription(A).refused, null);
+    socket.receive({ event: "authenticated", data: { userId: "1", guilds: [A, B] } });
+    assert.deepEqual(socket.sentOfType("subscribe").slice(2).map((m) => m.guildId).sort(), [A, B].sort());
+  });
+});
