@@ -37,8 +37,10 @@ public sealed class NextJsDashboardTests
     public async Task StartEverything()
     {
         SetDefaultExpectTimeout(10_000);
-        _host = await RunningSampleHost.StartAsync();
-        _next = await RunningNextApp.StartAsync(_host);
+        // The host lets browsers connect from the dashboard's origin only (besides its own page), as a deployment would.
+        var port = RunningNextApp.ChoosePort();
+        _host = await RunningSampleHost.StartAsync(null, $"--LiveUpdates:AllowedOrigins:0={RunningNextApp.Origin(port)}");
+        _next = await RunningNextApp.StartAsync(_host, port);
         _browser = await Browser.LaunchAsync();
     }
 

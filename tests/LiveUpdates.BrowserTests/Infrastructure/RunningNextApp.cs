@@ -24,7 +24,7 @@ internal sealed class RunningNextApp : IAsyncDisposable
 
     public int Port { get; }
 
-    public string Url(string path = "/") => $"http://127.0.0.1:{Port}{path}";
+    public string Url(string path = "/") => Origin(Port) + path;
 
     /// <summary>What the app printed (for failure messages).</summary>
     public string Output
@@ -40,7 +40,13 @@ internal sealed class RunningNextApp : IAsyncDisposable
 
     public static string AppDirectory => Path.Combine(RepositoryRoot(), "samples", "nextjs-dashboard");
 
-    public static async Task<RunningNextApp> StartAsync(RunningSampleHost host)
+    /// <summary>A free port for the app, chosen before the host starts so that the host can allow its origin.</summary>
+    public static int ChoosePort() => Ports.GetFree();
+
+    /// <summary>The app's origin, which the sample host must list in <c>LiveUpdates:AllowedOrigins</c>.</summary>
+    public static string Origin(int port) => $"http://127.0.0.1:{port}";
+
+    public static async Task<RunningNextApp> StartAsync(RunningSampleHost host, int port)
     {
         var root = RepositoryRoot();
         var next = Path.Combine(root, "node_modules", "next", "dist", "bin", "next");
@@ -53,11 +59,10 @@ internal sealed class RunningNextApp : IAsyncDisposable
 
         await EnsureBuiltAsync(next);
 
-        var port = Ports.GetFree();
         var output = new StringBuilder();
         var start = NodeProcess(next, $"start --port {port} --hostname 127.0.0.1");
         start.Environment["AUTH_SECRET"] = RunningSampleHost.Secret;
-        start.Environment["NEXTAUTH_URL"] = $"http://127.0.0.1:{port}";
+        start.Environment["NEXTAUTH_URL"] = Origin(port);
         start.Environment["LIVEUPDATES_API_URL"] = $"http://127.0.0.1:{host.ApiPort}";
         start.Environment["LIVEUPDATES_WS_URL"] = $"ws://127.0.0.1:{host.WsPort}";
         var process = Launch(start, output);
