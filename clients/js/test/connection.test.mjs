@@ -112,6 +112,22 @@ describe("refetch from the server", () => {
     assert.deepEqual(sockets[1].sentOfType("subscribe")[0], { type: "subscribe", guildId: A, lastSeq: 10, epoch: "e2" });
   });
 
+  test("in the server's envelope form too ({ event: \"refetch\", … }, as main's server writes it), never as a plugin event", async () => {
+    const { client, live } = setup();
+    const syncs = [];
+    const events = [];
+    client.joinGuild(A);
+    client.onSync(A, (info) => syncs.push(info.recovered));
+    client.on(A, "*", ({ event }) => events.push(event));
+    client.connect();
+    const socket = await live();
+    socket.receive(subscribed(A, { seq: 5, epoch: "e1" }));
+    socket.receive({ event: "refetch", guildId: A, data: { guildId: A, epoch: "e1", seq: 8 } });
+    assert.deepEqual(syncs, [undefined, false]);
+    assert.deepEqual(events, []);
+    assert.equal(client.subscription(A).lastSeq, 8);
+  });
+
   test("realtimeData refetches on it", async () => {
     let fetches = 0;
     const { client, live } = setup({ fetchData: async () => ++fetches });
