@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs the whole LiveUpdates test suite: the README's test command, and what .ci/run calls.
-# Installs what the tests need when it is missing (Debian's chromium for the browser tests, the JS client's npm
-# dev dependencies), builds once, runs every .NET test project (one at a time: 2 cores) and the JS client's node
-# tests, and ends with one line summing every test that ran: "tests: N passed, M failed[, K skipped]".
+# Installs what the tests need when it is missing (Debian's chromium for the browser tests, the npm workspace's locked
+# packages: the JS client's dev dependencies and the Next.js sample's), builds once (the .NET solution, the client
+# package), runs every .NET test project (one at a time: 2 cores; the browser tests build and start the Next.js
+# sample themselves), the JS client's node tests and its React tests (vitest), and ends with one line summing every
+# test that ran: "tests: N passed, M failed[, K skipped]".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,9 +33,13 @@ apt_install chromium || echo "could not install chromium: the browser tests will
 # Node.js runs the JS client's tests (this machine image ships Node.js 20; elsewhere Debian's nodejs is installed).
 command -v node >/dev/null 2>&1 || apt_install nodejs npm || echo "could not install nodejs: the JS client's tests will fail"
 
-# The JS client's dev dependencies (TypeScript, to check the .d.ts files), exactly as locked.
+# The npm workspace (package.json at the root: clients/js and samples/nextjs-dashboard), exactly as locked, then the
+# client package's build (dist/: what the tests, the Next.js sample and the sample host's page use).
 if command -v npm >/dev/null 2>&1; then
-  (cd clients/js && npm ci --no-audit --no-fund --loglevel=error) || echo "npm ci failed in clients/js: the type tests will fail"
+  js_started=$(date +%s)
+  npm ci --no-audit --no-fund --loglevel=error || echo "npm ci failed: the JS tests and the Next.js browser tests will fail"
+  npm run --silent build || echo "the client package did not build: the JS tests and the Next.js browser tests will fail"
+  echo "npm ci + client build: $(( $(date +%s) - js_started )) s"
 fi
 
 if ! dotnet build LiveUpdates.sln -c Release 2>&1 | tee "$log" | grep -E "error|Warn|Elapsed" ; then :; fi
@@ -78,13 +84,34 @@ else
 fi
 echo "node: ${node_passed} passed, ${node_failed} failed, ${node_skipped} skipped"
 
+# The React bindings' tests (React 19 + Testing Library in jsdom, vitest); counts from its JSON report.
+vitest_passed=0 vitest_failed=0 vitest_skipped=0
+vitest_json=$(mktemp)
+if [ -x node_modules/.bin/vitest ]; then
+  (cd clients/js && ../../node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile="$vitest_json")
+  vitest_status=$?
+  if read -r vitest_passed vitest_failed vitest_skipped < <(node -e '
+      const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+      console.log(r.numPassedTests, r.numFailedTests, r.numPendingTests + r.numTodoTests);' "$vitest_json" 2>/dev/null); then
+    if [ "$vitest_status" -ne 0 ] && [ "$vitest_failed" -eq 0 ]; then vitest_failed=1; fi
+  else
+    echo "vitest failed without a report"
+    vitest_passed=0 vitest_failed=1 vitest_skipped=0
+  fi
+else
+  echo "vitest not found (npm ci failed?): the React tests could not run"
+  vitest_failed=1
+fi
+rm -f "$vitest_json"
+echo "vitest: ${vitest_passed} passed, ${vitest_failed} failed, ${vitest_skipped} skipped"
+
 shots=$(ls artifacts/browser-tests/*.png 2>/dev/null | wc -l)
 [ "$shots" -gt 0 ] && echo "screenshots of the dashboard page (browser tests): $(pwd)/artifacts/browser-tests/ ($shots files)"
 echo "duration: $(( $(date +%s) - started )) s"
 
-passed=$(( ${passed:-0} + node_passed ))
-failed=$(( ${failed:-0} + node_failed + extra_failed ))
-skipped=$(( ${skipped:-0} + node_skipped ))
+passed=$(( ${passed:-0} + node_passed + vitest_passed ))
+failed=$(( ${failed:-0} + node_failed + vitest_failed + extra_failed ))
+skipped=$(( ${skipped:-0} + node_skipped + vitest_skipped ))
 line="tests: ${passed} passed, ${failed} failed"
 [ "$skipped" -gt 0 ] && line="$line, ${skipped} skipped"
 echo "$line"

@@ -242,6 +242,6 @@ public sealed class DashboardPageTests
             Messages().Where(m => m.GetProperty("event").GetString() == "subscribed").ToList();
 
         private IEnumerable<JsonElement> Messages() =>
-            _frames.Select(f => JsonDocument.Parse(f).RootElement.Clone());
+            _frames.SelectMany(f => f.Split('\n')).Where(l => l.Length > 0).Select(l => JsonDocument.Parse(l).RootElement.Clone()); // packed (batch) frames hold several
     }
 }

@@ -87,6 +87,11 @@ export function fakeWebSocketClass() {
       this.onmessage?.({ data: JSON.stringify(message) });
     }
 
+    /** One text frame as the server wrote it (e.g. several messages joined by "\n" for a batch client). */
+    receiveFrame(text) {
+      this.onmessage?.({ data: text });
+    }
+
     serverClose(code = 1001, reason = "SERVER_SHUTDOWN") {
       this.readyState = FakeWebSocket.CLOSED;
       this.onclose?.({ code, reason });

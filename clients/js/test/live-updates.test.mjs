@@ -1,7 +1,7 @@
 // Unit tests of the browser client's logic with a fake WebSocket and a fake clock: `node --test`.
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { LiveUpdatesClient, Status, backoffDelay, createLiveUpdatesClient } from "../live-updates.js";
+import { LiveUpdatesClient, Status, backoffDelay, createLiveUpdatesClient } from "../dist/index.js";
 import { FakeClock, fakeWebSocketClass, flush, envelope, subscribed } from "./fakes.mjs";
 
 const A = "123456789012345678";
@@ -65,7 +65,7 @@ describe("connection", () => {
     assert.equal(last().url, "ws://test:3002");
     assert.equal(client.connected, false);
     const socket = await live();
-    assert.deepEqual(socket.sent[0], { type: "auth", token: "token-1" });
+    assert.deepEqual(socket.sent[0], { type: "auth", token: "token-1", batch: true });
     assert.equal(client.connected, true);
     assert.equal(client.status, Status.Live);
     assert.deepEqual(seen, [[Status.Live, true]]);
@@ -75,7 +75,7 @@ describe("connection", () => {
     const { client, live } = setup({ token: "fixed" });
     client.connect();
     const socket = await live();
-    assert.deepEqual(socket.sent[0], { type: "auth", token: "fixed" });
+    assert.deepEqual(socket.sent[0], { type: "auth", token: "fixed", batch: true });
   });
 
   test("requires url and token", () => {
@@ -181,11 +181,11 @@ describe("connection", () => {
     sockets[1].open();
     await flush();
     assert.equal(tokenCount(), 2);
-    assert.deepEqual(sockets[1].sent[0], { type: "auth", token: "token-2" });
+    assert.deepEqual(sockets[1].sent[0], { type: "auth", token: "token-2", batch: true });
   });
 
-  test("TOKEN_EXPIRED while connected: authenticates again on the same socket and re-subscribes", async () => {
-    const { client, live } = setup();
+  test("TOKEN_EXPIRED while connected: authenticates again on the same socket, after a short delay, and re-subscribes", async () => {
+    const { client, clock, live } = setup();
     client.joinGuild(A);
     client.connect();
     const socket = await live();
@@ -194,6 +194,8 @@ describe("connection", () => {
     socket.receive({ event: "error", data: { code: "TOKEN_EXPIRED", message: "expired" } });
     await flush();
     assert.equal(client.connected, false);
+    assert.equal(socket.sentOfType("auth").length, 1, "not at network speed");
+    await clock.advance(500);
     assert.deepEqual(socket.sentOfType("auth").map((m) => m.token), ["token-1", "token-2"]);
     socket.receive({ event: "authenticated", data: { userId: "1", guilds: [A] } });
     assert.deepEqual(socket.sentOfType("subscribe")[1], { type: "subscribe", guildId: A, lastSeq: 4, epoch: "e1" });

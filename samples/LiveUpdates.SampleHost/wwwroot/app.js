@@ -1,4 +1,5 @@
-// The sample dashboard page: plain ES modules, no framework, no build step.
+// The sample dashboard page: plain ES modules, no framework, no build step. lib/live-updates.js is the
+// @liveupdates/client package's main entry built into one file (clients/js/live-updates.js, `npm run build`).
 // Every panel is a realtimeData() view: fetched over HTTP from the sample API, then kept current by WebSocket
 // events (patched in place), and refetched when a reconnect could not recover what was missed.
 import { LiveUpdatesClient, Status } from "./lib/live-updates.js";

@@ -15,10 +15,12 @@ internal sealed class RunningSampleHost : IAsyncDisposable
     public const string Secret = "browser-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
 
     private readonly TimeSpan _autoModInterval;
+    private readonly string[] _extraArguments;
 
-    private RunningSampleHost(TimeSpan autoModInterval)
+    private RunningSampleHost(TimeSpan autoModInterval, string[] extraArguments)
     {
         _autoModInterval = autoModInterval;
+        _extraArguments = extraArguments;
         ApiPort = Ports.GetFree();
         WsPort = Ports.GetFree();
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ApiPort}"), Timeout = TimeSpan.FromSeconds(10) };
@@ -36,9 +38,11 @@ internal sealed class RunningSampleHost : IAsyncDisposable
     /// <summary>Talks to the sample API as a script (or another dashboard user) would.</summary>
     public HttpClient Http { get; }
 
-    public static async Task<RunningSampleHost> StartAsync(TimeSpan? autoModInterval = null)
+    /// <param name="autoModInterval">How often the simulated bot raises an infraction (default: never by itself).</param>
+    /// <param name="extraArguments">More configuration, e.g. <c>--LiveUpdates:AllowedOrigins:0=…</c> for a dashboard on another origin.</param>
+    public static async Task<RunningSampleHost> StartAsync(TimeSpan? autoModInterval = null, params string[] extraArguments)
     {
-        var host = new RunningSampleHost(autoModInterval ?? TimeSpan.Zero);
+        var host = new RunningSampleHost(autoModInterval ?? TimeSpan.Zero, extraArguments);
         await host.StartAppAsync();
         return host;
     }
@@ -74,6 +78,7 @@ internal sealed class RunningSampleHost : IAsyncDisposable
                 $"--SampleBot:AutoModInterval={_autoModInterval:c}",
                 "--Logging:LogLevel:Default=Warning",
                 "--SampleHost:Quiet=true",
+                .. _extraArguments,
             ],
             b => b.Services.AddSingleton(Database));
         await Wait.ForAsync(app.StartAsync(), "sample host start", TimeSpan.FromSeconds(20));

@@ -1,6 +1,6 @@
 // Compiled (not run) by types.test.mjs: what a dashboard written in TypeScript may and may not do with the client.
-import { LiveUpdatesClient, Status, type ConnectionStatus, type LiveEventPayloads, type RealtimeData } from "../../live-updates";
-import { LiveEvents, LiveEventNames, type LiveEventName, type ModerationRule, type ModmailConversation } from "../../live-events";
+import { LiveUpdatesClient, Status, type ConnectionStatus, type LiveEventPayloads, type RealtimeData } from "../../dist/index.js";
+import { LiveEvents, LiveEventNames, type LiveEventName, type ModerationRule, type ModmailConversation } from "../../live-events.js";
 
 declare const WebSocketImpl: new (url: string) => WebSocket;
 

@@ -1,0 +1,33 @@
+// Compiled (not run) by types.test.mjs: a dashboard's use of the React entry point under strict TypeScript.
+import { ConnectionIndicator, LiveGuild, LiveUpdatesProvider, useLiveUpdates, useRealtimeData, useRealtimeEvent, useWebSocket } from "../../dist/react/index.js";
+import { LiveEvents, type ModerationRule } from "../../dist/index.js";
+
+export function Layout({ children }: { children: React.ReactNode }) {
+  return (
+    <LiveUpdatesProvider url="ws://localhost:3002" getToken={async () => "token"}>
+      <LiveGuild guildId="123456789012345678">
+        <ConnectionIndicator labels={{ live: "Connected" }} />
+        {children}
+      </LiveGuild>
+    </LiveUpdatesProvider>
+  );
+}
+
+export function Rules() {
+  const { data, loading, error, setData } = useRealtimeData<ModerationRule[]>({
+    path: "moderation/rules",
+    events: [LiveEvents.Moderation.RuleCreated, LiveEvents.Moderation.RuleDeleted],
+    onEvent: (event, data, current) => (event === LiveEvents.Moderation.RuleCreated ? [...current, data.rule as ModerationRule] : "refetch"),
+  });
+  useRealtimeEvent(LiveEvents.Moderation.InfractionCreated, (data) => {
+    const reason: string = data.infraction.reason;
+    void reason;
+  });
+  // @ts-expect-error — not an event of the vocabulary
+  useRealtimeEvent("moderation:rule_renamed", () => {});
+  const { connected, status } = useLiveUpdates();
+  const same: typeof useLiveUpdates = useWebSocket;
+  void [same, setData, status];
+  if (loading || error) return <p>{error}</p>;
+  return <ul data-connected={connected}>{(data ?? []).map((r) => <li key={r.id}>{r.name}</li>)}</ul>;
+}
