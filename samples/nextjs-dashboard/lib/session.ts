@@ -22,4 +22,4 @@ export async function rawSessionToken(req: NextRequest): Promise<string | null> 
 export const botApiUrl = process.env.LIVEUPDATES_API_URL ?? "http://127.0.0.1:3001";
 
 /** The bot host's WebSocket server as the browser reaches it. */
-export const liveWsUrl = process.env.LIVEUPDATES_WS_URL ?? "ws://localhost:3002";
+export const liveWsUrl = process.env.LIVEUPDATES_WS_URL ?? process.env.NEXT_PUBLIC_WS_URL ?? "ws://localhost:3002"; // NEXT_PUBLIC_WS_URL: the variable of the deployment example

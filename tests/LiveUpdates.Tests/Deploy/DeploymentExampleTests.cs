@@ -40,11 +40,11 @@ public sealed partial class DeploymentExampleTests
     }
 
     [Test]
-    public void Compose_Dashboard_GetsNextPublicWsUrl_WhichTheReactProviderReads()
+    public void Compose_Dashboard_GetsNextPublicWsUrl_WhichTheNextJsSampleReads()
     {
         var build = (YamlMappingNode)Service("dashboard")["build"];
         var args = ((YamlMappingNode)build["args"]).Children.Keys.Select(k => ((YamlScalarNode)k).Value);
-        var provider = File.ReadAllText(Path.Combine(RepositoryRoot(), "clients", "js", "react", "LiveUpdatesProvider.tsx"));
+        var provider = File.ReadAllText(Path.Combine(RepositoryRoot(), "samples", "nextjs-dashboard", "lib", "session.ts"));
 
         Assert.That(args, Does.Contain("NEXT_PUBLIC_WS_URL"));
         Assert.That(provider, Does.Contain("process.env.NEXT_PUBLIC_WS_URL"));
