@@ -139,6 +139,12 @@ public sealed class LiveUpdatesOptions
     public int MaxSubscriptionChangesPerSecond { get; set; } = 5;
 
     /// <summary>
+    /// Gets or sets how long work may wait in the dispatch queue without the loop making progress before
+    /// <see cref="WebSocketManager.GetHealth"/> reports the server unhealthy (default 5 s; a quarter of it is degraded).
+    /// </summary>
+    public TimeSpan HealthDispatchLagThreshold { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
     /// Gets or sets how many <c>auth</c> messages one connection may send in any minute (default 10: an open, a few
     /// token refreshes and retries). Each attempt costs a token decryption and an access-policy call; past the limit
     /// the client gets <see cref="LiveErrorCodes.TooManyAuthAttempts"/> and is closed with 1008.

@@ -213,6 +213,28 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
     /// </summary>
     public void Dispose() => StopAsync().GetAwaiter().GetResult();
 
+    /// <summary>
+    /// Reports whether the server is really delivering: running and listening, the dispatch loop alive and not lagging
+    /// behind by more than <see cref="LiveUpdatesOptions.HealthDispatchLagThreshold"/> (unhealthy past it: work waits
+    /// and the loop has made no progress), and the broker connected when it reports its health (degraded when not:
+    /// local delivery goes on). Cheap: safe to call from a health endpoint on every probe.
+    /// </summary>
+    /// <returns>A snapshot.</returns>
+    public LiveUpdatesHealth GetHealth()
+    {
+        var running = IsRunning && !_dispatchLoop.IsCompleted;
+        var lag = _dispatcher.Lag;
+        var broker = (_broker as IBrokerHealth)?.GetHealth();
+        var (status, description) =
+            !IsRunning ? (LiveUpdatesHealthStatus.Unhealthy, "The LiveUpdates server is not running.")
+            : !running ? (LiveUpdatesHealthStatus.Unhealthy, "The dispatch loop has stopped: broadcasts are not delivered.")
+            : lag > _options.HealthDispatchLagThreshold ? (LiveUpdatesHealthStatus.Unhealthy, $"The dispatch loop has made no progress for {lag.TotalSeconds:0.0} s with {_dispatcher.QueueLength} item(s) waiting: broadcasts are not delivered.")
+            : broker is { IsConnected: false } ? (LiveUpdatesHealthStatus.Degraded, $"The broker is not connected ({broker.Description}); local delivery goes on.")
+            : lag > _options.HealthDispatchLagThreshold / 4 ? (LiveUpdatesHealthStatus.Degraded, $"The dispatch loop lags {lag.TotalMilliseconds:0} ms behind.")
+            : (LiveUpdatesHealthStatus.Healthy, $"Listening on {Prefix}; {_connections.Count} connection(s).");
+        return new LiveUpdatesHealth(status, description, IsRunning, _connections.Count, _dispatcher.QueueLength, lag, broker);
+    }
+
     /// <summary>Completes when every broadcast made before the call has been handed to its recipients' queues.</summary>
     internal Task FlushAsync() => _dispatcher.FlushAsync();
 

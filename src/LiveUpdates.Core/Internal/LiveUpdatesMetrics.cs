@@ -25,6 +25,10 @@ internal sealed class LiveUpdatesMetrics : IDisposable
         EventsCoalesced = Meter.CreateCounter<long>("liveupdates.events.coalesced", "{event}", "Queued latest-value events replaced by a newer one.");
         Disconnects = Meter.CreateCounter<long>("liveupdates.disconnects", "{connection}", "Connections ended, by reason.");
         AuthFailures = Meter.CreateCounter<long>("liveupdates.auth.failures", "{attempt}", "Refused auth messages, by error code.");
+        DeliveryLatency = Meter.CreateHistogram<double>("liveupdates.delivery.latency", "ms", "From Broadcast() to the event frame written to the client's socket.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000] });
+        ConnectionDuration = Meter.CreateHistogram<double>("liveupdates.connection.duration", "s", "How long connections stayed open, by end reason.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [1, 10, 60, 300, 900, 3600, 14400, 86400] });
         Recoveries = Meter.CreateCounter<long>("liveupdates.recoveries", "{subscription}", "Subscriptions that asked to recover, by outcome.");
         Meter.CreateObservableGauge("liveupdates.send_queue.depth", () => sendQueueDepth().Total, "{message}", "Messages waiting in all clients' send queues.");
         Meter.CreateObservableGauge("liveupdates.send_queue.max_depth", () => sendQueueDepth().Max, "{message}", "Messages waiting in the fullest client send queue.");
@@ -51,6 +55,10 @@ internal sealed class LiveUpdatesMetrics : IDisposable
     public Counter<long> AuthFailures { get; }
 
     public Counter<long> Recoveries { get; }
+
+    public Histogram<double> DeliveryLatency { get; }
+
+    public Histogram<double> ConnectionDuration { get; }
 
     public void Dispose()
     {

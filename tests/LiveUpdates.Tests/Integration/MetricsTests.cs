@@ -61,4 +61,56 @@ public sealed class MetricsTests
             Assert.That(totals.ContainsKey("liveupdates.send_queue.depth"), Is.True, "queue depth is observable");
         });
     }
+
+    [Test]
+    public async Task Histograms_DeliveryLatencyPerEventWritten_AndConnectionDurationByReason()
+    {
+        await using var server = await TestServer.StartAsync();
+        var latencies = new ConcurrentQueue<double>();
+        var durations = new ConcurrentQueue<(double Seconds, string? Reason)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter == server.Manager.Meter && instrument is Histogram<double>)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) =>
+        {
+            if (instrument.Name == "liveupdates.delivery.latency")
+            {
+                latencies.Enqueue(value);
+            }
+            else if (instrument.Name == "liveupdates.connection.duration")
+            {
+                string? reason = null;
+                foreach (var tag in tags)
+                {
+                    reason = tag.Key == "reason" ? tag.Value as string : reason;
+                }
+
+                durations.Enqueue((value, reason));
+            }
+        });
+        listener.Start();
+
+        var client = await server.ConnectAuthenticatedAsync("1", [Guild], Guild);
+        for (var i = 0; i < 3; i++)
+        {
+            server.Manager.Broadcast(Guild, LiveEvents.Tags.TagCreated);
+            await client.ExpectAsync(LiveEvents.Tags.TagCreated);
+        }
+
+        await client.DisposeAsync();
+        await Wait.UntilAsync(() => !durations.IsEmpty, "the connection's duration recorded");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(latencies, Has.Count.EqualTo(3), "one latency per event written");
+            Assert.That(latencies.All(l => l is >= 0 and < 10_000), Is.True, string.Join(", ", latencies));
+            Assert.That(durations.Single().Reason, Is.EqualTo("CLIENT_CLOSED"));
+            Assert.That(durations.Single().Seconds, Is.GreaterThan(0).And.LessThan(60));
+        });
+    }
 }

@@ -34,7 +34,8 @@ internal sealed partial class ClientConnection : ISubscriber
     private readonly SubscriptionSet _subscriptions = new();
     private readonly SlidingWindowLimiter _subscriptionChanges;
 
-    // A monotonic timestamp (TimeProvider.GetTimestamp), read by the liveness sweep without the lock.
+    // Monotonic timestamps (TimeProvider.GetTimestamp); the last one is read by the liveness sweep without the lock.
+    private readonly long _openedAt;
     private long _lastReceivedAt;
 
     public ClientConnection(ServerContext server, HttpListenerContext httpContext, WebSocket socket, Action<ClientConnection> onClosed)
@@ -46,7 +47,7 @@ internal sealed partial class ClientConnection : ISubscriber
         _logger = server.ConnectionLogger;
         Id = Interlocked.Increment(ref s_nextId);
         RemoteEndPoint = httpContext.Request.RemoteEndPoint?.ToString();
-        _lastReceivedAt = server.Now;
+        _lastReceivedAt = _openedAt = server.Now;
         _writer = new ClientWriter(socket, server.Options, server.Metrics, server.TimeProvider, server.WriterLogger, Id, AbortHttpContext);
         _session = new ClientSession(server.Options, server.TimeProvider, _lastReceivedAt);
         _subscriptionChanges = new SlidingWindowLimiter(server.Options.MaxSubscriptionChangesPerSecond, TimeSpan.FromSeconds(1), server.TimeProvider);
@@ -412,6 +413,7 @@ internal sealed partial class ClientConnection : ISubscriber
         Log.ConnectionClosed(_logger, Id, endReason);
         _server.Metrics.Connections.Add(-1);
         _server.Metrics.Disconnects.Add(1, new KeyValuePair<string, object?>("reason", endReason));
+        _server.Metrics.ConnectionDuration.Record(_server.TimeProvider.GetElapsedTime(_openedAt).TotalSeconds, new KeyValuePair<string, object?>("reason", endReason));
         _onClosed(this);
         _completed.TrySetResult();
     }

@@ -332,6 +332,16 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
         if (frame.EventName is not null)
         {
             _metrics.EventsDelivered.Add(1);
+            RecordLatency(frame.Timestamp);
+        }
+    }
+
+    /// <summary>Records the delivery latency of an event written just now (replays included: they were late).</summary>
+    private void RecordLatency(long broadcastAt)
+    {
+        if (broadcastAt != 0 && _metrics.DeliveryLatency.Enabled)
+        {
+            _metrics.DeliveryLatency.Record(Math.Max(0, _time.GetUtcNow().ToUnixTimeMilliseconds() - broadcastAt));
         }
     }
 
@@ -463,10 +473,15 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
     {
         var length = batch.Count - 1;
         var events = 0;
+        long oldest = 0;
         foreach (var f in batch)
         {
             length += f.Bytes.Length;
-            events += f.EventName is null ? 0 : 1;
+            if (f.EventName is not null)
+            {
+                events++;
+                oldest = oldest == 0 ? f.Timestamp : Math.Min(oldest, f.Timestamp);
+            }
         }
 
         var buffer = ArrayPool<byte>.Shared.Rent(length);
@@ -500,6 +515,7 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
         if (events > 0)
         {
             _metrics.EventsDelivered.Add(events);
+            RecordLatency(oldest); // one sample per packed frame: its oldest event
         }
     }
 

@@ -6,8 +6,9 @@ namespace LiveUpdates.Internal.Delivery;
 /// </summary>
 internal sealed class OutboundFrame
 {
-    private OutboundFrame(byte[] bytes, string? guildId, string? eventName, long seq, bool latestValue, string? category)
+    private OutboundFrame(byte[] bytes, string? guildId, string? eventName, long seq, bool latestValue, string? category, long timestamp = 0)
     {
+        Timestamp = timestamp;
         Bytes = bytes;
         GuildId = guildId;
         EventName = eventName;
@@ -17,6 +18,9 @@ internal sealed class OutboundFrame
     }
 
     public byte[] Bytes { get; }
+
+    /// <summary>Gets when an event was broadcast, in Unix milliseconds (0 for control frames): the start of its delivery latency.</summary>
+    public long Timestamp { get; }
 
     /// <summary>Gets the guild of an event or guild control frame; <see langword="null"/> for connection control frames.</summary>
     public string? GuildId { get; }
@@ -38,8 +42,8 @@ internal sealed class OutboundFrame
     /// <summary>A control frame about one guild's stream (e.g. <c>refetch</c>): filtered by subscription like an event, but not by category, and never coalesced.</summary>
     public static OutboundFrame GuildControl(byte[] bytes, string guildId, long seq) => new(bytes, guildId, null, seq, latestValue: false, category: null);
 
-    public static OutboundFrame Event(byte[] bytes, string guildId, string eventName, long seq, bool latestValue, string? category = null) =>
-        new(bytes, guildId, eventName, seq, latestValue, category);
+    public static OutboundFrame Event(byte[] bytes, string guildId, string eventName, long seq, bool latestValue, string? category = null, long timestamp = 0) =>
+        new(bytes, guildId, eventName, seq, latestValue, category, timestamp);
 
     /// <summary>Gets a value indicating whether <paramref name="newer"/> supersedes this frame.</summary>
     public bool IsSupersededBy(OutboundFrame newer) =>

@@ -56,6 +56,7 @@ internal sealed partial class Dispatcher : IBrokerHandler
     private readonly ConcurrentQueue<string> _emptied = new();
     private int _noticesPending;
     private long _accessVersion;
+    private long _lastProgressAt;
 
     public Dispatcher(LiveUpdatesOptions options, RoomStore rooms, IBroker broker, IGuildAccessPolicy accessPolicy, TimeProvider time, ILogger<Dispatcher> logger, LiveUpdatesMetrics metrics)
     {
@@ -75,6 +76,12 @@ internal sealed partial class Dispatcher : IBrokerHandler
             AllowSynchronousContinuations = false,
         });
     }
+
+    /// <summary>Gets how many items wait in the dispatch queue.</summary>
+    public int QueueLength => _channel.Reader.Count;
+
+    /// <summary>Gets how long items have waited without the loop making progress (zero when nothing waits).</summary>
+    public TimeSpan Lag => _channel.Reader.Count == 0 ? TimeSpan.Zero : _time.GetElapsedTime(Volatile.Read(ref _lastProgressAt));
 
     /// <summary>Gets a number that grows with every permission re-check, so a subscription resolved before one can tell.</summary>
     public long AccessVersion => Interlocked.Read(ref _accessVersion);
@@ -169,6 +176,7 @@ internal sealed partial class Dispatcher : IBrokerHandler
     public async Task RunAsync()
     {
         var reader = _channel.Reader;
+        Volatile.Write(ref _lastProgressAt, _time.GetTimestamp());
         while (true)
         {
             var wait = reader.WaitToReadAsync();
@@ -190,6 +198,7 @@ internal sealed partial class Dispatcher : IBrokerHandler
                 break;
             }
 
+            Volatile.Write(ref _lastProgressAt, _time.GetTimestamp()); // awake: lag counts from here
             while (reader.TryRead(out var item))
             {
                 try
@@ -218,6 +227,8 @@ internal sealed partial class Dispatcher : IBrokerHandler
                     _pending.Clear();
                     Log.DispatchFailed(_logger, ex, item.Message.EventName ?? item.Work?.GetType().Name ?? "work", item.Message.GuildId ?? "-");
                 }
+
+                Volatile.Write(ref _lastProgressAt, _time.GetTimestamp());
             }
         }
 
@@ -393,7 +404,7 @@ internal sealed partial class Dispatcher : IBrokerHandler
         else
         {
             var bytes = EnvelopeSerializer.SerializeEvent(eventName, message.GuildId, message.Data.Span, message.Timestamp, position.Seq, position.Epoch);
-            frame = OutboundFrame.Event(bytes, message.GuildId, eventName, position.Seq, _traits.IsLatestValue(eventName), _traits.CategoryOf(eventName));
+            frame = OutboundFrame.Event(bytes, message.GuildId, eventName, position.Seq, _traits.IsLatestValue(eventName), _traits.CategoryOf(eventName), message.Timestamp);
         }
 
         publication.LocalFrame = frame;
