@@ -23,7 +23,7 @@ public class EnvelopeBenchmarks
     public ReadOnlyMemory<byte> SerializeData() => EnvelopeSerializer.SerializeData("bench:tick", _tick, s_options);
 
     [Benchmark]
-    public byte[] SerializeEvent() => EnvelopeSerializer.SerializeEvent("bench:tick", "100000000000000001", _data.Span, 1764150000000, 12345, "AbCdEfGhIjKl");
+    public byte[] SerializeEvent() => EnvelopeSerializer.SerializeEvent("bench:tick", "100000000000000001", _data.Span, 1764150000000, 12345, "AbCdEfGhIjKl", out _);
 
     public sealed record Tick(long T, int I, string Pad);
 }

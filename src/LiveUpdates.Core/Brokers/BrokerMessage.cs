@@ -30,6 +30,9 @@ public readonly struct BrokerMessage
     /// <summary>Gets a value indicating whether this message is a gap rather than an event.</summary>
     public bool IsGap => EventName is null;
 
+    /// <summary>The same message over <paramref name="data"/>, which must hold the same bytes (a slice of the frame that contains them).</summary>
+    internal BrokerMessage WithSameData(ReadOnlyMemory<byte> data) => new(GuildId, EventName, data, Timestamp);
+
     /// <summary>Creates an event message.</summary>
     /// <param name="guildId">The guild.</param>
     /// <param name="eventName">The event name.</param>

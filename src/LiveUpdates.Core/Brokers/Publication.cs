@@ -15,7 +15,7 @@ public sealed class Publication
     }
 
     /// <summary>Gets what was published.</summary>
-    public BrokerMessage Message { get; }
+    public BrokerMessage Message { get; private set; }
 
     /// <summary>Gets the guild of the stream.</summary>
     public string GuildId => Message.GuildId;
@@ -27,5 +27,18 @@ public sealed class Publication
     /// The frame this server built for the publication, kept so that a publication held in an in-memory history is
     /// serialized once for live delivery and every replay. Set and read only by the dispatch loop.
     /// </summary>
-    internal object? LocalFrame { get; set; }
+    internal object? LocalFrame { get; private set; }
+
+    /// <summary>
+    /// Keeps <paramref name="frame"/> for later deliveries and replays, and points the message's data at its copy
+    /// inside the frame (<paramref name="data"/>), so a publication held in history keeps one copy of its payload.
+    /// </summary>
+    internal void KeepFrame(object frame, ReadOnlyMemory<byte> data)
+    {
+        LocalFrame = frame;
+        if (!data.IsEmpty)
+        {
+            Message = Message.WithSameData(data);
+        }
+    }
 }

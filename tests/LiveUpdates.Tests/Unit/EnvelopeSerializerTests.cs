@@ -54,8 +54,16 @@ public sealed class EnvelopeSerializerTests
         var data = new Dictionary<string, int> { ["n"] = 1 };
         var payload = EnvelopeSerializer.SerializeData("a:b", data, Web);
         data["n"] = 2;
-        var frame = EnvelopeSerializer.SerializeEvent("a:b", "1", payload.Span, 0, 1, "e");
+        var frame = EnvelopeSerializer.SerializeEvent("a:b", "1", payload.Span, 0, 1, "e", out _);
         Assert.That(JsonDocument.Parse(frame).RootElement.GetProperty("data").GetProperty("n").GetInt32(), Is.EqualTo(1));
+    }
+
+    [Test]
+    public void SerializeEvent_SaysWhereTheDataStandsInTheEnvelope()
+    {
+        var payload = EnvelopeSerializer.SerializeData("a:b", new { text = "héllo \"quoted\"", n = 42 }, Web);
+        var frame = EnvelopeSerializer.SerializeEvent("a:b", "123", payload.Span, 1_700_000_000_000, 7, "epoch", out var offset);
+        Assert.That(frame.AsSpan(offset, payload.Length).SequenceEqual(payload.Span), Is.True, "the history keeps this slice instead of a second copy");
     }
 
     [Test]
@@ -73,7 +81,7 @@ public sealed class EnvelopeSerializerTests
     }
 
     private static byte[] Envelope(string eventName, string guildId, object? data, long timestamp = 0, long seq = 1, string epoch = "e") =>
-        EnvelopeSerializer.SerializeEvent(eventName, guildId, EnvelopeSerializer.SerializeData(eventName, data, Web).Span, timestamp, seq, epoch);
+        EnvelopeSerializer.SerializeEvent(eventName, guildId, EnvelopeSerializer.SerializeData(eventName, data, Web).Span, timestamp, seq, epoch, out _);
 
     private static string Json(byte[] frame) => System.Text.Encoding.UTF8.GetString(frame);
 

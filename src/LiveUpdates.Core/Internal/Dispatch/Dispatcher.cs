@@ -397,17 +397,19 @@ internal sealed partial class Dispatcher : IBrokerHandler
 
         var message = publication.Message;
         var position = publication.Position;
+        var data = ReadOnlyMemory<byte>.Empty;
         if (message.EventName is not { } eventName)
         {
             frame = OutboundFrame.GuildControl(ServerMessages.Refetch(message.GuildId, position.Epoch, position.Seq), message.GuildId, position.Seq);
         }
         else
         {
-            var bytes = EnvelopeSerializer.SerializeEvent(eventName, message.GuildId, message.Data.Span, message.Timestamp, position.Seq, position.Epoch);
+            var bytes = EnvelopeSerializer.SerializeEvent(eventName, message.GuildId, message.Data.Span, message.Timestamp, position.Seq, position.Epoch, out var offset);
             frame = OutboundFrame.Event(bytes, message.GuildId, eventName, position.Seq, _traits.IsLatestValue(eventName), _traits.CategoryOf(eventName), message.Timestamp);
+            data = bytes.AsMemory(offset, message.Data.Length);
         }
 
-        publication.LocalFrame = frame;
+        publication.KeepFrame(frame, data);
         return frame;
     }
 

@@ -48,8 +48,9 @@ internal static class EnvelopeSerializer
     /// <summary>
     /// Writes the event envelope <c>{"event","guildId","data","timestamp","seq","epoch"}</c> around already
     /// serialized <paramref name="data"/>. Called once per broadcast by the dispatcher, whatever the audience.
+    /// <paramref name="dataOffset"/> is where <paramref name="data"/> stands, unchanged, in the envelope.
     /// </summary>
-    public static byte[] SerializeEvent(string eventName, string guildId, ReadOnlySpan<byte> data, long timestampMs, long seq, string epoch)
+    public static byte[] SerializeEvent(string eventName, string guildId, ReadOnlySpan<byte> data, long timestampMs, long seq, string epoch, out int dataOffset)
     {
         var writer = Rent(out var buffer);
         try
@@ -58,6 +59,7 @@ internal static class EnvelopeSerializer
             writer.WriteString(ProtocolNames.Event, eventName);
             writer.WriteString(ProtocolNames.GuildId, guildId);
             writer.WritePropertyName(ProtocolNames.Data);
+            dataOffset = (int)(writer.BytesCommitted + writer.BytesPending);
             writer.WriteRawValue(data, skipInputValidation: true);
             writer.WriteNumber(ProtocolNames.Timestamp, timestampMs);
             writer.WriteNumber(ProtocolNames.Seq, seq);
