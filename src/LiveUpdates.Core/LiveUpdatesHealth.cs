@@ -6,7 +6,7 @@ public enum LiveUpdatesHealthStatus
     /// <summary>Listening, and broadcasts are being delivered without lag.</summary>
     Healthy,
 
-    /// <summary>Delivering, but behind (the dispatch loop lags) or a dependency is down while local delivery goes on.</summary>
+    /// <summary>Delivering, but behind (the dispatch loop lags) or a dependency (broker, permission store) is down.</summary>
     Degraded,
 
     /// <summary>Not delivering: not running, not listening, or the dispatch loop has stopped making progress.</summary>
@@ -19,7 +19,7 @@ public enum LiveUpdatesHealthStatus
 /// </summary>
 public sealed class LiveUpdatesHealth
 {
-    internal LiveUpdatesHealth(LiveUpdatesHealthStatus status, string description, bool isListening, int connections, int dispatchQueueLength, TimeSpan dispatchLag, BrokerHealth? broker)
+    internal LiveUpdatesHealth(LiveUpdatesHealthStatus status, string description, bool isListening, int connections, int dispatchQueueLength, TimeSpan dispatchLag, DependencyHealth? broker, DependencyHealth? accessPolicy)
     {
         Status = status;
         Description = description;
@@ -28,6 +28,7 @@ public sealed class LiveUpdatesHealth
         DispatchQueueLength = dispatchQueueLength;
         DispatchLag = dispatchLag;
         Broker = broker;
+        AccessPolicy = accessPolicy;
     }
 
     /// <summary>Gets the overall verdict.</summary>
@@ -48,11 +49,9 @@ public sealed class LiveUpdatesHealth
     /// <summary>Gets how long work has been waiting without the dispatch loop making progress (zero when nothing waits).</summary>
     public TimeSpan DispatchLag { get; }
 
-    /// <summary>Gets the broker's own report, when the broker gives one (see <see cref="Brokers.IBrokerHealth"/>).</summary>
-    public BrokerHealth? Broker { get; }
-}
+    /// <summary>Gets the broker's own report, when the broker gives one (see <see cref="IDependencyHealth"/>).</summary>
+    public DependencyHealth? Broker { get; }
 
-/// <summary>What a broker says of itself: connected to its backing service or not, and why.</summary>
-/// <param name="IsConnected">Whether the broker reaches its backing service (always <see langword="true"/> in memory).</param>
-/// <param name="Description">A short explanation, e.g. the last connection error.</param>
-public sealed record BrokerHealth(bool IsConnected, string Description);
+    /// <summary>Gets the access policy's report on the store it reads (e.g. MongoDB), when it gives one.</summary>
+    public DependencyHealth? AccessPolicy { get; }
+}

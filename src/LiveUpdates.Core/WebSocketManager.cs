@@ -216,23 +216,25 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
     /// <summary>
     /// Reports whether the server is really delivering: running and listening, the dispatch loop alive and not lagging
     /// behind by more than <see cref="LiveUpdatesOptions.HealthDispatchLagThreshold"/> (unhealthy past it: work waits
-    /// and the loop has made no progress), and the broker connected when it reports its health (degraded when not:
-    /// local delivery goes on). Cheap: safe to call from a health endpoint on every probe.
+    /// and the loop has made no progress), and the broker and the access policy's store reachable when they report
+    /// their health (<see cref="IDependencyHealth"/>; degraded when not). Cheap: safe to call from a health endpoint on every probe.
     /// </summary>
     /// <returns>A snapshot.</returns>
     public LiveUpdatesHealth GetHealth()
     {
         var running = IsRunning && !_dispatchLoop.IsCompleted;
         var lag = _dispatcher.Lag;
-        var broker = (_broker as IBrokerHealth)?.GetHealth();
+        var broker = (_broker as IDependencyHealth)?.GetHealth();
+        var accessPolicy = (_server.AccessPolicy as IDependencyHealth)?.GetHealth();
         var (status, description) =
             !IsRunning ? (LiveUpdatesHealthStatus.Unhealthy, "The LiveUpdates server is not running.")
             : !running ? (LiveUpdatesHealthStatus.Unhealthy, "The dispatch loop has stopped: broadcasts are not delivered.")
             : lag > _options.HealthDispatchLagThreshold ? (LiveUpdatesHealthStatus.Unhealthy, $"The dispatch loop has made no progress for {lag.TotalSeconds:0.0} s with {_dispatcher.QueueLength} item(s) waiting: broadcasts are not delivered.")
-            : broker is { IsConnected: false } ? (LiveUpdatesHealthStatus.Degraded, $"The broker is not connected ({broker.Description}); local delivery goes on.")
+            : broker is { IsAvailable: false } ? (LiveUpdatesHealthStatus.Degraded, $"The broker is not connected ({broker.Description}); local delivery goes on.")
+            : accessPolicy is { IsAvailable: false } ? (LiveUpdatesHealthStatus.Degraded, $"The permission store is not reachable ({accessPolicy.Description}); subscriptions that need it are refused.")
             : lag > _options.HealthDispatchLagThreshold / 4 ? (LiveUpdatesHealthStatus.Degraded, $"The dispatch loop lags {lag.TotalMilliseconds:0} ms behind.")
             : (LiveUpdatesHealthStatus.Healthy, $"Listening on {Prefix}; {_connections.Count} connection(s).");
-        return new LiveUpdatesHealth(status, description, IsRunning, _connections.Count, _dispatcher.QueueLength, lag, broker);
+        return new LiveUpdatesHealth(status, description, IsRunning, _connections.Count, _dispatcher.QueueLength, lag, broker, accessPolicy);
     }
 
     /// <summary>Completes when every broadcast made before the call has been handed to its recipients' queues.</summary>

@@ -13,7 +13,7 @@ namespace LiveUpdates.Security;
 /// <c>AddLiveUpdates()</c> uses this policy as soon as an <see cref="IGuildMemberSource"/> is registered. Without
 /// dependency injection, pass one to the <see cref="WebSocketManager"/> constructor.
 /// </remarks>
-public sealed class DashboardAccessPolicy : IGuildAccessPolicy
+public sealed class DashboardAccessPolicy : IGuildAccessPolicy, IDependencyHealth
 {
     private readonly IGuildMemberSource _members;
     private readonly IDashboardPermissionStore _store;
@@ -62,4 +62,8 @@ public sealed class DashboardAccessPolicy : IGuildAccessPolicy
 
     /// <inheritdoc/>
     public void Invalidate(string guildId) => _store.Invalidate(guildId);
+
+    /// <summary>Reports the permission store's health when the store gives one (MongoDB does); otherwise available.</summary>
+    /// <returns>The store's report.</returns>
+    public DependencyHealth GetHealth() => (_store as IDependencyHealth)?.GetHealth() ?? new DependencyHealth(true, "The permission store reports no health.");
 }

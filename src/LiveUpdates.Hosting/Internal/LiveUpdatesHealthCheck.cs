@@ -17,8 +17,14 @@ internal sealed class LiveUpdatesHealthCheck(WebSocketManager manager) : IHealth
         };
         if (health.Broker is { } broker)
         {
-            data["brokerConnected"] = broker.IsConnected;
+            data["brokerConnected"] = broker.IsAvailable;
             data["broker"] = broker.Description;
+        }
+
+        if (health.AccessPolicy is { } store)
+        {
+            data["permissionStoreReachable"] = store.IsAvailable;
+            data["permissionStore"] = store.Description;
         }
 
         var status = health.Status switch

@@ -11,9 +11,15 @@ namespace LiveUpdates.Mongo.Internal;
 /// readers of an uncached guild share one query; a failed query is not cached. Expected index: <c>{ guildId: 1 }</c>
 /// (the bot's unique <c>{ guildId: 1, discordRoleId: 1 }</c> serves too).
 /// </summary>
-internal sealed class MongoDashboardPermissionStore(IMongoCollection<BsonDocument> collection, TimeSpan cacheDuration, TimeProvider time) : IDashboardPermissionStore
+internal sealed class MongoDashboardPermissionStore(IMongoCollection<BsonDocument> collection, TimeSpan cacheDuration, TimeProvider time) : IDashboardPermissionStore, IDependencyHealth
 {
     private readonly ConcurrentDictionary<string, Entry> _cache = new(StringComparer.Ordinal);
+    private volatile string? _lastError; // set by a failed query, cleared by the next one that succeeds
+
+    /// <summary>Unavailable from a failed query until one succeeds again (failures are not cached, so the next check retries).</summary>
+    public DependencyHealth GetHealth() => _lastError is { } error
+        ? new DependencyHealth(false, $"The last query of dashboardpermissions failed: {error}")
+        : new DependencyHealth(true, "MongoDB answered the last query.");
 
     public async ValueTask<IReadOnlyList<DashboardPermission>> GetPermissionsAsync(string guildId, CancellationToken cancellationToken)
     {
@@ -46,6 +52,21 @@ internal sealed class MongoDashboardPermissionStore(IMongoCollection<BsonDocumen
     private async Task<IReadOnlyList<DashboardPermission>> LoadAsync(string guildId)
     {
         await Task.Yield(); // never run the query on the caller's stack while it holds the cache slot
+        try
+        {
+            var documents = await QueryAsync(guildId).ConfigureAwait(false);
+            _lastError = null;
+            return documents;
+        }
+        catch (Exception ex)
+        {
+            _lastError = ex.GetType().Name + ": " + ex.Message;
+            throw;
+        }
+    }
+
+    private async Task<IReadOnlyList<DashboardPermission>> QueryAsync(string guildId)
+    {
         var filter = Builders<BsonDocument>.Filter.Eq("guildId", guildId);
         using var cursor = await collection.FindAsync(filter, options: null, CancellationToken.None).ConfigureAwait(false);
         var result = new List<DashboardPermission>();

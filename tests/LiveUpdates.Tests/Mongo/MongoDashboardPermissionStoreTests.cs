@@ -83,6 +83,39 @@ public sealed class MongoDashboardPermissionStoreTests
     }
 
     [Test]
+    public async Task Health_IsUnavailableAfterAFailedQuery_UntilOneSucceeds_AndShowsInTheServersHealth()
+    {
+        var collection = new Mock<IMongoCollection<BsonDocument>>();
+        var fail = true;
+        collection.Setup(c => c.FindAsync(It.IsAny<FilterDefinition<BsonDocument>>(), It.IsAny<FindOptions<BsonDocument, BsonDocument>>(), It.IsAny<CancellationToken>()))
+            .Returns(() => fail ? throw new TimeoutException("no server") : Task.FromResult(Cursor()));
+        var store = new MongoDashboardPermissionStore(collection.Object, TimeSpan.FromMinutes(5), new FakeTimeProvider());
+        var policy = new DashboardAccessPolicy(new OwnerlessMembers(), store, new LiveUpdatesOptions());
+
+        var fresh = store.GetHealth();
+        Assert.ThrowsAsync<TimeoutException>(async () => await store.GetPermissionsAsync(G, CancellationToken.None));
+        var failed = policy.GetHealth();
+        fail = false;
+        await store.GetPermissionsAsync(G, CancellationToken.None);
+        var recovered = store.GetHealth();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(fresh.IsAvailable, Is.True);
+            Assert.That(failed.IsAvailable, Is.False, "the policy reports its store");
+            Assert.That(failed.Description, Does.Contain("no server"));
+            Assert.That(recovered.IsAvailable, Is.True);
+        });
+    }
+
+    private sealed class OwnerlessMembers : IGuildMemberSource
+    {
+        public ValueTask<IReadOnlyList<string>> GetGuildIdsAsync(AuthenticatedUser user, CancellationToken cancellationToken) => ValueTask.FromResult<IReadOnlyList<string>>([]);
+
+        public ValueTask<GuildMember?> GetMemberAsync(string guildId, AuthenticatedUser user, CancellationToken cancellationToken) => ValueTask.FromResult<GuildMember?>(null);
+    }
+
+    [Test]
     public async Task RealServer_WhenLiveUpdatesMongoUriIsSet()
     {
         var uri = Environment.GetEnvironmentVariable("LIVEUPDATES_MONGO_URI");
