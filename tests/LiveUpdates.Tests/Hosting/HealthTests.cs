@@ -35,7 +35,7 @@ public sealed class HealthTests
     [Test]
     public async Task AStalledDispatchLoop_TurnsTheHealthCheckUnhealthy_AndBackToHealthyOnceItMovesAgain()
     {
-        var policy = new HoldingPolicy();
+        var policy = new HoldingAccessPolicy(GuildA);
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton<IGuildAccessPolicy>(policy);
@@ -83,32 +83,5 @@ public sealed class HealthTests
             Assert.That((int)entry.Data["dispatchQueueLength"], Is.GreaterThan(0));
             Assert.That(after!.Status, Is.EqualTo(HealthStatus.Healthy));
         });
-    }
-
-    /// <summary>Every user may open the guild; <see cref="Hold"/> makes access checks wait until <see cref="Release"/>.</summary>
-    private sealed class HoldingPolicy : IGuildAccessPolicy
-    {
-        private TaskCompletionSource? _gate;
-        private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public Task Held => _held.Task;
-
-        public void Hold() => Volatile.Write(ref _gate, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-
-        public void Release() => Interlocked.Exchange(ref _gate, null)?.TrySetResult();
-
-        public ValueTask<IReadOnlyList<string>> GetGuildsAsync(AuthenticatedUser user, CancellationToken cancellationToken) =>
-            ValueTask.FromResult<IReadOnlyList<string>>([GuildA]);
-
-        public async ValueTask<GuildAccess> GetAccessAsync(AuthenticatedUser user, string guildId, CancellationToken cancellationToken)
-        {
-            if (Volatile.Read(ref _gate) is { } gate)
-            {
-                _held.TrySetResult();
-                await gate.Task;
-            }
-
-            return GuildAccess.Full;
-        }
     }
 }

@@ -1,5 +1,4 @@
 using System.Net.WebSockets;
-using LiveUpdates.Security;
 using LiveUpdates.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
 
@@ -60,7 +59,7 @@ public sealed class StreamIntegrityTests
     [Test]
     public async Task ABroadcastDroppedOnAFullQueue_TellsLiveSubscribersToRefetch_AndNobodyRecoversAcrossIt()
     {
-        var policy = new GatedPolicy();
+        var policy = new HoldingAccessPolicy(GuildA);
         await using var server = await TestServer.StartAsync(o => o.DispatchQueueCapacity = 8, accessPolicy: _ => policy);
         await using var client = await server.ConnectAuthenticatedAsync("1", [GuildA], GuildA);
         server.Manager.Broadcast(GuildA, Event);
@@ -100,7 +99,7 @@ public sealed class StreamIntegrityTests
     public async Task ASubscribe_CompletedAfterTheSessionExpired_IsAnsweredWithSessionChanged()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var policy = new GatedPolicy();
+        var policy = new HoldingAccessPolicy(GuildA);
         await using var server = await TestServer.StartAsync(
             o =>
             {
@@ -173,36 +172,5 @@ public sealed class StreamIntegrityTests
         GC.WaitForPendingFinalizers();
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         return GC.GetTotalMemory(forceFullCollection: true);
-    }
-
-    /// <summary>Every user may open every guild; <see cref="Hold"/> makes the next access check wait until <see cref="Release"/>.</summary>
-    private sealed class GatedPolicy : IGuildAccessPolicy
-    {
-        private TaskCompletionSource? _gate;
-        private TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public Task Held => _held.Task;
-
-        public void Hold()
-        {
-            _held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            Volatile.Write(ref _gate, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        }
-
-        public void Release() => Interlocked.Exchange(ref _gate, null)?.TrySetResult();
-
-        public ValueTask<IReadOnlyList<string>> GetGuildsAsync(AuthenticatedUser user, CancellationToken cancellationToken) =>
-            ValueTask.FromResult<IReadOnlyList<string>>([GuildA]);
-
-        public async ValueTask<GuildAccess> GetAccessAsync(AuthenticatedUser user, string guildId, CancellationToken cancellationToken)
-        {
-            if (Volatile.Read(ref _gate) is { } gate)
-            {
-                _held.TrySetResult();
-                await gate.Task;
-            }
-
-            return GuildAccess.Full;
-        }
     }
 }
