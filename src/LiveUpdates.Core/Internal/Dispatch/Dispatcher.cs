@@ -57,6 +57,8 @@ internal sealed partial class Dispatcher : IBrokerHandler
     private int _noticesPending;
     private long _accessVersion;
     private long _lastProgressAt;
+    private long _lastDropLoggedAt;
+    private long _dropsSinceLog;
 
     public Dispatcher(LiveUpdatesOptions options, RoomStore rooms, IBroker broker, IGuildAccessPolicy accessPolicy, TimeProvider time, ILogger<Dispatcher> logger, LiveUpdatesMetrics metrics)
     {
@@ -92,7 +94,7 @@ internal sealed partial class Dispatcher : IBrokerHandler
         if (!_channel.Writer.TryWrite(DispatchItem.Broadcast(message)))
         {
             _metrics.EventsDropped.Add(1);
-            Log.DispatchQueueFull(_logger, _options.DispatchQueueCapacity, message.EventName!, message.GuildId);
+            LogDrop(message);
             _dropped.TryAdd(message.GuildId, 0);
             Notify();
         }
@@ -557,6 +559,18 @@ internal sealed partial class Dispatcher : IBrokerHandler
         }
     }
 
+    /// <summary>Logs a dropped broadcast: the first at once, then at most one line a second with the count, so a burst into a full queue cannot flood the log.</summary>
+    private void LogDrop(BrokerMessage message)
+    {
+        var dropped = Interlocked.Increment(ref _dropsSinceLog);
+        var now = _time.GetTimestamp();
+        var last = Volatile.Read(ref _lastDropLoggedAt);
+        if ((last == 0 || _time.GetElapsedTime(last, now) >= TimeSpan.FromSeconds(1)) && Interlocked.CompareExchange(ref _lastDropLoggedAt, now, last) == last)
+        {
+            Log.DispatchQueueFull(_logger, _options.DispatchQueueCapacity, Interlocked.Exchange(ref _dropsSinceLog, 0), message.EventName!, message.GuildId);
+        }
+    }
+
     private void LostLocally(string guildId, StreamPosition position)
     {
         _lost[guildId] = position;
@@ -574,8 +588,8 @@ internal sealed partial class Dispatcher : IBrokerHandler
 
     private static partial class Log
     {
-        [LoggerMessage(12, LogLevel.Error, "The dispatch queue is full ({Capacity}); event {EventName} for guild {GuildId} was dropped and its subscribers will be told to refetch")]
-        public static partial void DispatchQueueFull(ILogger logger, int capacity, string eventName, string guildId);
+        [LoggerMessage(12, LogLevel.Error, "The dispatch queue is full ({Capacity}): {Dropped} broadcast(s) dropped since the last report, the latest {EventName} for guild {GuildId}; their guilds' subscribers are told to refetch")]
+        public static partial void DispatchQueueFull(ILogger logger, int capacity, long dropped, string eventName, string guildId);
 
         [LoggerMessage(18, LogLevel.Error, "The dispatcher failed on {EventName} for guild {GuildId}")]
         public static partial void DispatchFailed(ILogger logger, Exception exception, string eventName, string guildId);
