@@ -1,5 +1,5 @@
 // A bot as the README shows it, built only from the packages in a local feed (no project references): it adds
-// LiveUpdates and its MongoDB part with the builder from configuration, starts the hosted services, and checks that a
+// LiveUpdates, its MongoDB part and its health check with the builder from configuration, starts the hosted services, and checks that a
 // real WebSocket client authenticated with an HS256 token and subscribed to a guild receives one event broadcast
 // through the facade. Besides the packages it references only the DI container and configuration implementations
 // (not Microsoft.Extensions.Hosting, which would bring most Microsoft.Extensions packages and hide a missing
@@ -32,8 +32,10 @@ var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Diction
 }).Build();
 
 var services = new ServiceCollection();
+services.AddLogging();
 services.AddLiveUpdates(configuration.GetSection(LiveUpdatesOptions.SectionName))
-    .AddMongoPermissionStore(configuration.GetSection(MongoPermissionStoreOptions.SectionName));
+    .AddMongoPermissionStore(configuration.GetSection(MongoPermissionStoreOptions.SectionName))
+    .AddHealthCheck();
 services.AddSingleton<IGuildMemberSource, OwnerMemberSource>();
 await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
 
@@ -47,6 +49,8 @@ foreach (var service in hosted)
 
 var manager = provider.GetRequiredService<WebSocketManager>();
 Check(manager.IsRunning, "the server runs after start");
+var health = await provider.GetRequiredService<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckService>().CheckHealthAsync(timeout.Token);
+Check(health.Entries.ContainsKey("liveupdates") && health.Status == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, $"the health check is registered and healthy ({health.Status})");
 Check(provider.GetRequiredService<IBroadcaster>() == manager, "IBroadcaster is the manager");
 Check(provider.GetRequiredService<IDashboardPermissionStore>() is not null, "the MongoDB store resolves (MongoDB.Driver is there)");
 Check(provider.GetRequiredService<IOptions<MongoPermissionStoreOptions>>().Value.CollectionName == "dashboardpermissions", "the store's options bind");
