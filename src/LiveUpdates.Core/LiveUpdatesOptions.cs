@@ -139,6 +139,14 @@ public sealed class LiveUpdatesOptions
     public int MaxSubscriptionChangesPerSecond { get; set; } = 5;
 
     /// <summary>
+    /// Gets or sets how long one send to a client may stay unfinished, while its queue is over
+    /// <see cref="SendQueueCapacity"/> or <see cref="SendQueueMaxBytes"/>, before the client is cut as a slow consumer
+    /// (close 1013; default 1 s). A client whose socket keeps taking data is not cut for a burst the server has not
+    /// drained yet: its queue may grow to 16 times the bounds first.
+    /// </summary>
+    public TimeSpan SlowConsumerTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// Gets or sets how long work may wait in the dispatch queue without the loop making progress before
     /// <see cref="WebSocketManager.GetHealth"/> reports the server unhealthy (default 5 s; a quarter of it is degraded).
     /// </summary>

@@ -101,6 +101,7 @@ public sealed class LiveUpdatesOptionsValidator : IValidateOptions<LiveUpdatesOp
         AtLeast(errors, nameof(o.MaxSubscriptionChangesPerSecond), o.MaxSubscriptionChangesPerSecond, 1);
         AtLeast(errors, nameof(o.MaxAuthAttemptsPerMinute), o.MaxAuthAttemptsPerMinute, 1);
         Positive(errors, nameof(o.HealthDispatchLagThreshold), o.HealthDispatchLagThreshold);
+        Positive(errors, nameof(o.SlowConsumerTimeout), o.SlowConsumerTimeout);
         AtLeast(errors, nameof(o.MaxGuildsPerClient), o.MaxGuildsPerClient, 1);
         AtLeast(errors, nameof(o.MaxConnections), o.MaxConnections, 1);
         AtLeast(errors, nameof(o.MaxConnectionsPerAddress), o.MaxConnectionsPerAddress, 1);

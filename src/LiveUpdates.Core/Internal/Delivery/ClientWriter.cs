@@ -23,6 +23,13 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
     /// <summary>1013 "Try Again Later": the client fell too far behind and should reconnect and recover.</summary>
     public const WebSocketCloseStatus SlowConsumerCloseStatus = (WebSocketCloseStatus)1013;
 
+    /// <summary>
+    /// How many times its bounds a client's queue may hold while its socket keeps taking data. The queued frames are
+    /// shared by every recipient, so what one client's overflow costs is a 16-byte slot per frame (16 × 1,024 slots:
+    /// 256 KiB at the default bound), not a copy of the events.
+    /// </summary>
+    internal const int OverflowFactor = 16;
+
     /// <summary>The writer's scratch list of frames taken for one batch; filled under the lock, emptied before any await.</summary>
     [ThreadStatic]
     private static List<OutboundFrame>? t_batch;
@@ -143,7 +150,15 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
         }
 
         var coalesce = _options.CoalesceLatestValueEvents && !_queue.IsEmpty;
-        switch (_queue.Enqueue(frame, coalesce))
+        var result = _queue.Enqueue(frame, coalesce);
+        if (result == EnqueueResult.Full && SocketIsTakingData())
+        {
+            // Over the bounds because the server filled the queue faster than it drains it (a burst), not because the
+            // client stopped reading: the queue may overflow up to OverflowFactor times its bounds.
+            result = _queue.Enqueue(frame, coalesce: false, OverflowFactor);
+        }
+
+        switch (result)
         {
             case EnqueueResult.Coalesced:
                 _metrics.EventsCoalesced.Add(1);
@@ -159,6 +174,17 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
         }
 
         ScheduleWriterLocked();
+    }
+
+    /// <summary>
+    /// Whether the client's socket is taking data: no send is in flight (the writer waits for a thread: the server's
+    /// backlog, not the client's), or the one in flight started less than <see cref="LiveUpdatesOptions.SlowConsumerTimeout"/> ago.
+    /// A client whose send has been stuck that long while its queue is over the bounds is a slow consumer.
+    /// </summary>
+    private bool SocketIsTakingData()
+    {
+        var started = Volatile.Read(ref _sendStartedAt);
+        return started == 0 || _time.GetElapsedTime(started) < _options.SlowConsumerTimeout;
     }
 
     /// <summary>Queues a replayed frame, outside the queue's bounds (see <see cref="SendQueue"/>).</summary>

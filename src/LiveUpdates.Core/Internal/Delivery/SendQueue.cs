@@ -42,7 +42,10 @@ internal sealed class SendQueue
     /// supersedes is removed first, so a client that is behind gets only the newest latest-value event; the new
     /// frame goes to the end, which keeps the stream's sequence numbers increasing.
     /// </summary>
-    public EnqueueResult Enqueue(OutboundFrame frame, bool coalesce)
+    /// <param name="frame">The frame.</param>
+    /// <param name="coalesce">Whether a queued frame that <paramref name="frame"/> supersedes is removed first.</param>
+    /// <param name="boundFactor">How many times the queue's bounds apply (1: the bounds; more: the overflow a client whose socket is still taking data may use).</param>
+    public EnqueueResult Enqueue(OutboundFrame frame, bool coalesce, int boundFactor = 1)
     {
         var result = EnqueueResult.Queued;
         if (coalesce && frame.IsLatestValue && Count > 0 && RemoveSuperseded(frame))
@@ -50,7 +53,7 @@ internal sealed class SendQueue
             result = EnqueueResult.Coalesced;
         }
 
-        if (Count - _replayCount >= _maxCount || Bytes - _replayBytes + frame.Bytes.Length > _maxBytes)
+        if (Count - _replayCount >= (long)_maxCount * boundFactor || Bytes - _replayBytes + frame.Bytes.Length > _maxBytes * boundFactor)
         {
             return EnqueueResult.Full;
         }
