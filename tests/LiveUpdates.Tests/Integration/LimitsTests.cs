@@ -146,4 +146,30 @@ public sealed class LimitsTests
 
         public void Dispose() => socket.Dispose();
     }
+
+    [TestCase(400_000)]
+    [TestCase(1024)]
+    public async Task MaxInboundMessageBytes_IsExact_ForAnyValue(int limit)
+    {
+        await using var server = await TestServer.StartAsync(o =>
+        {
+            o.MaxInboundMessageBytes = limit;
+            o.ReceiveBufferBytes = Math.Min(o.ReceiveBufferBytes, limit);
+        });
+        await using var atLimit = await server.ConnectAsync();
+        await atLimit.ExpectAsync("connected");
+        await using var overLimit = await server.ConnectAsync();
+        await overLimit.ExpectAsync("connected");
+
+        await atLimit.SendTextAsync(PaddedPing(limit));
+        await atLimit.ExpectAsync("pong");
+        await overLimit.SendTextAsync(PaddedPing(limit + 1));
+        await overLimit.ExpectErrorAsync(LiveErrorCodes.MessageTooLarge);
+        var (status, _) = await Wait.ForAsync(overLimit.Closed, "closed");
+
+        Assert.That(status, Is.EqualTo(System.Net.WebSockets.WebSocketCloseStatus.MessageTooBig));
+    }
+
+    /// <summary>A ping of exactly <paramref name="bytes"/> bytes (JSON whitespace as padding).</summary>
+    private static string PaddedPing(int bytes) => "{\"type\":\"ping\"" + new string(' ', bytes - 15) + "}";
 }

@@ -138,13 +138,15 @@ internal sealed partial class ClientConnection : ISubscriber
                 {
                     if (length == buffer.Length)
                     {
-                        var grown = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, options.MaxInboundMessageBytes));
+                        var grown = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, options.MaxInboundMessageBytes + 1));
                         buffer.AsSpan(0, length).CopyTo(grown);
                         ArrayPool<byte>.Shared.Return(buffer);
                         buffer = grown;
                     }
 
-                    result = await _socket.ReceiveAsync(buffer.AsMemory(length), CancellationToken.None).ConfigureAwait(false);
+                    // Never more than one byte past the limit: pooled buffers are larger than asked for, and the limit
+                    // must hold exactly whatever its value.
+                    result = await _socket.ReceiveAsync(buffer.AsMemory(length, Math.Min(buffer.Length, options.MaxInboundMessageBytes + 1) - length), CancellationToken.None).ConfigureAwait(false);
                 }
 
                 Volatile.Write(ref _lastReceivedAt, _server.Now);
@@ -160,17 +162,18 @@ internal sealed partial class ClientConnection : ISubscriber
                 }
 
                 length += result.Count;
+                if (length > options.MaxInboundMessageBytes)
+                {
+                    // Keep reading (and dropping) until the client answers our close frame.
+                    discarding = true;
+                    length = 0;
+                    SendError(LiveErrorCodes.MessageTooLarge, $"Messages are limited to {options.MaxInboundMessageBytes} bytes.");
+                    _writer.RequestClose(WebSocketCloseStatus.MessageTooBig, ProtocolNames.CloseMessageTooLarge, drainFirst: true);
+                    continue;
+                }
+
                 if (!result.EndOfMessage)
                 {
-                    if (length >= options.MaxInboundMessageBytes)
-                    {
-                        // Keep reading (and dropping) until the client answers our close frame.
-                        discarding = true;
-                        length = 0;
-                        SendError(LiveErrorCodes.MessageTooLarge, $"Messages are limited to {options.MaxInboundMessageBytes} bytes.");
-                        _writer.RequestClose(WebSocketCloseStatus.MessageTooBig, ProtocolNames.CloseMessageTooLarge, drainFirst: true);
-                    }
-
                     continue;
                 }
 
