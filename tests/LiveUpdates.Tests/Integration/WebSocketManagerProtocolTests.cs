@@ -262,4 +262,23 @@ public sealed class WebSocketManagerProtocolTests
 
         Assert.That(await client.DrainUntilPongAsync(), Is.Empty);
     }
+
+    [Test]
+    public async Task Reauth_AsTheSameUser_WithANarrowerToken_EndsTheSubscriptionsItNoLongerGrants()
+    {
+        await using var client = await _server.ConnectAuthenticatedAsync("42", [GuildA, GuildB], GuildA, GuildB);
+
+        await client.AuthenticateAsync(TestTokens.Create("42", [GuildB]));
+        var revoked = await client.ExpectErrorAsync(LiveErrorCodes.Forbidden);
+        _server.Manager.Broadcast(GuildA, "moderation:config_updated");
+        _server.Manager.Broadcast(GuildB, "moderation:config_updated");
+        await _server.FlushAsync();
+        var after = await client.DrainUntilPongAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(revoked.GetProperty("guildId").GetString(), Is.EqualTo(GuildA), "the same FORBIDDEN + guild id as a revocation");
+            Assert.That(after.Select(m => m.GetProperty("guildId").GetString()), Is.EqualTo(new[] { GuildB }), "G1's events stop, G2's go on");
+        });
+    }
 }
