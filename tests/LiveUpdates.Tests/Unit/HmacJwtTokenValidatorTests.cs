@@ -116,6 +116,40 @@ public sealed class HmacJwtTokenValidatorTests
         });
     }
 
+    [Test]
+    public async Task ValidateAsync_ACritHeader_IsRefused_AsOnTheJwePath()
+    {
+        var handler = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler();
+        var token = handler.CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+        {
+            Claims = new Dictionary<string, object> { ["sub"] = "42", ["guilds"] = new[] { "1" } },
+            Expires = Now.UtcDateTime.AddMinutes(10),
+            IssuedAt = Now.UtcDateTime.AddMinutes(-1),
+            NotBefore = Now.UtcDateTime.AddMinutes(-1),
+            AdditionalHeaderClaims = new Dictionary<string, object> { ["crit"] = new[] { "exp" } },
+            SigningCredentials = new Microsoft.IdentityModel.Tokens.SigningCredentials(
+                new Microsoft.IdentityModel.Tokens.SymmetricSecurityKey(System.Text.Encoding.UTF8.GetBytes(TestTokens.Secret)),
+                Microsoft.IdentityModel.Tokens.SecurityAlgorithms.HmacSha256),
+        });
+
+        var outcome = await Validate(token);
+
+        Assert.That(outcome.IsValid, Is.False);
+        Assert.That(outcome.ErrorCode, Is.EqualTo(LiveErrorCodes.TokenInvalid));
+    }
+
+    [Test]
+    public async Task ValidateAsync_ATokenOver250KB_IsAccepted_WhenTheSizeLimitAllowsIt()
+    {
+        _options.MaxInboundMessageBytes = 512 * 1024;
+        var token = TestTokens.Create("42", ["1"], now: Now, extraClaims: new Dictionary<string, object> { ["pad"] = new string('p', 300_000) });
+
+        var outcome = await Validate(token);
+
+        Assert.That(token.Length, Is.GreaterThan(300_000));
+        Assert.That(outcome.IsValid, Is.True, "one size rule for every format: MaxInboundMessageBytes");
+    }
+
     private ValueTask<Security.TokenValidationOutcome> Validate(string token) =>
         new HmacJwtTokenValidator(_options, _clock).ValidateAsync(token, CancellationToken.None);
 }

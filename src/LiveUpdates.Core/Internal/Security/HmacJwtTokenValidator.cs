@@ -25,6 +25,9 @@ internal sealed class HmacJwtTokenValidator : ITokenValidator
     {
         var secrets = AuthSecrets.From(options);
         _options = options;
+
+        // One size rule for every token format: what fits in an inbound message (the handler's own cap is ~250 KB).
+        _handler.MaximumTokenSizeInBytes = Math.Max(options.MaxInboundMessageBytes, 1);
         _timeProvider = timeProvider;
         _parameters = new TokenValidationParameters
         {
@@ -63,6 +66,12 @@ internal sealed class HmacJwtTokenValidator : ITokenValidator
         }
 
         if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt)
+        {
+            return TokenOutcomes.Invalid;
+        }
+
+        // Critical extensions we do not implement must be refused (RFC 7515 §4.1.11), as the JWE path does.
+        if (jwt.TryGetHeaderValue<object>("crit", out _))
         {
             return TokenOutcomes.Invalid;
         }
