@@ -3,7 +3,7 @@ using System.Net;
 namespace LiveUpdates.Internal.Admission;
 
 /// <summary>What the admission decision looks at: the parts of an HTTP request that decide whether it may become a socket.</summary>
-internal readonly record struct AdmissionRequest(string Path, bool IsWebSocketRequest, string? Origin, IPAddress? RemoteAddress, string? ForwardedFor, bool ServerRunning);
+internal readonly record struct AdmissionRequest(string Path, bool IsWebSocketRequest, string? Origin, IPAddress? RemoteAddress, string? ForwardedFor, bool ServerRunning, string? WebSocketVersion = "13", string? WebSocketKey = "dGhlIHNhbXBsZSBub25jZQ==");
 
 /// <summary>The decision: admitted (with the client's address, for the per-address limit) or refused with a status and a message.</summary>
 internal readonly record struct AdmissionResult(HttpStatusCode Status, string Message, string Address)
@@ -50,6 +50,18 @@ internal sealed class AdmissionPolicy
             return AdmissionResult.Refuse(HttpStatusCode.UpgradeRequired, "This endpoint speaks WebSocket only: connect with a WebSocket client (ws://).");
         }
 
+        // RFC 6455 §4.2.1: version 13 and a 16-byte base64 key, checked here so a malformed upgrade gets a plain
+        // answer instead of an exception from the WebSocket layer (and a log line per request).
+        if (!string.Equals(request.WebSocketVersion?.Trim(), "13", StringComparison.Ordinal))
+        {
+            return AdmissionResult.Refuse(HttpStatusCode.UpgradeRequired, "Unsupported WebSocket version: this server speaks version 13.");
+        }
+
+        if (!IsValidKey(request.WebSocketKey))
+        {
+            return AdmissionResult.Refuse(HttpStatusCode.BadRequest, "Missing or malformed Sec-WebSocket-Key.");
+        }
+
         if (_allowedOrigins.Count > 0 && request.Origin is not null && !_allowedOrigins.Contains(request.Origin))
         {
             return AdmissionResult.Refuse(HttpStatusCode.Forbidden, "This origin may not open a LiveUpdates socket.");
@@ -71,6 +83,12 @@ internal sealed class AdmissionPolicy
         }
 
         return remote?.ToString() ?? "unknown";
+    }
+
+    private static bool IsValidKey(string? key)
+    {
+        Span<byte> decoded = stackalloc byte[24];
+        return key is { Length: 24 } && Convert.TryFromBase64String(key.Trim(), decoded, out var written) && written == 16;
     }
 
     private static string NormalizePath(string path) => path.Length > 1 ? path.TrimEnd('/') : "/";

@@ -124,7 +124,9 @@ internal sealed partial class WebSocketListener
             request.Headers["Origin"],
             remote?.Address,
             request.Headers["X-Forwarded-For"],
-            _isRunning()));
+            _isRunning(),
+            request.Headers["Sec-WebSocket-Version"],
+            request.Headers["Sec-WebSocket-Key"]));
         if (decision.IsAdmitted)
         {
             decision = _limiter.TryAcquire(decision.Address);
@@ -135,6 +137,7 @@ internal sealed partial class WebSocketListener
             if (decision.Status == HttpStatusCode.UpgradeRequired)
             {
                 context.Response.AddHeader("Upgrade", "websocket");
+                context.Response.AddHeader("Sec-WebSocket-Version", "13");
             }
 
             Refuse(context, decision.Status, decision.Message, remote?.ToString());
@@ -152,7 +155,17 @@ internal sealed partial class WebSocketListener
         catch (Exception ex)
         {
             _limiter.Release(address);
-            Log.AcceptFailed(_logger, ex, remote?.ToString());
+            if (ex is WebSocketException or TimeoutException)
+            {
+                // The client's doing (a bad handshake, or too slow): no stack trace, and not above Debug, so that
+                // requests cannot be turned into a log flood.
+                Log.HandshakeFailed(_logger, remote?.ToString(), ex.Message);
+            }
+            else
+            {
+                Log.AcceptFailed(_logger, ex, remote?.ToString());
+            }
+
             context.Response.Abort();
             return;
         }
@@ -183,6 +196,9 @@ internal sealed partial class WebSocketListener
     {
         [LoggerMessage(15, LogLevel.Debug, "Refused HTTP request {Method} {Path} from {RemoteEndPoint}: {Status}")]
         public static partial void HttpRefused(ILogger logger, string method, string? path, string? remoteEndPoint, int status);
+
+        [LoggerMessage(22, LogLevel.Debug, "WebSocket handshake from {RemoteEndPoint} failed: {Error}")]
+        public static partial void HandshakeFailed(ILogger logger, string? remoteEndPoint, string error);
 
         [LoggerMessage(16, LogLevel.Warning, "Accepting a WebSocket from {RemoteEndPoint} failed")]
         public static partial void AcceptFailed(ILogger logger, Exception exception, string? remoteEndPoint);
