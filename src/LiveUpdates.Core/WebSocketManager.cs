@@ -288,10 +288,23 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
     {
         await Task.Yield();
         await _server.Stopping.CancelAsync().ConfigureAwait(false);
-        _connections.CloseAll(WebSocketCloseStatus.EndpointUnavailable, ProtocolNames.CloseServerShutdown);
+        var deadline = _time.GetTimestamp();
         try
         {
-            await _connections.WhenAllClosed().WaitAsync(_options.ShutdownTimeout, _time, cancellationToken).ConfigureAwait(false);
+            // Broadcasts accepted before the stop still reach the clients: the dispatcher hands them to the queues,
+            // and each client gets what is queued before its 1001 close, all within ShutdownTimeout.
+            await _dispatcher.FlushAsync().WaitAsync(_options.ShutdownTimeout, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException or InvalidOperationException)
+        {
+            // A dispatcher that cannot flush in time (or a full queue) does not hold the stop.
+        }
+
+        _connections.CloseAll(WebSocketCloseStatus.EndpointUnavailable, ProtocolNames.CloseServerShutdown, drainFirst: !cancellationToken.IsCancellationRequested);
+        try
+        {
+            var left = _options.ShutdownTimeout - _time.GetElapsedTime(deadline);
+            await _connections.WhenAllClosed().WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, _time, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
         {

@@ -199,4 +199,27 @@ public sealed class WebSocketManagerLifecycleTests
 
         return held;
     }
+
+    [Test]
+    public async Task Stop_RightAfterABurst_DeliversEveryAcceptedBroadcastBeforeThe1001Close()
+    {
+        const int Events = 500;
+        var server = await TestServer.StartAsync();
+        var client = await server.ConnectAuthenticatedAsync("1", [GuildA], GuildA);
+        for (var i = 0; i < Events; i++)
+        {
+            server.Manager.Broadcast(GuildA, "moderation:infraction_created", new { n = i });
+        }
+
+        await server.DisposeAsync(); // StopAsync at once: most of the burst is still queued
+        var (status, _) = await Wait.ForAsync(client.Closed, "closed by the stopping server");
+        var received = client.TakeAllBuffered().Where(m => m.GetProperty("event").GetString() == "moderation:infraction_created").ToList();
+        await client.DisposeAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(status, Is.EqualTo(WebSocketCloseStatus.EndpointUnavailable));
+            Assert.That(received.Select(m => m.GetProperty("data").GetProperty("n").GetInt32()), Is.EqualTo(Enumerable.Range(0, Events)), "every accepted broadcast, in order, before the close");
+        });
+    }
 }

@@ -28,12 +28,12 @@ internal sealed class ConnectionRegistry : IAsyncDisposable
     public void StartSweeping(TimeSpan interval) =>
         _timer = _time.CreateTimer(static s => ((ConnectionRegistry)s!).Sweep(), this, interval, interval);
 
-    /// <summary>Asks every connection to close with <paramref name="status"/>, dropping what it has queued.</summary>
-    public void CloseAll(WebSocketCloseStatus status, string reason)
+    /// <summary>Asks every connection to close with <paramref name="status"/>, after what it has queued when <paramref name="drainFirst"/>.</summary>
+    public void CloseAll(WebSocketCloseStatus status, string reason, bool drainFirst)
     {
         foreach (var connection in _connections.Values)
         {
-            connection.RequestClose(status, reason, drainFirst: false);
+            connection.RequestClose(status, reason, drainFirst);
         }
     }
 
