@@ -61,6 +61,31 @@ public sealed class BurstTests
         }
     }
 
+    [Test]
+    public async Task EventsLargerThanTheQueuesByteBound_ReachHealthyClients_NoneIsCut()
+    {
+        await using var server = await TestServer.StartAsync();
+        await using var first = await server.ConnectAuthenticatedAsync("1", [GuildA], GuildA);
+        await using var second = await server.ConnectAuthenticatedAsync("2", [GuildA], GuildA);
+        var payload = new string('x', 1_200_000); // each event alone is over SendQueueMaxBytes (1 MiB)
+
+        for (var n = 0; n < 3; n++)
+        {
+            server.Manager.Broadcast(GuildA, Event, new { n, payload });
+        }
+
+        foreach (var client in new[] { first, second })
+        {
+            for (var n = 0; n < 3; n++)
+            {
+                var message = await client.ExpectAsync(Event, TimeSpan.FromSeconds(30));
+                Assert.That(message.GetProperty("data").GetProperty("n").GetInt32(), Is.EqualTo(n));
+            }
+        }
+
+        Assert.That(server.Manager.ConnectionCount, Is.EqualTo(2), "no healthy client was cut");
+    }
+
     /// <summary>Reads event frames until <paramref name="expected"/> arrived or the socket closes; checks seq 1, 2, 3… cheaply.</summary>
     private static async Task<(long Last, int Count, bool InOrder, WebSocketCloseStatus? Close)> CountEventsAsync(WebSocket socket, int expected)
     {
