@@ -36,6 +36,36 @@ public sealed class MalformedUpgradeTests
         });
     }
 
+    [Test]
+    public async Task RequestsThatAnnounceABodyAndTrickleIt_DoNotHoldUpNewConnections()
+    {
+        await using var server = await TestServer.StartAsync();
+        var attackers = new List<TcpClient>();
+        try
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                var tcp = new TcpClient();
+                attackers.Add(tcp);
+                await tcp.ConnectAsync("127.0.0.1", server.Options.Port);
+                await tcp.GetStream().WriteAsync(Encoding.ASCII.GetBytes("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\nx"));
+                await Wait.ForAsync(ReadHeadAsync(tcp.GetStream()), "the refusal"); // 426, with the body never sent
+            }
+
+            // A dashboard must still open and authenticate promptly (generous bound for a loaded 2-core machine).
+            var opened = System.Diagnostics.Stopwatch.StartNew();
+            await using var client = await Wait.ForAsync(server.ConnectAuthenticatedAsync("1", ["1"], "1"), "a new dashboard", TimeSpan.FromSeconds(2));
+            TestContext.Out.WriteLine($"open + auth + subscribe with 5 trickling requests: {opened.ElapsedMilliseconds} ms");
+        }
+        finally
+        {
+            foreach (var tcp in attackers)
+            {
+                tcp.Dispose();
+            }
+        }
+    }
+
     private static async Task<string> ReadHeadAsync(NetworkStream stream)
     {
         var buffer = new byte[4096];

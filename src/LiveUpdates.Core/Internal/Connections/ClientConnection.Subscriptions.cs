@@ -116,18 +116,15 @@ internal sealed partial class ClientConnection
             return;
         }
 
-        bool removed;
         lock (_writer.Gate)
         {
-            removed = _subscriptions.Remove(guildId);
+            if (_subscriptions.Remove(guildId))
+            {
+                LeaveRoom(guildId);
+            }
 
             // Events are filtered against the subscriptions under this same lock, so none follows `unsubscribed`.
             _writer.EnqueueLocked(Control(ServerMessages.Unsubscribed(guildId)));
-        }
-
-        if (removed)
-        {
-            LeaveRoom(guildId);
         }
     }
 
@@ -201,11 +198,11 @@ internal sealed partial class ClientConnection
             }
 
             _subscriptions.Remove(guildId);
+            LeaveRoom(guildId);
             _writer.EnqueueLocked(Control(ServerMessages.Error(LiveErrorCodes.Forbidden, "Access to this guild was revoked.", guildId)));
         }
 
         Log.SubscribeForbidden(_logger, Id, user.UserId, guildId);
-        LeaveRoom(guildId);
     }
 
     /// <inheritdoc/>
@@ -249,6 +246,11 @@ internal sealed partial class ClientConnection
         }
     }
 
+    /// <summary>
+    /// Leaves the room of a subscription just removed. Called under the connection's lock, like the join
+    /// (<see cref="CompleteJoin"/>), so that a room's membership always matches the subscription set: a join that
+    /// races a removal either sees the member gone or is seen by the removal (lock order: connection, then room).
+    /// </summary>
     private void LeaveRoom(string guildId)
     {
         if (_server.Rooms.Remove(guildId, this))

@@ -280,14 +280,13 @@ internal sealed partial class ClientConnection : ISubscriber
         }
 
         var user = outcome.User;
-        Subscription[] dropped = [];
         IReadOnlyList<Subscription> kept;
         lock (_writer.Gate)
         {
             if (_session.Start(user))
             {
                 // A different user on the same socket starts from nothing.
-                dropped = _subscriptions.Clear();
+                LeaveRooms(_subscriptions.Clear());
             }
 
             kept = _subscriptions.Snapshot();
@@ -297,7 +296,6 @@ internal sealed partial class ClientConnection : ISubscriber
             _writer.EnqueueLocked(Control(ServerMessages.Authenticated(user.UserId, guilds, _writer.Batch)));
         }
 
-        LeaveRooms(dropped);
         Log.Authenticated(_logger, Id, user.UserId);
 
         // A renewed session is a new grant: every subscription it keeps is checked against it (a narrower token
@@ -332,7 +330,6 @@ internal sealed partial class ClientConnection : ISubscriber
             return;
         }
 
-        Subscription[] dropped;
         lock (_writer.Gate)
         {
             var user = _session.User;
@@ -347,13 +344,11 @@ internal sealed partial class ClientConnection : ISubscriber
                     return;
                 default:
                     Log.SessionExpired(_logger, Id, user!.UserId);
-                    dropped = _subscriptions.Clear();
+                    LeaveRooms(_subscriptions.Clear());
                     _writer.EnqueueLocked(Control(ServerMessages.Error(LiveErrorCodes.TokenExpired, "The session token expired; send a fresh auth.")));
                     break;
             }
         }
-
-        LeaveRooms(dropped);
     }
 
     private static OutboundFrame Control(byte[] bytes) => OutboundFrame.Control(bytes);
@@ -377,13 +372,10 @@ internal sealed partial class ClientConnection : ISubscriber
 
     private async Task CleanUpAsync()
     {
-        Subscription[] subscriptions;
         lock (_writer.Gate)
         {
-            subscriptions = _subscriptions.Clear();
+            LeaveRooms(_subscriptions.Clear());
         }
-
-        LeaveRooms(subscriptions);
 
         // Complete the close handshake the client started, or wait for ours to be sent.
         if (_socket.State == WebSocketState.CloseReceived)

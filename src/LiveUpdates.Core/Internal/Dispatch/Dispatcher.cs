@@ -57,6 +57,8 @@ internal sealed partial class Dispatcher : IBrokerHandler
     private int _noticesPending;
     private long _accessVersion;
     private long _lastProgressAt;
+    private bool _asleep; // waiting for work: lag then counts from the broadcast that woke it, not from the last progress
+    private long _wokenAt;
     private long _lastDropLoggedAt;
     private long _dropsSinceLog;
 
@@ -83,7 +85,8 @@ internal sealed partial class Dispatcher : IBrokerHandler
     public int QueueLength => _channel.Reader.Count;
 
     /// <summary>Gets how long items have waited without the loop making progress (zero when nothing waits).</summary>
-    public TimeSpan Lag => _channel.Reader.Count == 0 ? TimeSpan.Zero : _time.GetElapsedTime(Volatile.Read(ref _lastProgressAt));
+    public TimeSpan Lag => _channel.Reader.Count == 0 ? TimeSpan.Zero
+        : _time.GetElapsedTime(Volatile.Read(ref _asleep) ? Math.Max(Volatile.Read(ref _lastProgressAt), Volatile.Read(ref _wokenAt)) : Volatile.Read(ref _lastProgressAt));
 
     /// <summary>Gets a number that grows with every permission re-check, so a subscription resolved before one can tell.</summary>
     public long AccessVersion => Interlocked.Read(ref _accessVersion);
@@ -91,6 +94,11 @@ internal sealed partial class Dispatcher : IBrokerHandler
     /// <summary>Queues a broadcast. Never blocks; a full queue records a gap in the guild's stream (and logs it).</summary>
     public void Post(BrokerMessage message)
     {
+        if (Volatile.Read(ref _asleep))
+        {
+            Volatile.Write(ref _wokenAt, _time.GetTimestamp()); // only when the loop sleeps: not on every broadcast of a burst
+        }
+
         if (!_channel.Writer.TryWrite(DispatchItem.Broadcast(message)))
         {
             _metrics.EventsDropped.Add(1);
@@ -184,7 +192,11 @@ internal sealed partial class Dispatcher : IBrokerHandler
             var wait = reader.WaitToReadAsync();
             if (!wait.IsCompleted)
             {
-                if (!await wait.ConfigureAwait(false))
+                Volatile.Write(ref _asleep, true);
+                var more = await wait.ConfigureAwait(false);
+                Volatile.Write(ref _lastProgressAt, _time.GetTimestamp());
+                Volatile.Write(ref _asleep, false);
+                if (!more)
                 {
                     break;
                 }

@@ -97,7 +97,9 @@ internal sealed partial class WebSocketListener
                 continue;
             }
 
-            _ = HandleSafelyAsync(context);
+            // Off the accept loop: no request, finished or not, may hold up the next accept (closing a refused
+            // response can block while HttpListener reads the body the client announced).
+            ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Listener.HandleSafelyAsync(state.Context), (Listener: this, Context: context), preferLocal: false);
         }
     }
 
@@ -180,6 +182,7 @@ internal sealed partial class WebSocketListener
         {
             var body = Encoding.UTF8.GetBytes(message + "\n");
             var response = context.Response;
+            response.KeepAlive = false; // a refused client gets no second request on this connection, nor is its body waited for
             response.StatusCode = (int)status;
             response.ContentType = "text/plain; charset=utf-8";
             response.ContentLength64 = body.Length;
