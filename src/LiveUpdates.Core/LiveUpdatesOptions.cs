@@ -220,7 +220,4 @@ public sealed class LiveUpdatesOptions
     /// Must not be empty. Configuration adds to the defaults (the configuration binder appends to lists); code may replace them.
     /// </value>
     public List<string> SessionCookieNames { get; set; } = ["authjs.session-token", "__Secure-authjs.session-token"];
-
-    /// <summary>Problems found while reading environment variables, reported by validation at start-up.</summary>
-    internal List<string> SourceErrors { get; } = [];
 }

@@ -39,7 +39,7 @@ public sealed class LiveUpdatesOptionsValidator : IValidateOptions<LiveUpdatesOp
     private static List<string> Collect(LiveUpdatesOptions o)
     {
         const string S = LiveUpdatesOptions.SectionName;
-        var errors = new List<string>(o.SourceErrors);
+        var errors = new List<string>();
 
         if (o.Port is < 1 or > 65535)
         {
