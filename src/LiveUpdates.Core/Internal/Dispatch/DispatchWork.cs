@@ -1,4 +1,5 @@
 using LiveUpdates.Brokers;
+using LiveUpdates.Internal.Delivery;
 using LiveUpdates.Internal.Subscriptions;
 using LiveUpdates.Security;
 
@@ -44,6 +45,28 @@ internal sealed class JoinWork(ISubscriber subscriber, AuthenticatedUser user, G
 
     /// <summary>Completes with <see langword="true"/> when the subscriber joined the room.</summary>
     public TaskCompletionSource<bool> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
+
+/// <summary>A join waiting for an asynchronous broker's answer, and what the loop fanned out to its guild meanwhile.</summary>
+internal sealed class JoinInFlight(JoinWork join, long accessVersion)
+{
+    public JoinWork Join { get; } = join;
+
+    /// <summary>Gets the dispatcher's access version when the join's access was last resolved.</summary>
+    public long AccessVersion { get; } = accessVersion;
+
+    /// <summary>Gets the frames fanned out to the guild while the answer was on its way, with their positions (refetch signals marked).</summary>
+    public List<(StreamPosition Position, OutboundFrame Frame, bool IsRefetch)> Missed { get; } = [];
+
+    public HistoryResult? History { get; set; }
+
+    public Exception? Error { get; set; }
+}
+
+/// <summary>An asynchronous broker answered a join: complete it on the loop.</summary>
+internal sealed class JoinReadyWork(JoinInFlight join) : DispatchWork
+{
+    public JoinInFlight Join { get; } = join;
 }
 
 /// <summary>Completes when everything queued before it has been handled (and its publications fanned out).</summary>

@@ -48,7 +48,11 @@ internal sealed partial class Dispatcher : IBrokerHandler
     private readonly LiveUpdatesMetrics _metrics;
     private readonly List<Publication> _pending = [];
     private readonly List<OutboundFrame> _runFrames = [];
-    private readonly HashSet<string> _watched = new(StringComparer.Ordinal);
+    // Guilds this instance asked the broker for, with the subscription's task (completed at once for the in-memory broker).
+    private readonly Dictionary<string, Task> _watched = new(StringComparer.Ordinal);
+
+    // Joins waiting for a broker that answers asynchronously (Redis): what was fanned out to their guild meanwhile.
+    private readonly Dictionary<string, List<JoinInFlight>> _joining = new(StringComparer.Ordinal);
 
     // Notices kept outside the bounded queue, so that they cannot be lost when it is full; handled after each item.
     private readonly ConcurrentDictionary<string, byte> _dropped = new(StringComparer.Ordinal);
@@ -61,6 +65,8 @@ internal sealed partial class Dispatcher : IBrokerHandler
     private long _wokenAt;
     private long _lastDropLoggedAt;
     private long _dropsSinceLog;
+    private long _lastPublishFailureLoggedAt;
+    private long _publishFailuresSinceLog;
 
     public Dispatcher(LiveUpdatesOptions options, RoomStore rooms, IBroker broker, IGuildAccessPolicy accessPolicy, TimeProvider time, ILogger<Dispatcher> logger, LiveUpdatesMetrics metrics)
     {
@@ -312,8 +318,15 @@ internal sealed partial class Dispatcher : IBrokerHandler
         }
         catch (Exception ex)
         {
+            // The broker accounts for it (a gap in the guild's stream); logged at most once a second with the count.
             _metrics.EventsDropped.Add(1);
-            Log.PublishFailed(_logger, ex, message.EventName ?? "gap", message.GuildId);
+            Interlocked.Increment(ref _publishFailuresSinceLog);
+            var now = _time.GetTimestamp();
+            var last = Volatile.Read(ref _lastPublishFailureLoggedAt);
+            if ((last == 0 || _time.GetElapsedTime(last, now) >= TimeSpan.FromSeconds(1)) && Interlocked.CompareExchange(ref _lastPublishFailureLoggedAt, now, last) == last)
+            {
+                Log.PublishFailed(_logger, ex, Interlocked.Exchange(ref _publishFailuresSinceLog, 0), message.EventName ?? "gap", message.GuildId);
+            }
         }
     }
 
@@ -323,6 +336,9 @@ internal sealed partial class Dispatcher : IBrokerHandler
         {
             case JoinWork join:
                 await JoinAsync(join).ConfigureAwait(false);
+                break;
+            case JoinReadyWork ready:
+                await JoinReadyAsync(ready.Join).ConfigureAwait(false);
                 break;
             case DeliverWork deliver:
                 _pending.Add(deliver.Publication);
@@ -362,10 +378,20 @@ internal sealed partial class Dispatcher : IBrokerHandler
             }
 
             _runFrames.Clear();
+            _joining.TryGetValue(guildId, out var joining);
             var j = i;
             do
             {
-                _runFrames.Add(FrameOf(_pending[j]));
+                var frame = FrameOf(_pending[j]);
+                _runFrames.Add(frame);
+                if (joining is not null)
+                {
+                    foreach (var flight in joining)
+                    {
+                        flight.Missed.Add((_pending[j].Position, frame, false));
+                    }
+                }
+
                 j++;
             }
             while (j < count && _runFrames.Count < MaxEventsPerRun &&
@@ -453,30 +479,167 @@ internal sealed partial class Dispatcher : IBrokerHandler
                 return;
             }
 
-            if (_watched.Add(guildId))
+            var subscribing = Watch(guildId);
+            if (subscribing.IsCompletedSuccessfully)
             {
-                await _broker.SubscribeAsync(guildId, CancellationToken.None).ConfigureAwait(false);
+                var reading = _broker.ReadSinceAsync(guildId, join.Since, CancellationToken.None);
+                if (reading.IsCompletedSuccessfully)
+                {
+                    // The in-memory broker: read, replay and join between two fan-outs, on the loop.
+                    await CompleteJoinAsync(join, reading.Result, null).ConfigureAwait(false);
+                    return;
+                }
+
+                BeginJoin(join, subscribing, reading.AsTask());
+                return;
             }
 
-            var history = await _broker.ReadSinceAsync(guildId, join.Since, CancellationToken.None).ConfigureAwait(false);
-            if (history.Recovered is { } recovered)
-            {
-                _metrics.Recoveries.Add(1, new KeyValuePair<string, object?>("outcome", recovered ? "recovered" : "refetch"));
-            }
-
-            var replay = history.Publications.Count == 0 ? [] : history.Publications.Select(FrameOf).ToArray();
-            var subscribed = ServerMessages.Subscribed(guildId, history.Current.Epoch, history.Current.Seq, history.Recovered);
-            var joined = join.Subscriber.CompleteJoin(join.User, join.Access, guildId, subscribed, replay);
-            join.Completion.TrySetResult(joined);
-            if (!joined)
-            {
-                await UnwatchIfEmptyAsync(guildId).ConfigureAwait(false);
-            }
+            BeginJoin(join, subscribing, null);
         }
         catch (Exception ex)
         {
             join.Completion.TrySetException(ex);
         }
+    }
+
+    /// <summary>
+    /// A broker that answers asynchronously (Redis): the subscription and the history read complete off the loop, so a
+    /// slow or unreachable broker never holds up other guilds. What the loop fans out to the guild meanwhile is recorded
+    /// and added to the replay when the answer comes back (<see cref="JoinReadyAsync"/>): the broker hands every
+    /// publication up to the position it answers with to the loop before it answers, so nothing falls between the two.
+    /// </summary>
+    private void BeginJoin(JoinWork join, Task subscribing, Task<HistoryResult>? reading)
+    {
+        var flight = new JoinInFlight(join, AccessVersion);
+        if (!_joining.TryGetValue(join.GuildId, out var list))
+        {
+            _joining[join.GuildId] = list = [];
+        }
+
+        list.Add(flight);
+        _ = ReadOffLoopAsync(flight, subscribing, reading);
+    }
+
+    private async Task ReadOffLoopAsync(JoinInFlight flight, Task subscribing, Task<HistoryResult>? reading)
+    {
+        var join = flight.Join;
+        try
+        {
+            await subscribing.ConfigureAwait(false);
+            flight.History = await (reading ?? _broker.ReadSinceAsync(join.GuildId, join.Since, CancellationToken.None).AsTask()).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            flight.Error = ex;
+        }
+
+        try
+        {
+            await _channel.Writer.WriteAsync(DispatchItem.Of(new JoinReadyWork(flight)), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            join.Completion.TrySetResult(false); // the server is stopping
+        }
+    }
+
+    private async ValueTask JoinReadyAsync(JoinInFlight flight)
+    {
+        var join = flight.Join;
+        var guildId = join.GuildId;
+        if (_joining.TryGetValue(guildId, out var list))
+        {
+            list.Remove(flight);
+            if (list.Count == 0)
+            {
+                _joining.Remove(guildId);
+            }
+        }
+
+        if (flight.History is not { } history)
+        {
+            if (_watched.TryGetValue(guildId, out var subscribing) && subscribing.IsFaulted)
+            {
+                _watched.Remove(guildId); // the next subscriber asks the broker again
+            }
+
+            join.Completion.TrySetException(flight.Error ?? new InvalidOperationException("The broker gave no answer."));
+            await UnwatchIfEmptyAsync(guildId).ConfigureAwait(false);
+            return;
+        }
+
+        // Permissions changed, or the session was renewed, while the answer was on its way: check again.
+        var current = join.Subscriber.User;
+        if (flight.AccessVersion != AccessVersion ||
+            (current is not null && !ReferenceEquals(current, join.User) && string.Equals(current.UserId, join.User.UserId, StringComparison.Ordinal)))
+        {
+            join.User = current ?? join.User;
+            await RecheckAsync(join).ConfigureAwait(false);
+            if (!join.Access.CanOpen)
+            {
+                join.Subscriber.RefuseJoin(guildId);
+                join.Completion.TrySetResult(false);
+                await UnwatchIfEmptyAsync(guildId).ConfigureAwait(false);
+                return;
+            }
+        }
+
+        // Fanned out while the answer was on its way: the events after the answered position (the client joins
+        // the room only now), a refetch signal, and after a refetch for another epoch everything that followed it.
+        List<OutboundFrame>? missed = null;
+        var afterReset = false;
+        foreach (var (position, frame, isRefetch) in flight.Missed)
+        {
+            var sameEpoch = string.Equals(position.Epoch, history.Current.Epoch, StringComparison.Ordinal);
+            if ((sameEpoch && position.Seq > history.Current.Seq) || (isRefetch && !sameEpoch) || afterReset)
+            {
+                afterReset |= isRefetch && !sameEpoch;
+                (missed ??= []).Add(frame);
+            }
+        }
+
+        await CompleteJoinAsync(join, history, missed).ConfigureAwait(false);
+    }
+
+    private async ValueTask CompleteJoinAsync(JoinWork join, HistoryResult history, List<OutboundFrame>? missed)
+    {
+        var guildId = join.GuildId;
+        if (history.Recovered is { } recovered)
+        {
+            _metrics.Recoveries.Add(1, new KeyValuePair<string, object?>("outcome", recovered ? "recovered" : "refetch"));
+        }
+
+        OutboundFrame[] replay;
+        if (missed is null)
+        {
+            replay = history.Publications.Count == 0 ? [] : history.Publications.Select(FrameOf).ToArray();
+        }
+        else
+        {
+            replay = [.. history.Publications.Select(FrameOf), .. missed];
+        }
+
+        var subscribed = ServerMessages.Subscribed(guildId, history.Current.Epoch, history.Current.Seq, history.Recovered);
+        var joined = join.Subscriber.CompleteJoin(join.User, join.Access, guildId, subscribed, replay);
+        join.Completion.TrySetResult(joined);
+        if (!joined)
+        {
+            await UnwatchIfEmptyAsync(guildId).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Asks the broker for the guild's publications once, when its first local subscriber comes.</summary>
+    private Task Watch(string guildId)
+    {
+        if (_watched.TryGetValue(guildId, out var subscribing))
+        {
+            return subscribing;
+        }
+
+        var pending = _broker.SubscribeAsync(guildId, CancellationToken.None);
+        subscribing = pending.IsCompletedSuccessfully ? Task.CompletedTask : pending.AsTask();
+        _watched[guildId] = subscribing;
+        return subscribing;
     }
 
     private async Task RecheckAsync(JoinWork join)
@@ -558,16 +721,63 @@ internal sealed partial class Dispatcher : IBrokerHandler
     {
         Log.StreamLost(_logger, guildId, position.Seq);
         _runFrames.Clear();
-        _runFrames.Add(OutboundFrame.GuildControl(ServerMessages.Refetch(guildId, position.Epoch, position.Seq), guildId, position.Seq));
+        var frame = OutboundFrame.GuildControl(ServerMessages.Refetch(guildId, position.Epoch, position.Seq), guildId, position.Seq);
+        _runFrames.Add(frame);
+        if (_joining.TryGetValue(guildId, out var joining))
+        {
+            foreach (var flight in joining)
+            {
+                flight.Missed.Add((position, frame, true));
+            }
+        }
+
         FanOut(guildId, _runFrames);
         _runFrames.Clear();
     }
 
-    private async ValueTask UnwatchIfEmptyAsync(string guildId)
+    private ValueTask UnwatchIfEmptyAsync(string guildId)
     {
-        if (_rooms.GetMembers(guildId).Length == 0 && _watched.Remove(guildId))
+        if (_rooms.GetMembers(guildId).Length == 0 && !_joining.ContainsKey(guildId) && _watched.Remove(guildId, out var subscribing))
         {
-            await _broker.UnsubscribeAsync(guildId, CancellationToken.None).ConfigureAwait(false);
+            if (!subscribing.IsCompleted)
+            {
+                _ = UnwatchAfterAsync(guildId, subscribing); // a broker still subscribing: unsubscribe once it has
+                return ValueTask.CompletedTask;
+            }
+
+            var unsubscribing = _broker.UnsubscribeAsync(guildId, CancellationToken.None);
+            if (!unsubscribing.IsCompletedSuccessfully)
+            {
+                _ = ObserveAsync(unsubscribing.AsTask(), guildId); // off the loop: a slow broker holds up nobody
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private async Task UnwatchAfterAsync(string guildId, Task subscribing)
+    {
+        try
+        {
+            await subscribing.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // it never subscribed: unsubscribing balances the broker's count all the same
+        }
+
+        await ObserveAsync(_broker.UnsubscribeAsync(guildId, CancellationToken.None).AsTask(), guildId).ConfigureAwait(false);
+    }
+
+    private async Task ObserveAsync(Task task, string guildId)
+    {
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.DispatchFailed(_logger, ex, "unsubscribe", guildId);
         }
     }
 
@@ -606,8 +816,8 @@ internal sealed partial class Dispatcher : IBrokerHandler
         [LoggerMessage(18, LogLevel.Error, "The dispatcher failed on {EventName} for guild {GuildId}")]
         public static partial void DispatchFailed(ILogger logger, Exception exception, string eventName, string guildId);
 
-        [LoggerMessage(20, LogLevel.Error, "The broker failed to publish {EventName} for guild {GuildId}")]
-        public static partial void PublishFailed(ILogger logger, Exception exception, string eventName, string guildId);
+        [LoggerMessage(20, LogLevel.Error, "The broker failed to publish {Count} broadcast(s) since the last report, the latest {EventName} for guild {GuildId}")]
+        public static partial void PublishFailed(ILogger logger, Exception exception, long count, string eventName, string guildId);
 
         [LoggerMessage(21, LogLevel.Warning, "Guild {GuildId} lost events up to seq {Seq} on this server; its subscribers were told to refetch")]
         public static partial void StreamLost(ILogger logger, string guildId, long seq);
