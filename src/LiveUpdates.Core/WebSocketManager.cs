@@ -187,6 +187,9 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
     /// users who lost the guild are unsubscribed with <see cref="LiveErrorCodes.Forbidden"/>, and the others' feature
     /// filters are replaced, without reconnecting. Broadcasting <see cref="LiveEvents.Dashboard.PermissionsUpdated"/>
     /// does the same. Events broadcast after the returned task completes are filtered with the new permissions.
+    /// With a broker shared by several instances (Redis), the call also broadcasts
+    /// <see cref="LiveEvents.Dashboard.PermissionsUpdated"/> to the guild, so that every instance re-checks its own
+    /// clients at that point of the guild's stream; the returned task covers this instance's clients.
     /// </summary>
     /// <param name="guildId">The guild whose permissions changed.</param>
     /// <param name="cancellationToken">Stops waiting (the re-check still happens).</param>
@@ -200,7 +203,13 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
             return Task.CompletedTask;
         }
 
-        return _dispatcher.ReauthorizeAsync(guildId, cancellationToken);
+        var local = _dispatcher.ReauthorizeAsync(guildId, cancellationToken);
+        if (_broker is not Internal.Brokers.InMemoryBroker)
+        {
+            Broadcast(guildId, LiveEvents.Dashboard.PermissionsUpdated); // the other instances re-check in stream order
+        }
+
+        return local;
     }
 
     /// <summary>Stops the server if it is running; see <see cref="StopAsync(CancellationToken)"/>.</summary>
