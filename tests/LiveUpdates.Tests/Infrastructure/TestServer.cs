@@ -39,7 +39,7 @@ internal sealed class TestServer : IAsyncDisposable
     }
 
     /// <summary>Set LIVEUPDATES_TEST_LOG=1 to see the server's debug log in the test output.</summary>
-    private static ILoggerFactory? LoggerFactory { get; } = Environment.GetEnvironmentVariable("LIVEUPDATES_TEST_LOG") == "1"
+    public static ILoggerFactory? LoggerFactory { get; } = Environment.GetEnvironmentVariable("LIVEUPDATES_TEST_LOG") == "1"
         ? Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.AddSimpleConsole(o => o.TimestampFormat = "HH:mm:ss.fff ").SetMinimumLevel(LogLevel.Debug))
         : null;
 
