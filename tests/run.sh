@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole LiveUpdates test suite: the README's test command, and what .ci/run calls.
-# Installs what the tests need when it is missing (Debian's chromium for the browser tests, the npm workspace's locked
+# Installs what the tests need when it is missing (Debian's chromium for the browser tests, redis-server for the
+# Redis broker's tests, the npm workspace's locked
 # packages: the JS client's dev dependencies and the Next.js sample's), builds once (the .NET solution, the client
 # package), runs every .NET test project (one at a time: 2 cores; the browser tests build and start the Next.js
 # sample themselves), the JS client's node tests and its React tests (vitest), and ends with one line summing every
@@ -29,6 +30,9 @@ rm -rf artifacts/browser-tests # screenshots of this run only
 
 # The browser tests drive Debian's Chromium (never a downloaded browser); without it they fail, they do not skip.
 apt_install chromium || echo "could not install chromium: the browser tests will fail"
+
+# The Redis tests start their own redis-server (Debian's package) on free ports; without it they fail, never skip.
+apt_install redis-server || echo "could not install redis-server: the Redis tests will fail"
 
 # Node.js runs the JS client's tests (this machine image ships Node.js 20; elsewhere Debian's nodejs is installed).
 command -v node >/dev/null 2>&1 || apt_install nodejs npm || echo "could not install nodejs: the JS client's tests will fail"

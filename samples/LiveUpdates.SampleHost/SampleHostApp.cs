@@ -16,7 +16,8 @@ namespace LiveUpdates.SampleHost;
 /// A bot host in miniature: the LiveUpdates WebSocket server (port 3002, env WS_PORT) beside a small HTTP API on
 /// 127.0.0.1:3001 (env API_PORT) whose routes mirror the bot's plugin API, the sample dashboard page served from
 /// <c>wwwroot</c> on that same port, and a simulated bot raising auto-mod infractions. No MongoDB unless
-/// <c>MONGODB_URI</c> is set (then the dashboard permissions are read from it), no Redis.
+/// <c>MONGODB_URI</c> is set (then the dashboard permissions are read from it), no Redis unless <c>REDIS_URL</c> is
+/// set (then several instances share every guild's stream: <c>samples/scale-out.sh</c> runs two).
 /// </summary>
 public static class SampleHostApp
 {
@@ -29,9 +30,6 @@ public static class SampleHostApp
 
     /// <summary>The origin of a dashboard in development (<c>next dev</c>), allowed besides the sample's own page.</summary>
     public const string DevDashboardOrigin = "http://localhost:3000";
-
-    private static readonly Action<ILogger, Exception?> NoRedisBroker = LoggerMessage.Define(
-        LogLevel.Warning, new EventId(1, nameof(NoRedisBroker)), "REDIS_URL is set, but the sample host has no Redis broker: events reach only this instance's clients.");
 
     /// <summary>Where the dashboard page's files are: copied next to the program by the build (with the JS client under <c>lib/</c>).</summary>
     public static string WebRoot => Path.Combine(AppContext.BaseDirectory, "wwwroot");
@@ -72,10 +70,16 @@ public static class SampleHostApp
             }
         });
 
-        // The sample decides in code which optional parts it adds: MongoDB when the deployment gives it one.
+        // The sample decides in code which optional parts it adds: MongoDB when the deployment gives it one, and the
+        // Redis broker (several instances, one set of dashboards) when it gives a Redis.
         if (!string.IsNullOrEmpty(builder.Configuration["MONGODB_URI"]))
         {
             liveUpdates.AddMongoPermissionStore();
+        }
+
+        if (!string.IsNullOrEmpty(builder.Configuration["REDIS_URL"]))
+        {
+            liveUpdates.AddRedis(builder.Configuration.GetSection($"{LiveUpdatesOptions.SectionName}:Redis"));
         }
 
         builder.Services.AddSingleton<IGuildMemberSource, TokenGuildsMemberSource>(); // → the dashboard permission model
@@ -111,12 +115,6 @@ public static class SampleHostApp
         app.MapModmailApi();
         app.MapTagsApi();
         app.MapDevApi();
-        if (!string.IsNullOrEmpty(app.Configuration["REDIS_URL"]))
-        {
-            // The Redis broker (several bot instances) is a package of its own that this sample does not add yet.
-            NoRedisBroker(app.Logger, null);
-        }
-
         if (!app.Configuration.GetValue("SampleHost:Quiet", false))
         {
             app.Lifetime.ApplicationStarted.Register(() => PrintBanner(app, generated ? secret : null));
