@@ -13,17 +13,19 @@ internal static class ServerProcess
 {
     public const string EventName = "bench:tick";
 
-    public static async Task<int> RunAsync(string impl, int port, string secret)
+    public static async Task<int> RunAsync(string impl, int port, string secret, int connections)
     {
         await using IBenchServer server = impl switch
         {
-            "liveupdates" => new LiveUpdatesBenchServer(),
+            "liveupdates" => new LiveUpdatesBenchServer(connections),
             "kestrel" => new KestrelBaselineServer(),
+            "signalr" => new SignalRBenchServer(),
+            "httplistener-floor" => new HttpListenerFloorServer(),
             _ => throw new ArgumentException($"unknown server '{impl}'"),
         };
         await server.StartAsync(port, secret);
         using var sampler = Environment.GetEnvironmentVariable("LOADTEST_ALLOC_TYPES") == "1" ? new AllocationSampler() : null;
-        Reply(new { ready = true, server = server.Name, pid = Environment.ProcessId, gc = GcMode() });
+        Reply(new { ready = true, server = server.Name, pid = Environment.ProcessId, gc = GcMode(), settings = server.Settings });
 
         string? line;
         while ((line = Console.ReadLine()) is not null)
