@@ -57,6 +57,7 @@ switch (args.FirstOrDefault())
             PingSeconds = Int("ping-seconds", defaults.PingSeconds),
             Repeats = Int("repeats", defaults.Repeats),
             ScenarioTimeoutSeconds = Int("scenario-timeout", defaults.ScenarioTimeoutSeconds),
+            BroadcastCapSeconds = Int("broadcast-cap", defaults.BroadcastCapSeconds),
             CostRate = Int("cost-rate", defaults.CostRate),
             PauseAfterConnect = Int("pause-after-connect", 0),
         };

@@ -148,8 +148,8 @@ internal static class Report
             JsonNode? S(JsonNode? t) => t?["scenarios"]?[key];
             if (sample["skipped"] is { } skipped)
             {
-                sb.Append("| ").Append(title).Append(" | ").AppendJoin(" | ", names.Select(x => S(targets[x]) is null ? "—" : "skipped")).Append(string.Concat(ratioHeaders.Select(_ => " | "))).AppendLine(" |");
-                sb.Append("| ↳ ").Append(skipped.GetValue<string>()).Append(" |").Append(string.Concat(Enumerable.Repeat(" |", names.Length + ratioHeaders.Count))).AppendLine();
+                sb.Append("| ").Append(title).Append(" (").Append(skipped.GetValue<string>()).Append(") | ")
+                    .AppendJoin(" | ", names.Select(x => S(targets[x]) is null ? "—" : "skipped")).Append(string.Concat(ratioHeaders.Select(_ => " | "))).AppendLine(" |");
                 continue;
             }
 
@@ -168,6 +168,7 @@ internal static class Report
 
         sb.AppendLine();
         sb.AppendLine("LOSSY: the scenario lost deliveries (expected − received > 0) or had clients cut; its throughput is not given and it counts in no ratio or \"best\". "
+            + "CAPPED: the server's Broadcast() calls took longer than the cap (--broadcast-cap), so it broadcast fewer events; what it did broadcast is what is expected. "
             + "Ratios: throughput and connections/s ours ÷ theirs (higher is better); latency by p99 and memory, ours ÷ theirs (lower is better). "
             + "Best .NET peer: the better of kestrel and signalr; best peer: of kestrel, node-ws and signalr; best of ours: of liveupdates and liveupdates-batch.");
         foreach (var name in names.Where(x => targets[x]!["error"] is not null))
@@ -210,7 +211,8 @@ internal static class Report
             return "LOSSY";
         }
 
-        return ours is null || theirs is null || theirs == 0 ? "—" : (ours.Value / theirs.Value).ToString("F2", Inv) + "×";
+        // A ratio of a figure at or below zero means nothing (an RSS that shrank below the warm-up's, on a small run).
+        return ours is null || theirs is null || ours <= 0 || theirs <= 0 ? "—" : (ours.Value / theirs.Value).ToString("F2", Inv) + "×";
     }
 
     private static string Cell(JsonNode? v, string format, Kind kind)
@@ -223,7 +225,7 @@ internal static class Report
         string Ms(string q) => v["latencyUs"]?[q] is { } x && !double.IsNaN(x.Num()) ? (x.Num() / 1000).ToString("F2", Inv) : "—";
         return format switch
         {
-            "N0" when kind == Kind.Throughput => Lossy(v) ? "LOSSY" : v["deliveriesPerSecond"]!.Num().ToString("N0", Inv),
+            "N0" when kind == Kind.Throughput => (Lossy(v) ? "LOSSY" : v["deliveriesPerSecond"]!.Num().ToString("N0", Inv)) + Capped(v),
             "lat" => $"{Ms("p50")} / {Ms("p99")}{(Lossy(v) ? " (LOSSY)" : "")}",
             "lat4" => $"{Ms("p50")} / {Ms("p90")} / {Ms("p99")} / {Ms("max")}{(Lossy(v) ? " (LOSSY)" : "")}",
             "loss" => LossCell(v),
@@ -231,6 +233,10 @@ internal static class Report
             _ => v.Num().ToString(format, Inv),
         };
     }
+
+    private static string Capped(JsonNode v) => v["broadcastCapped"]?.GetValue<bool>() == true
+        ? $" (CAPPED: {v["eventsBroadcast"]!.Num().ToString("N0", Inv)} of {v["events"]!.Num().ToString("N0", Inv)} events broadcast)"
+        : "";
 
     private static string LossCell(JsonNode v)
     {

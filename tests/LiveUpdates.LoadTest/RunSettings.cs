@@ -59,6 +59,12 @@ internal sealed record RunSettings
     /// <summary>The cap on any one scenario's wait for its deliveries (it also gives up after 10 s without progress).</summary>
     public int ScenarioTimeoutSeconds { get; init; } = 120;
 
+    /// <summary>
+    /// The cap on one scenario's broadcasting: a server whose Broadcast() waits for its sends (the Node.js peer sends
+    /// synchronously; SignalR awaits its pipes) stops after this long, and the scenario says how many events it made.
+    /// </summary>
+    public int BroadcastCapSeconds { get; init; } = 60;
+
     /// <summary>The pace of the opt-in <c>cost</c> scenario (Broadcast() timed for 1 to N subscribers).</summary>
     public int CostRate { get; init; } = 1000;
 

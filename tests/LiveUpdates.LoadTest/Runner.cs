@@ -311,8 +311,9 @@ internal sealed class Runner(RunSettings settings)
 
     private async Task<JsonObject> ScenarioAsync(ServerChild server, LoadClient[] members, string[] guilds, int count, double rate, int pad, string title)
     {
-        var eventsPerMember = (long)count / guilds.Length; // round-robin: each guild gets count / guilds events
-        var expected = members.Length == 0 ? 0 : eventsPerMember * members.Length;
+        // Late deliveries of an earlier scenario that hit its cap must not count here: wait until nothing arrives for 1 s
+        // (at most 20 s; whatever still comes later was lost to that scenario anyway).
+        var late = await QuiesceAsync(members);
         _histogram.Reset();
         var before = members.Select(m => m.Received).ToArray();
         var endedBefore = members.Select(m => m.Ended).ToArray();
@@ -320,7 +321,19 @@ internal sealed class Runner(RunSettings settings)
         var allocBefore = await server.SendAsync("alloc");
         var generatorCpuBefore = Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds;
         var timeout = TimeSpan.FromSeconds(settings.ScenarioTimeoutSeconds);
-        var call = await server.SendAsync(Bcast(guilds, count, rate, pad), timeout + TimeSpan.FromSeconds(rate > 0 ? count / rate : 0));
+        var cap = settings.BroadcastCapSeconds + (rate > 0 ? count / rate : 0);
+        var call = await server.SendAsync(Bcast(guilds, count, rate, pad, cap), TimeSpan.FromSeconds(cap + 60));
+
+        // Expected: what was broadcast (all of it unless the broadcaster hit its cap), round-robin over the guilds,
+        // each of which the members are spread over evenly (one guild: all of them; ten guilds: a tenth each).
+        var sent = call.GetProperty("count").GetInt32();
+        long expected = 0;
+        for (var i = 0; i < members.Length; i++)
+        {
+            var g = i % guilds.Length; // member i is in guilds[i % guilds.Length] (GuildsOf)
+            expected += (sent / guilds.Length) + (g < sent % guilds.Length ? 1 : 0);
+        }
+
         var (received, lastReceipt) = await WaitForAsync(members, expected, timeout, before);
         var generatorCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds - generatorCpuBefore;
         var allocAfter = await server.SendAsync("alloc");
@@ -336,6 +349,8 @@ internal sealed class Runner(RunSettings settings)
         {
             ["title"] = title,
             ["events"] = count,
+            ["eventsBroadcast"] = sent,
+            ["broadcastCapped"] = sent < count,
             ["rate"] = rate,
             ["members"] = members.Length,
             ["deliveriesExpected"] = expected,
@@ -343,6 +358,7 @@ internal sealed class Runner(RunSettings settings)
             ["lostDeliveries"] = Math.Max(0, lost),
             ["clientsCut"] = CutByReason(cut),
             ["clientsAlreadyCut"] = endedBefore.Count(e => e),
+            ["lateDeliveriesOfEarlierScenarios"] = late,
             ["lossy"] = lossy,
             ["seconds"] = seconds,
             ["deliveriesPerSecond"] = seconds > 0 ? received / seconds : 0,
@@ -369,12 +385,16 @@ internal sealed class Runner(RunSettings settings)
             ["serverCountersDelta"] = CountersDelta(statsBefore, statsAfter),
         };
         Log($"{title}: {received}/{expected} in {seconds:F3} s = {(seconds > 0 ? received / seconds : 0):F0}/s; latency p50 {_histogram.Quantile(0.5) / 1000:F2} ms p99 {_histogram.Quantile(0.99) / 1000:F2} ms max {_histogram.Quantile(1) / 1000:F2} ms; call p50 {call.GetProperty("callP50Us").GetDouble():F2} µs; CPU per delivery: server {serverCpu * 1000 / Math.Max(1, received):F2} µs, generator {generatorCpu * 1000 / Math.Max(1, received):F2} µs");
+        if (sent < count)
+        {
+            Log($"  CAPPED: the server's broadcasting stopped after {settings.BroadcastCapSeconds} s, at {sent} of {count} events");
+        }
+
         if (lossy)
         {
             Log($"  LOSSY: {lost} deliveries lost; clients cut: {result["clientsCut"]!.ToJsonString()}; server counters: {result["serverCountersDelta"]!.ToJsonString()}");
         }
 
-        await Task.Delay(500);
         return result;
     }
 
@@ -458,6 +478,27 @@ internal sealed class Runner(RunSettings settings)
         }
     }
 
+    private static async Task<long> QuiesceAsync(LoadClient[] members)
+    {
+        long Sum() => members.Sum(m => m.Received);
+        var start = Sum();
+        var last = start;
+        var quietSince = Stopwatch.GetTimestamp();
+        var deadline = quietSince + (20 * Stopwatch.Frequency);
+        while (Stopwatch.GetTimestamp() < deadline && Stopwatch.GetTimestamp() - quietSince < Stopwatch.Frequency)
+        {
+            await Task.Delay(100);
+            var now = Sum();
+            if (now != last)
+            {
+                last = now;
+                quietSince = Stopwatch.GetTimestamp();
+            }
+        }
+
+        return last - start;
+    }
+
     private static async Task WaitUntilAsync(ServerChild server, int connections)
     {
         for (var i = 0; i < 200; i++)
@@ -474,9 +515,22 @@ internal sealed class Runner(RunSettings settings)
 
     private async Task ConnectAsync(Uri uri, LoadClient?[] into, int from, int count, string[] tokens, bool batch, ClientProtocol protocol)
     {
-        await Parallel.ForEachAsync(Enumerable.Range(from, count), new ParallelOptions { MaxDegreeOfParallelism = settings.ConnectConcurrency }, async (index, _) =>
+        await Parallel.ForEachAsync(Enumerable.Range(from, count), new ParallelOptions { MaxDegreeOfParallelism = settings.ConnectConcurrency }, async (index, ct) =>
         {
-            into[index] = await LoadClient.ConnectAsync(uri, tokens[index % tokens.Length], batch, protocol: protocol);
+            // A refusal (503/429) while the warm-up's connections are still being torn down is retried, twice at most.
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    into[index] = await LoadClient.ConnectAsync(uri, tokens[index % tokens.Length], batch, protocol: protocol);
+                    return;
+                }
+                catch (System.Net.WebSockets.WebSocketException ex) when (attempt < 3)
+                {
+                    Log($"client {index}: {ex.Message}; retrying in 1 s");
+                    await Task.Delay(1000, ct);
+                }
+            }
         });
     }
 
@@ -505,8 +559,8 @@ internal sealed class Runner(RunSettings settings)
         }
     }
 
-    private static string Bcast(string[] guilds, int count, double rate, int pad) =>
-        "bcast " + JsonSerializer.Serialize(new Servers.ServerProcess.BroadcastCommand(guilds, count, rate, pad), JsonSerializerOptions.Web);
+    private static string Bcast(string[] guilds, int count, double rate, int pad, double maxSeconds = 0) =>
+        "bcast " + JsonSerializer.Serialize(new Servers.ServerProcess.BroadcastCommand(guilds, count, rate, pad, maxSeconds), JsonSerializerOptions.Web);
 
     /// <summary>Bytes waiting in the server's socket send queue towards a client port (tx_queue in /proc/net/tcp), or -1.</summary>
     private static long ServerSendQueueBytes(int serverPort, int clientPort)

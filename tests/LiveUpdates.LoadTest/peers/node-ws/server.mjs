@@ -146,7 +146,7 @@ function quantile(sorted, q) {
 
 /**
  * Broadcasts count events round-robin over guilds, paced at rate per second (0: as fast as it can), timing each
- * call. Between calls it yields to the event loop (setImmediate), as an async plugin does between its awaits: a
+ * call; stops early after maxSeconds (0: never) and says how many it made. Between calls it yields to the event loop (setImmediate), as an async plugin does between its awaits: a
  * synchronous loop would send nothing more until it ended and hold every later frame in memory meanwhile.
  */
 async function bcast(cmd) {
@@ -156,7 +156,9 @@ async function bcast(cmd) {
   const start = now();
   let first = 0n;
   let last = 0n;
-  for (let i = 0; i < cmd.count; i++) {
+  const cap = cmd.maxSeconds > 0 ? start + BigInt(Math.round(cmd.maxSeconds * 1e9)) : null;
+  let sent = 0;
+  for (let i = 0; i < cmd.count && (cap === null || now() < cap); i++, sent++) {
     if (intervalNs > 0) {
       const due = start + BigInt(Math.round(i * intervalNs));
       const waitMs = Number(due - now()) / 1e6;
@@ -171,17 +173,17 @@ async function bcast(cmd) {
     if (i === 0) first = t0;
     last = t1;
   }
-  durations.sort();
-  const mean = durations.reduce((a, b) => a + b, 0) / Math.max(1, durations.length);
+  const made = durations.subarray(0, Math.max(1, sent)).sort();
+  const mean = made.reduce((a, b) => a + b, 0) / made.length;
   return {
-    count: cmd.count,
+    count: sent,
     first: Number(first),
     last: Number(last),
     seconds: Number(last - first) / 1e9,
     callMeanUs: mean,
-    callP50Us: quantile(durations, 0.5),
-    callP99Us: quantile(durations, 0.99),
-    callMaxUs: durations[durations.length - 1],
+    callP50Us: quantile(made, 0.5),
+    callP99Us: quantile(made, 0.99),
+    callMaxUs: made[made.length - 1],
     callCpuP50Us: 0,
     callCpuP99Us: 0,
     callerAllocPerCall: 0,
