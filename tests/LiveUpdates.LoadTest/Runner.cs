@@ -116,7 +116,10 @@ internal sealed class Runner(RunSettings settings)
         result["gc"] = ready.GetProperty("gc").GetString();
         result["nonDefaultSettings"] = ready.TryGetProperty("settings", out var s) ? JsonNode.Parse(s.GetRawText()) : new JsonArray();
         Log($"server pid {server.Pid}; settings that are not the server's defaults: {(ready.TryGetProperty("settings", out var t) ? t.GetRawText() : "[]")}");
-        var tokens = Enumerable.Range(0, 100).Select(k => Token($"9{k:D8}", [GuildBurst, GuildKb, Guild1, Guild100, .. s_wideGuilds, GuildWarmUp, GuildStall])).ToArray();
+        // 100 users; client i is user i % 100, whose token names the guilds it may join, no more (the claims are part of
+        // a session's memory): its wide guild (i % 10, as 100 is a multiple of 10), the burst, 1 KB, warm-up and stall
+        // guilds, and the opt-in cost scenario's two.
+        var tokens = Enumerable.Range(0, 100).Select(k => Token($"9{k:D8}", [GuildBurst, GuildKb, s_wideGuilds[k % s_wideGuilds.Length], GuildWarmUp, GuildStall, .. Run("cost") ? new[] { Guild1, Guild100 } : []])).ToArray();
         var clients = new LoadClient?[n];
         using var pinger = new Pinger(clients, settings.PingSeconds);
         try

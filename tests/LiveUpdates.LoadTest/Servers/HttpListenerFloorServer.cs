@@ -8,8 +8,8 @@ namespace LiveUpdates.LoadTest.Servers;
 
 /// <summary>
 /// The floor under LiveUpdates' memory per connection: an <see cref="HttpListener"/> that accepts WebSockets exactly as
-/// LiveUpdates does (same receive buffer size and keep-alive, a zero-byte receive while idle, a buffer rented only to
-/// read a message), answers the first message with <c>authenticated</c> without checking anything, and holds the
+/// LiveUpdates does (the same request fields read first, same receive buffer size and keep-alive, a zero-byte receive
+/// while idle, a buffer rented only to read a message, the context held for the socket's life), answers the first message with <c>authenticated</c> without checking anything, and holds the
 /// socket. Measured in the idle scenario only: LiveUpdates' own share is its memory per connection minus this one.
 /// </summary>
 internal sealed class HttpListenerFloorServer : IBenchServer
@@ -72,6 +72,11 @@ internal sealed class HttpListenerFloorServer : IBenchServer
 
     private async Task HoldAsync(HttpListenerContext context)
     {
+        // What any HttpListener WebSocket server reads before it upgrades (path, origin, remote address, the
+        // handshake's headers), as LiveUpdates' admission does: HttpListener builds some of these objects lazily.
+        var request = context.Request;
+        GC.KeepAlive((request.Url?.AbsolutePath, request.IsWebSocketRequest, request.Headers["Origin"], request.RemoteEndPoint?.Address,
+            request.Headers["X-Forwarded-For"], request.Headers["Sec-WebSocket-Version"], request.Headers["Sec-WebSocket-Key"]));
         WebSocket socket;
         try
         {
