@@ -2,9 +2,10 @@ using System.Globalization;
 using LiveUpdates.LoadTest;
 using LiveUpdates.LoadTest.Servers;
 
-// Usage:
-//   dotnet run -c Release --project tests/LiveUpdates.LoadTest -- run [--clients 10000] [--targets liveupdates,liveupdates-batch,kestrel] [--out results.json]
-//   ... -- server --impl liveupdates|kestrel --port 3002 --secret S     (started by `run`; obeys commands on stdin)
+// Usage (the README's Benchmarks section lists every option):
+//   dotnet tests/LiveUpdates.LoadTest/bin/Release/net10.0/LiveUpdates.LoadTest.dll run [--clients 10000] [--targets ...] [--scenarios ...]
+//   ... server --impl liveupdates|kestrel|signalr|httplistener-floor --port 3002 --secret S --connections N
+//       (started by `run`; obeys commands on stdin; the Node.js peer is peers/node-ws/server.mjs)
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
 for (var i = 1; i + 1 < args.Length; i += 2)
 {
@@ -17,10 +18,14 @@ int Int(string name, int fallback) => int.Parse(Opt(name, fallback.ToString(Cult
 switch (args.FirstOrDefault())
 {
     case "server":
-        return await ServerProcess.RunAsync(Opt("impl", "liveupdates"), Int("port", 3002), Opt("secret", ""));
+        return await ServerProcess.RunAsync(Opt("impl", "liveupdates"), Int("port", 3002), Opt("secret", ""), Int("connections", 0));
     case "clients":
         // Subscribers for the BenchmarkDotNet Broadcast() benchmark: connect, subscribe, read until stdin closes.
         return await SubscriberProcess.RunAsync(new Uri(Opt("uri", "ws://127.0.0.1:3002/")), Opt("token", ""), Opt("guild", ""), Int("count", 1), Opt("batch", "true") == "true");
+    case "report":
+        // The table again from a run's raw JSON: report --in tests/LiveUpdates.Benchmarks/results/<date>.json
+        Console.WriteLine(Report.Markdown(System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Opt("in", "results.json")))!.AsObject()));
+        return 0;
     case "run":
         if (Opt("inline-completions", "true") == "true")
         {
@@ -30,25 +35,34 @@ switch (args.FirstOrDefault())
             Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
         }
 
-        var settings = new RunSettings(
-            Clients: Int("clients", 10_000),
-            Targets: Opt("targets", "liveupdates,liveupdates-batch,kestrel").Split(','),
-            PortBase: Int("port", 3002),
-            OutJson: options.GetValueOrDefault("out"),
-            BurstOneGuildSmall: Int("burst-1k", 800),
-            BurstOneGuildLarge: Int("burst-all", 250),
-            EventsPerSmallGuild: Int("events-per-small-guild", 50),
-            LatencyRate: double.Parse(Opt("latency-rate", "50"), CultureInfo.InvariantCulture),
-            LatencySeconds: Int("latency-seconds", 10),
-            PadBytes: Int("pad", 64),
-            ConnectConcurrency: Int("connect-concurrency", 64),
-            PauseAfterConnect: Int("pause-after-connect", 0),
-            ConnectOnly: Opt("connect-only", "false") == "true",
-            Scenarios: Opt("scenarios", "cost,fanout,latency,stall"),
-            Repeats: Int("repeats", 3),
-            CostRate: Int("cost-rate", 0));
+        var defaults = new RunSettings();
+        var settings = new RunSettings
+        {
+            Clients = Int("clients", defaults.Clients),
+            Targets = Opt("targets", RunSettings.AllTargets).Split(','),
+            Scenarios = Opt("scenarios", RunSettings.DefaultScenarios),
+            PortBase = Int("port", defaults.PortBase),
+            OutJson = options.GetValueOrDefault("out"),
+            OutDirectory = options.GetValueOrDefault("out-dir"),
+            GuildMembers = Int("guild-members", defaults.GuildMembers),
+            Bursts = [.. Opt("bursts", string.Join(',', defaults.Bursts)).Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture))],
+            PacedRate = double.Parse(Opt("paced-rate", defaults.PacedRate.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture),
+            PacedSeconds = Int("paced-seconds", defaults.PacedSeconds),
+            WideClients = Int("wide-clients", defaults.WideClients),
+            EventsPerWideGuild = Int("events-per-guild", defaults.EventsPerWideGuild),
+            KbEvents = Int("kb-events", defaults.KbEvents),
+            KbPadBytes = Int("kb-pad", defaults.KbPadBytes),
+            PadBytes = Int("pad", defaults.PadBytes),
+            ConnectConcurrency = Int("connect-concurrency", defaults.ConnectConcurrency),
+            PingSeconds = Int("ping-seconds", defaults.PingSeconds),
+            Repeats = Int("repeats", defaults.Repeats),
+            ScenarioTimeoutSeconds = Int("scenario-timeout", defaults.ScenarioTimeoutSeconds),
+            BroadcastCapSeconds = Int("broadcast-cap", defaults.BroadcastCapSeconds),
+            CostRate = Int("cost-rate", defaults.CostRate),
+            PauseAfterConnect = Int("pause-after-connect", 0),
+        };
         return await new Runner(settings).RunAsync();
     default:
-        Console.Error.WriteLine("usage: run [--clients N] [--targets liveupdates,liveupdates-batch,kestrel] [--out file.json] | server --impl liveupdates|kestrel --port P --secret S");
+        Console.Error.WriteLine($"usage: run [--clients N] [--targets {RunSettings.AllTargets}] [--scenarios {RunSettings.DefaultScenarios}[,cost,stall,redis]] [--out-dir DIR] | server --impl liveupdates|kestrel|signalr|httplistener-floor --port P --secret S --connections N");
         return 2;
 }

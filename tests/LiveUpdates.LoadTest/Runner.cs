@@ -9,47 +9,31 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace LiveUpdates.LoadTest;
 
-/// <summary>Settings of one load run (command line of <c>run</c>).</summary>
-internal sealed record RunSettings(
-    int Clients,
-    string[] Targets,
-    int PortBase,
-    string? OutJson,
-    int BurstOneGuildSmall,
-    int BurstOneGuildLarge,
-    int EventsPerSmallGuild,
-    double LatencyRate,
-    int LatencySeconds,
-    int PadBytes,
-    int ConnectConcurrency,
-    int PauseAfterConnect = 0,
-    bool ConnectOnly = false,
-    string Scenarios = "cost,fanout,latency,stall",
-    int Repeats = 3,
-    int CostRate = 0);
-
 /// <summary>
 /// Runs every scenario against every target server in turn, in one process that is the client generator, with
-/// each server in a child process; prints the table and writes the results as JSON.
+/// each server in a child process; prints the table and writes the results as JSON and Markdown. Every wait is
+/// capped, and a target that fails is recorded as failed and the run goes on, so the run always ends.
 /// </summary>
 internal sealed class Runner(RunSettings settings)
 {
     private const string Secret = "load-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    // Guild layout: every client is in GuildAll; the first 1,000 / 100 / 1 also in Guild1k / Guild100 / Guild1;
-    // and each is one of ten members of a small guild.
-    private const string GuildAll = "100000000000000000";
-    private const string Guild1k = "100000000000000001";
-    private const string Guild100 = "100000000000000002";
-    private const string Guild1 = "100000000000000003";
+    // Guild layout: the first GuildMembers clients are in GuildBurst (the mass-action bursts and the paced run);
+    // the first WideClients are each in one of ten wide guilds (i % 10) and all in GuildKb (the 1 KB events).
+    private const string GuildBurst = "100000000000000001";
+    private const string GuildKb = "100000000000000005";
+    private const string Guild1 = "100000000000000003";   // cost scenario (opt-in): 1 subscriber
+    private const string Guild100 = "100000000000000002"; // cost scenario (opt-in): 100 subscribers
     private const string GuildWarmUp = "100000000000000009";
     private const string GuildStall = "100000000000000008";
+    private static readonly string[] s_wideGuilds = [.. Enumerable.Range(0, 10).Select(g => (300000000000000000L + g).ToString(Inv))];
 
     private readonly LatencyHistogram _histogram = new();
 
     public async Task<int> RunAsync()
     {
+        var started = Stopwatch.StartNew();
         var results = new JsonObject
         {
             ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", Inv),
@@ -62,71 +46,123 @@ internal sealed class Runner(RunSettings settings)
         foreach (var target in settings.Targets)
         {
             Log($"=== {target}: {settings.Clients} clients ===");
-            targets[target] = await RunTargetAsync(target, port++);
+            var targetStarted = Stopwatch.StartNew();
+            JsonObject result;
+            try
+            {
+                result = await RunTargetAsync(target, port++);
+            }
+            catch (Exception ex)
+            {
+                // Recorded, not fatal: the other targets still run and the table says what failed.
+                Log($"{target} FAILED: {ex.GetType().Name}: {ex.Message}");
+                result = new JsonObject { ["error"] = $"{ex.GetType().Name}: {ex.Message}" };
+            }
+
+            result["wallSeconds"] = targetStarted.Elapsed.TotalSeconds;
+            targets[target] = result;
             await Task.Delay(TimeSpan.FromSeconds(2)); // let the kernel settle the closed sockets
         }
 
-        var json = results.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
-        if (settings.OutJson is not null)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(settings.OutJson))!);
-            await File.WriteAllTextAsync(settings.OutJson, json);
-            Log($"results written to {settings.OutJson}");
-        }
-
-        Console.WriteLine(Report.Markdown(results));
+        results["wallSeconds"] = started.Elapsed.TotalSeconds;
+        var (mdPath, jsonPath) = OutputPaths();
+        Directory.CreateDirectory(Path.GetDirectoryName(jsonPath)!);
+        await File.WriteAllTextAsync(jsonPath, results.ToJsonString(new JsonSerializerOptions { WriteIndented = true })); // first: the raw figures survive a report bug
+        var markdown = Report.Markdown(results);
+        Directory.CreateDirectory(Path.GetDirectoryName(mdPath)!);
+        await File.WriteAllTextAsync(mdPath, markdown);
+        Log($"results written to {mdPath} and {jsonPath}");
+        Console.WriteLine(markdown);
         return 0;
     }
+
+    private (string Markdown, string Json) OutputPaths()
+    {
+        var dir = settings.OutDirectory ?? Path.Combine(RepositoryRoot(), "tests", "LiveUpdates.Benchmarks", "results");
+        var date = DateTime.UtcNow.ToString("yyyy-MM-dd", Inv);
+        var md = Path.Combine(dir, date + ".md");
+        if (File.Exists(md))
+        {
+            md = Path.Combine(dir, $"{date}-{DateTime.UtcNow:HHmm}.md"); // never overwrite an earlier run's write-up
+        }
+
+        return (md, settings.OutJson ?? Path.ChangeExtension(md, ".json"));
+    }
+
+    private static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "LiveUpdates.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? Directory.GetCurrentDirectory();
+    }
+
+    private bool Run(string scenario) => settings.Scenarios.Split(',').Contains(scenario);
 
     private async Task<JsonObject> RunTargetAsync(string target, int port)
     {
         var impl = target.StartsWith("liveupdates", StringComparison.Ordinal) ? "liveupdates" : target;
         var batch = target.EndsWith("-batch", StringComparison.Ordinal);
-        var result = new JsonObject { ["batchClients"] = batch };
-        var (server, ready) = await ServerChild.StartAsync(impl, port, Secret);
+        var floor = impl == "httplistener-floor";
+        var protocol = impl == "signalr" ? ClientProtocol.SignalR : ClientProtocol.LiveUpdates;
+        var uri = new Uri(impl == "signalr" ? $"ws://127.0.0.1:{port}{Servers.SignalRBenchServer.HubPath}" : $"ws://127.0.0.1:{port}/");
+        var n = settings.Clients;
+        var result = new JsonObject { ["batchClients"] = batch, ["protocol"] = protocol.ToString() };
+        var (server, ready) = await ServerChild.StartAsync(impl, port, Secret, n + (Run("stall") ? 1 : 0));
         await using var _ = server;
         result["gc"] = ready.GetProperty("gc").GetString();
-        Log($"server pid {server.Pid}");
-        bool Run(string scenario) => settings.Scenarios.Split(',').Contains(scenario);
-        var uri = new Uri($"ws://127.0.0.1:{port}/");
-        var n = settings.Clients;
-        var smallGuilds = Math.Max(1, n / 10);
-        var tokens = Enumerable.Range(0, smallGuilds).Select(g => Token($"9{g:D8}", [GuildAll, Guild1k, Guild100, Guild1, SmallGuild(g), GuildWarmUp, GuildStall])).ToArray();
-        var clients = new LoadClient[n];
+        result["nonDefaultSettings"] = ready.TryGetProperty("settings", out var s) ? JsonNode.Parse(s.GetRawText()) : new JsonArray();
+        Log($"server pid {server.Pid}; settings that are not the server's defaults: {(ready.TryGetProperty("settings", out var t) ? t.GetRawText() : "[]")}");
+        // 100 users; client i is user i % 100, whose token names the guilds it may join, no more (the claims are part of
+        // a session's memory): its wide guild (i % 10, as 100 is a multiple of 10), the burst, 1 KB, warm-up and stall
+        // guilds, and the opt-in cost scenario's two.
+        var tokens = Enumerable.Range(0, 100).Select(k => Token($"9{k:D8}", [GuildBurst, GuildKb, s_wideGuilds[k % s_wideGuilds.Length], GuildWarmUp, GuildStall, .. Run("cost") ? new[] { Guild1, Guild100 } : []])).ToArray();
+        var clients = new LoadClient?[n];
+        using var pinger = new Pinger(clients, settings.PingSeconds);
         try
         {
             // Warm-up: JIT and tiering (of the server and of this generator, whose first target would otherwise be
             // measured on unoptimized code) and first-use allocations happen here, not in the measured figures.
-            var warm = await ConnectAsync(uri, 0, Math.Min(500, n), tokens, batch);
-            foreach (var c in warm)
+            var warm = new LoadClient?[Math.Min(500, n)];
+            await ConnectAsync(uri, warm, 0, warm.Length, tokens, batch, protocol);
+            var warmReaders = new List<Task>();
+            if (!floor)
             {
-                await c.SubscribeAsync(GuildWarmUp);
+                foreach (var c in warm)
+                {
+                    await c!.SubscribeAsync(GuildWarmUp);
+                }
+
+                warmReaders.AddRange(warm.Select(c => c!.StartReading(_histogram)));
+                await server.SendAsync(Bcast([GuildWarmUp], 200, 0, settings.PadBytes));
+                await WaitForAsync(warm!, 200L * warm.Length, TimeSpan.FromSeconds(30));
+                await Task.Delay(1000); // background tier-1 compilation
+                await server.SendAsync(Bcast([GuildWarmUp], 200, 0, settings.PadBytes));
+                await WaitForAsync(warm!, 400L * warm.Length, TimeSpan.FromSeconds(30));
             }
 
-            var warmReaders = warm.Select(c => c.StartReading(_histogram)).ToArray();
-            await server.SendAsync(Bcast([GuildWarmUp], 200, 0));
-            await WaitForAsync(warm, 200L * warm.Length, TimeSpan.FromSeconds(30));
-            await Task.Delay(1000); // background tier-1 compilation
-            await server.SendAsync(Bcast([GuildWarmUp], 200, 0));
-            await WaitForAsync(warm, 400L * warm.Length, TimeSpan.FromSeconds(30));
             foreach (var c in warm)
             {
-                c.Abort();
+                c!.Abort();
             }
 
-            await Task.WhenAll(warmReaders);
+            await Task.WhenAll(warmReaders).WaitAsync(TimeSpan.FromSeconds(30));
             await WaitUntilAsync(server, 0);
             await Task.Delay(1000);
             var mem0 = await server.SendAsync("mem");
 
-            // Capacity: connect and authenticate in two halves, measuring memory after each.
+            // Idle capacity: N clients connected and authenticated (pinging, subscribed to nothing), in two halves,
+            // memory after each: the process's RSS and its managed heap, both after full collections.
             var half = n / 2;
             var sw = Stopwatch.StartNew();
-            (await ConnectAsync(uri, 0, half, tokens, batch)).CopyTo(clients, 0);
+            await ConnectAsync(uri, clients, 0, half, tokens, batch, protocol);
             var firstHalf = sw.Elapsed.TotalSeconds;
             var memHalf = await server.SendAsync("mem");
             sw.Restart();
-            (await ConnectAsync(uri, half, n - half, tokens, batch)).CopyTo(clients, half);
+            await ConnectAsync(uri, clients, half, n - half, tokens, batch, protocol);
             var secondHalf = sw.Elapsed.TotalSeconds;
             var memFull = await server.SendAsync("mem");
             if (settings.PauseAfterConnect > 0)
@@ -134,6 +170,8 @@ internal sealed class Runner(RunSettings settings)
                 Log($"pausing {settings.PauseAfterConnect} s: server pid {server.Pid} (e.g. for dotnet-gcdump)");
                 await Task.Delay(TimeSpan.FromSeconds(settings.PauseAfterConnect));
             }
+
+            var all = clients.Select(c => c!).ToArray();
             result["connectPerSecond"] = n / (firstHalf + secondHalf);
             result["memory"] = new JsonObject
             {
@@ -143,104 +181,94 @@ internal sealed class Runner(RunSettings settings)
                 ["halfConnections"] = half,
                 ["perConnectionAtHalf"] = (Rss(memHalf) - Rss(mem0)) / (double)half,
                 ["perConnectionAtFull"] = (Rss(memFull) - Rss(mem0)) / (double)n,
-                ["gcHeapPerConnectionAtFull"] = (memFull.GetProperty("gcHeap").GetInt64() - mem0.GetProperty("gcHeap").GetInt64()) / (double)n,
+                ["gcHeapPerConnectionAtFull"] = (Heap(memFull) - Heap(mem0)) / (double)n,
                 ["threadsAtFull"] = memFull.GetProperty("threads").GetInt32(),
+                ["connectionsAtFull"] = memFull.GetProperty("connections").GetInt32(),
+                ["clientsCutWhileIdle"] = all.Count(c => c.Ended),
             };
-            Log($"connect+auth {result["connectPerSecond"]:F0}/s; RSS/conn at {half}: {result["memory"]!["perConnectionAtHalf"]:F0} B, at {n}: {result["memory"]!["perConnectionAtFull"]:F0} B");
-
-            if (settings.ConnectOnly)
+            Log($"connect+auth {result["connectPerSecond"]:F0}/s; RSS/conn at {half}: {result["memory"]!["perConnectionAtHalf"]:F0} B, at {n}: {result["memory"]!["perConnectionAtFull"]:F0} B; managed heap/conn {result["memory"]!["gcHeapPerConnectionAtFull"]:F0} B");
+            if (floor || !settings.Scenarios.Split(',').Any(x => x != "idle"))
             {
                 return result;
             }
 
+            var members = all.Take(Math.Min(settings.GuildMembers, n)).ToArray();
+            var wide = all.Take(Math.Min(settings.WideClients, n)).ToArray();
             sw.Restart();
+            var subscriptions = 0;
             await Parallel.ForEachAsync(Enumerable.Range(0, n), new ParallelOptions { MaxDegreeOfParallelism = settings.ConnectConcurrency }, async (i, _) =>
             {
                 foreach (var guild in GuildsOf(i))
                 {
-                    await clients[i].SubscribeAsync(guild);
+                    await all[i].SubscribeAsync(guild);
+                    Interlocked.Increment(ref subscriptions);
                 }
             });
-            result["subscribePerSecond"] = GuildsOfAll(n) / sw.Elapsed.TotalSeconds;
+            result["subscribePerSecond"] = subscriptions / sw.Elapsed.TotalSeconds;
             var memSubscribed = await server.SendAsync("mem");
             result["memory"]!["perConnectionSubscribed"] = (Rss(memSubscribed) - Rss(mem0)) / (double)n;
-            Log($"subscribed; RSS/conn {result["memory"]!["perConnectionSubscribed"]:F0} B");
+            Log($"{subscriptions} subscriptions; RSS/conn {result["memory"]!["perConnectionSubscribed"]:F0} B");
 
-            var readers = clients.Select(c => c.StartReading(_histogram)).ToArray();
+            var readers = all.Select(c => c.StartReading(_histogram)).ToArray();
             var scenarios = new JsonObject();
             result["scenarios"] = scenarios;
-            var members1k = clients.Take(Math.Min(1000, n)).ToArray();
 
-            // Broadcast() cost to the caller: the same pace for every audience (1,000 calls/s, 500 calls: below every
-            // queue bound, so nothing is dropped or cut off), so only the number of subscribers changes. A slower pace
-            // costs more per call whatever the audience (a call after a long sleep runs on cold caches): --cost-rate.
-            foreach (var (guild, size) in Run("cost") ? new[] { (Guild1, 1), (Guild100, Math.Min(100, n)), (Guild1k, Math.Min(1000, n)), (GuildAll, n) } : [])
+            // Broadcast() cost to the caller (opt-in): one pace for every audience, below every queue bound.
+            foreach (var (guild, size) in Run("cost") ? new[] { (Guild1, 1), (Guild100, Math.Min(100, n)), (GuildBurst, members.Length), (GuildKb, wide.Length) } : [])
             {
-                var rate = settings.CostRate > 0 ? settings.CostRate : 1000;
-                var count = Math.Max(rate / 2, 100);
-                scenarios[$"cost_{size}"] = await ScenarioAsync(server, clients.Take(size).ToArray(), [guild], count, rate, $"Broadcast() cost, {size} subscriber(s), {rate}/s");
+                var count = Math.Max(settings.CostRate / 2, 100);
+                scenarios[$"cost_{size}"] = await ScenarioAsync(server, all.Take(size).ToArray(), [guild], count, settings.CostRate, settings.PadBytes, $"Broadcast() cost, {size} subscriber(s), {settings.CostRate}/s");
             }
 
-            // Bursts are short (a fraction of a second), so each is repeated and the median run is kept.
-            if (Run("fanout"))
+            // A mass action: bursts into one guild of 1,000.
+            foreach (var burst in Run("burst") ? settings.Bursts : [])
             {
-                scenarios["fanout_1k"] = await MedianAsync(() => ScenarioAsync(server, members1k, [Guild1k], settings.BurstOneGuildSmall, 0, $"fan-out burst, {members1k.Length} subscribers"));
-                scenarios["fanout_all"] = await MedianAsync(() => ScenarioAsync(server, clients, [GuildAll], settings.BurstOneGuildLarge, 0, $"fan-out burst, {n} subscribers"));
-                scenarios["fanout_small_guilds"] = await MedianAsync(() => ScenarioAsync(
-                    server, clients, [.. Enumerable.Range(0, smallGuilds).Select(SmallGuild)], smallGuilds * settings.EventsPerSmallGuild, 0, $"fan-out burst, {smallGuilds} guilds of 10"));
+                scenarios[$"burst_{burst}"] = await MedianAsync(() => ScenarioAsync(server, members, [GuildBurst], burst, 0, settings.PadBytes, $"burst, {burst} events into {members.Length} subscribers"));
             }
 
-            var latencyCount = (int)(settings.LatencyRate * settings.LatencySeconds);
-            if (Run("latency"))
+            if (Run("paced"))
             {
-                scenarios["latency_1k"] = await ScenarioAsync(server, members1k, [Guild1k], latencyCount, settings.LatencyRate, $"latency, {members1k.Length} subscribers at {settings.LatencyRate}/s");
-
-                // The other audiences, paced within what the machine delivers one frame at a time (about 50k/s):
-                // every client of the big guild at 5 events/s, and the small guilds at 2,000 events/s in turn.
-                scenarios["latency_all"] = await ScenarioAsync(server, clients, [GuildAll], 5 * settings.LatencySeconds, 5, $"latency, {n} subscribers at 5/s");
-                scenarios["latency_small_guilds"] = await ScenarioAsync(
-                    server, clients, [.. Enumerable.Range(0, smallGuilds).Select(SmallGuild)], smallGuilds * Math.Max(1, 2000 * settings.LatencySeconds / smallGuilds / 2), 2000, $"latency, {smallGuilds} guilds of 10 at 2000 events/s");
+                var count = (int)(settings.PacedRate * settings.PacedSeconds);
+                scenarios["paced"] = await ScenarioAsync(server, members, [GuildBurst], count, settings.PacedRate, settings.PadBytes, $"paced, {members.Length} subscribers at {settings.PacedRate}/s");
             }
 
-            if (!Run("stall"))
+            if (Run("guilds10"))
             {
-                return result;
+                scenarios["guilds10"] = await MedianAsync(() => ScenarioAsync(server, wide, s_wideGuilds, 10 * settings.EventsPerWideGuild, 0, settings.PadBytes, $"burst, {wide.Length} clients in 10 guilds, {settings.EventsPerWideGuild} events each"));
             }
 
-            // A client that never reads, in the 1k guild: the others must not notice. It is stalled for real before
-            // the scenario: events of its own guild fill the kernel's buffers (4 KiB receive buffer) until the
-            // server's socket send queue stops growing, i.e. the server's send to it can no longer complete.
-            var stalled = await LoadClient.ConnectAsync(uri, tokens[0], batch, stalled: true);
-            await stalled.SubscribeAsync(Guild1k);
-            await stalled.SubscribeAsync(GuildStall);
-            long previous = -1, prefill = 0;
-            for (var round = 0; round < 40; round++)
+            if (Run("kb1"))
             {
-                await server.SendAsync(Bcast([GuildStall], 50, 0, pad: 4096));
-                prefill += 50;
-                await Task.Delay(200);
-                var queued = ServerSendQueueBytes(port, stalled.LocalPort);
-                if (queued > 0 && queued == previous)
-                {
-                    break;
-                }
-
-                previous = queued;
+                scenarios["kb1"] = await MedianAsync(() => ScenarioAsync(server, wide, [GuildKb], settings.KbEvents, 0, settings.KbPadBytes, $"burst, {settings.KbEvents} events of ~1 KB into {wide.Length} subscribers"));
             }
 
-            result["stalledClient"] = new JsonObject { ["prefillEvents"] = prefill, ["kernelSendQueueBytes"] = previous };
-            Log($"stalled client: {prefill} events of 4 KiB sent to it alone; the server's socket send queue to it holds {previous} bytes and no longer grows");
-            scenarios["fanout_1k_stalled"] = await MedianAsync(() => ScenarioAsync(server, members1k, [Guild1k], settings.BurstOneGuildSmall, 0, $"fan-out burst, {members1k.Length} subscribers + 1 stalled"));
-            scenarios["latency_1k_stalled"] = await ScenarioAsync(server, members1k, [Guild1k], latencyCount, settings.LatencyRate, $"latency, {members1k.Length} subscribers + 1 stalled at {settings.LatencyRate}/s");
+            // Two instances through Redis: a placeholder for the Redis broker (being built elsewhere). When it lands,
+            // this scenario starts two LiveUpdates server processes sharing one Redis, connects half the clients to
+            // each, broadcasts on one and counts deliveries on both (lost deliveries as everywhere else).
+            if (Run("redis"))
+            {
+                scenarios["redis_two_instances"] = new JsonObject { ["title"] = "two instances through Redis", ["skipped"] = "not implemented yet: needs the Redis broker" };
+                Log("two instances through Redis: skipped (the Redis broker is not in this tree yet)");
+            }
+
+            if (Run("stall") && impl != "signalr")
+            {
+                await StallAsync(server, uri, port, tokens, batch, members, scenarios, result);
+            }
+
             var stats = await server.SendAsync("stats");
             var memEnd = await server.SendAsync("mem");
-            result["memory"]!["perConnectionAfterScenarios"] = (Rss(memEnd) - Rss(mem0)) / (double)(n + 1);
-            Log($"RSS/conn after every scenario: {result["memory"]!["perConnectionAfterScenarios"]:F0} B");
+            result["memory"]!["perConnectionAfterScenarios"] = (Rss(memEnd) - Rss(mem0)) / (double)n;
             result["serverCounters"] = JsonNode.Parse(stats.GetProperty("counters").GetRawText());
-            result["clientsClosedByServer"] = clients.Count(c => c.Ended);
-            result["stalledClient"]!["stillConnectedAtEnd"] = stats.GetProperty("connections").GetInt32() == n + 1;
-            Log($"server counters: {stats.GetProperty("counters").GetRawText()}; clients ended: {result["clientsClosedByServer"]}; connections {stats.GetProperty("connections").GetInt32()} (of {n} + 1 stalled)");
-            stalled.Abort();
+            result["clientsCut"] = CutByReason(all);
+            Log($"RSS/conn after every scenario: {result["memory"]!["perConnectionAfterScenarios"]:F0} B; server counters: {stats.GetProperty("counters").GetRawText()}; clients cut: {result["clientsCut"]!.ToJsonString()}; connections {stats.GetProperty("connections").GetInt32()} of {n}");
+            pinger.Dispose();
+            foreach (var c in all)
+            {
+                c.Abort();
+            }
+
+            await Task.WhenAll(readers).WaitAsync(TimeSpan.FromSeconds(30));
         }
         finally
         {
@@ -253,41 +281,91 @@ internal sealed class Runner(RunSettings settings)
         return result;
     }
 
-    private async Task<JsonObject> ScenarioAsync(ServerChild server, LoadClient[] members, string[] guilds, int count, double rate, string title)
+    /// <summary>
+    /// The older tool's stall scenario (opt-in): a client that never reads, in the burst guild, stalled for real
+    /// first (events of its own guild fill the kernel's buffers until the server's socket send queue stops growing).
+    /// </summary>
+    private async Task StallAsync(ServerChild server, Uri uri, int port, string[] tokens, bool batch, LoadClient[] members, JsonObject scenarios, JsonObject result)
     {
-        var eventsPerMember = (long)count / guilds.Length; // round-robin: each guild gets count / guilds events
-        var expected = members.Length == 0 ? 0 : eventsPerMember * members.Length;
-        _histogram.Reset();
-        var before = members.Select(m => m.Received).ToArray();
-        if (Environment.GetEnvironmentVariable("LOADTEST_ALLOC_TYPES") == "1")
+        var stalled = await LoadClient.ConnectAsync(uri, tokens[0], batch, stalled: true);
+        await stalled.SubscribeAsync(GuildBurst);
+        await stalled.SubscribeAsync(GuildStall);
+        long previous = -1, prefill = 0;
+        for (var round = 0; round < 40; round++)
         {
-            await server.SendAsync("alloctypes"); // reset
+            await server.SendAsync(Bcast([GuildStall], 50, 0, pad: 4096));
+            prefill += 50;
+            await Task.Delay(200);
+            var queued = ServerSendQueueBytes(port, stalled.LocalPort);
+            if (queued > 0 && queued == previous)
+            {
+                break;
+            }
+
+            previous = queued;
         }
 
+        result["stalledClient"] = new JsonObject { ["prefillEvents"] = prefill, ["kernelSendQueueBytes"] = previous };
+        Log($"stalled client: {prefill} events of 4 KiB sent to it alone; the server's socket send queue to it holds {previous} bytes and no longer grows");
+        scenarios["burst_stalled"] = await MedianAsync(() => ScenarioAsync(server, members, [GuildBurst], settings.Bursts[0], 0, settings.PadBytes, $"burst, {members.Length} subscribers + 1 stalled"));
+        scenarios["paced_stalled"] = await ScenarioAsync(server, members, [GuildBurst], (int)(settings.PacedRate * settings.PacedSeconds), settings.PacedRate, settings.PadBytes, $"paced, {members.Length} subscribers + 1 stalled at {settings.PacedRate}/s");
+        stalled.Abort();
+    }
+
+    private async Task<JsonObject> ScenarioAsync(ServerChild server, LoadClient[] members, string[] guilds, int count, double rate, int pad, string title)
+    {
+        // Late deliveries of an earlier scenario that hit its cap must not count here: wait until nothing arrives for 1 s
+        // (at most 20 s; whatever still comes later was lost to that scenario anyway).
+        var late = await QuiesceAsync(members);
+        _histogram.Reset();
+        var before = members.Select(m => m.Received).ToArray();
+        var endedBefore = members.Select(m => m.Ended).ToArray();
+        var statsBefore = await server.SendAsync("stats");
         var allocBefore = await server.SendAsync("alloc");
         var generatorCpuBefore = Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds;
-        var call = await server.SendAsync(Bcast(guilds, count, rate));
-        var (received, lastReceipt) = await WaitForAsync(members, expected, TimeSpan.FromSeconds(120), before);
+        var timeout = TimeSpan.FromSeconds(settings.ScenarioTimeoutSeconds);
+        var cap = settings.BroadcastCapSeconds + (rate > 0 ? count / rate : 0);
+        var call = await server.SendAsync(Bcast(guilds, count, rate, pad, cap), TimeSpan.FromSeconds(cap + 60));
+
+        // Expected: what was broadcast (all of it unless the broadcaster hit its cap), round-robin over the guilds,
+        // each of which the members are spread over evenly (one guild: all of them; ten guilds: a tenth each).
+        var sent = call.GetProperty("count").GetInt32();
+        long expected = 0;
+        for (var i = 0; i < members.Length; i++)
+        {
+            var g = i % guilds.Length; // member i is in guilds[i % guilds.Length] (GuildsOf)
+            expected += (sent / guilds.Length) + (g < sent % guilds.Length ? 1 : 0);
+        }
+
+        var (received, lastReceipt) = await WaitForAsync(members, expected, timeout, before);
         var generatorCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds - generatorCpuBefore;
         var allocAfter = await server.SendAsync("alloc");
+        var statsAfter = await server.SendAsync("stats");
         var serverCpu = allocAfter.GetProperty("cpuMs").GetDouble() - allocBefore.GetProperty("cpuMs").GetDouble();
-        if (Environment.GetEnvironmentVariable("LOADTEST_ALLOC_TYPES") == "1")
-        {
-            Log($"  allocations by type (sampled): {(await server.SendAsync("alloctypes")).GetRawText()}");
-        }
         var first = call.GetProperty("first").GetInt64();
         var seconds = (lastReceipt - first) / (double)Stopwatch.Frequency;
         var allocated = allocAfter.GetProperty("allocated").GetInt64() - allocBefore.GetProperty("allocated").GetInt64();
+        var cut = members.Where((m, i) => m.Ended && !endedBefore[i]).ToArray();
+        var lost = expected - received;
+        var lossy = lost > 0 || cut.Length > 0;
         var result = new JsonObject
         {
             ["title"] = title,
             ["events"] = count,
+            ["eventsBroadcast"] = sent,
+            ["broadcastCapped"] = sent < count,
             ["rate"] = rate,
+            ["members"] = members.Length,
             ["deliveriesExpected"] = expected,
             ["deliveriesReceived"] = received,
+            ["lostDeliveries"] = Math.Max(0, lost),
+            ["clientsCut"] = CutByReason(cut),
+            ["clientsAlreadyCut"] = endedBefore.Count(e => e),
+            ["lateDeliveriesOfEarlierScenarios"] = late,
+            ["lossy"] = lossy,
             ["seconds"] = seconds,
-            ["deliveriesPerSecond"] = received / seconds,
-            ["latencyUs"] = new JsonObject
+            ["deliveriesPerSecond"] = seconds > 0 ? received / seconds : 0,
+            ["latencyUs"] = _histogram.Count == 0 ? null : new JsonObject // (no sample: no latency; NaN is not JSON)
             {
                 ["p50"] = _histogram.Quantile(0.50),
                 ["p90"] = _histogram.Quantile(0.90),
@@ -307,22 +385,52 @@ internal sealed class Runner(RunSettings settings)
             ["serverAllocPerDelivery"] = received > 0 ? allocated / (double)received : 0,
             ["serverCpuUsPerDelivery"] = received > 0 ? serverCpu * 1000 / received : 0,
             ["generatorCpuUsPerDelivery"] = received > 0 ? generatorCpu * 1000 / received : 0,
-            ["serverThreadPoolThreads"] = allocAfter.GetProperty("threads").GetInt32(),
-            ["serverGcGen0"] = allocAfter.GetProperty("gen0").GetInt32() - allocBefore.GetProperty("gen0").GetInt32(),
-            ["serverGcGen2"] = allocAfter.GetProperty("gen2").GetInt32() - allocBefore.GetProperty("gen2").GetInt32(),
+            ["serverCountersDelta"] = CountersDelta(statsBefore, statsAfter),
         };
-        Log($"{title}: {received}/{expected} in {seconds:F3} s = {received / seconds:F0}/s; latency p50 {_histogram.Quantile(0.5) / 1000:F2} ms p99 {_histogram.Quantile(0.99) / 1000:F2} ms max {_histogram.Quantile(1) / 1000:F2} ms; call p50 {call.GetProperty("callP50Us").GetDouble():F2} µs p99 {call.GetProperty("callP99Us").GetDouble():F2} µs (CPU p50 {call.GetProperty("callCpuP50Us").GetDouble():F2} µs); {allocated / (double)Math.Max(1, received):F1} B/delivery; CPU per delivery: server {serverCpu * 1000 / Math.Max(1, received):F2} µs, generator {generatorCpu * 1000 / Math.Max(1, received):F2} µs; server pool threads {allocAfter.GetProperty("threads").GetInt32()}, gen0 GCs {allocAfter.GetProperty("gen0").GetInt32() - allocBefore.GetProperty("gen0").GetInt32()}, gen2 {allocAfter.GetProperty("gen2").GetInt32() - allocBefore.GetProperty("gen2").GetInt32()}");
-        if (received < expected)
+        Log($"{title}: {received}/{expected} in {seconds:F3} s = {(seconds > 0 ? received / seconds : 0):F0}/s; latency p50 {_histogram.Quantile(0.5) / 1000:F2} ms p99 {_histogram.Quantile(0.99) / 1000:F2} ms max {_histogram.Quantile(1) / 1000:F2} ms; call p50 {call.GetProperty("callP50Us").GetDouble():F2} µs; CPU per delivery: server {serverCpu * 1000 / Math.Max(1, received):F2} µs, generator {generatorCpu * 1000 / Math.Max(1, received):F2} µs");
+        if (sent < count)
         {
-            result["incomplete"] = true;
-            Log($"  INCOMPLETE: {expected - received} deliveries missing; {members.Count(m => m.Ended)} members closed");
+            Log($"  CAPPED: the server's broadcasting stopped after {settings.BroadcastCapSeconds} s, at {sent} of {count} events");
         }
 
-        await Task.Delay(500);
+        if (lossy)
+        {
+            Log($"  LOSSY: {lost} deliveries lost; clients cut: {result["clientsCut"]!.ToJsonString()}; server counters: {result["serverCountersDelta"]!.ToJsonString()}");
+        }
+
         return result;
     }
 
-    /// <summary>Runs a scenario <see cref="RunSettings.Repeats"/> times and keeps the run with the median deliveries per second; the others are kept as "runs".</summary>
+    private static JsonObject CutByReason(IEnumerable<LoadClient> clients)
+    {
+        var cut = new JsonObject();
+        foreach (var group in clients.Where(c => c.Ended).GroupBy(c => c.EndReason).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            cut[group.Key] = group.Count();
+        }
+
+        return cut;
+    }
+
+    private static JsonObject CountersDelta(JsonElement before, JsonElement after)
+    {
+        var delta = new JsonObject();
+        foreach (var counter in after.GetProperty("counters").EnumerateObject())
+        {
+            var was = before.GetProperty("counters").TryGetProperty(counter.Name, out var b) ? b.GetInt64() : 0;
+            if (counter.Value.GetInt64() != was)
+            {
+                delta[counter.Name] = counter.Value.GetInt64() - was;
+            }
+        }
+
+        return delta;
+    }
+
+    /// <summary>
+    /// Runs a scenario <see cref="RunSettings.Repeats"/> times and keeps the run with the median deliveries per second.
+    /// A lossy run is never averaged in: if any run lost deliveries, the scenario is that (worst) run, marked lossy.
+    /// </summary>
     private async Task<JsonObject> MedianAsync(Func<Task<JsonObject>> scenario)
     {
         var runs = new List<JsonObject>();
@@ -331,10 +439,12 @@ internal sealed class Runner(RunSettings settings)
             runs.Add(await scenario());
         }
 
+        var lossy = runs.Where(r => r["lossy"]!.GetValue<bool>()).OrderByDescending(r => r["lostDeliveries"]!.GetValue<long>()).FirstOrDefault();
         var ordered = runs.OrderBy(r => r["deliveriesPerSecond"]!.GetValue<double>()).ToList();
-        var median = ordered[ordered.Count / 2];
-        median["runsDeliveriesPerSecond"] = new JsonArray([.. runs.Select(r => (JsonNode)r["deliveriesPerSecond"]!.GetValue<double>())]);
-        return median;
+        var chosen = lossy ?? ordered[ordered.Count / 2];
+        chosen["runsDeliveriesPerSecond"] = new JsonArray([.. runs.Select(r => (JsonNode)r["deliveriesPerSecond"]!.GetValue<double>())]);
+        chosen["lossyRuns"] = runs.Count(r => r["lossy"]!.GetValue<bool>());
+        return chosen;
     }
 
     private static async Task<(long Received, long LastReceipt)> WaitForAsync(LoadClient[] members, long expected, TimeSpan timeout, long[]? before = null)
@@ -371,6 +481,27 @@ internal sealed class Runner(RunSettings settings)
         }
     }
 
+    private static async Task<long> QuiesceAsync(LoadClient[] members)
+    {
+        long Sum() => members.Sum(m => m.Received);
+        var start = Sum();
+        var last = start;
+        var quietSince = Stopwatch.GetTimestamp();
+        var deadline = quietSince + (20 * Stopwatch.Frequency);
+        while (Stopwatch.GetTimestamp() < deadline && Stopwatch.GetTimestamp() - quietSince < Stopwatch.Frequency)
+        {
+            await Task.Delay(100);
+            var now = Sum();
+            if (now != last)
+            {
+                last = now;
+                quietSince = Stopwatch.GetTimestamp();
+            }
+        }
+
+        return last - start;
+    }
+
     private static async Task WaitUntilAsync(ServerChild server, int connections)
     {
         for (var i = 0; i < 200; i++)
@@ -385,45 +516,54 @@ internal sealed class Runner(RunSettings settings)
         }
     }
 
-    private async Task<LoadClient[]> ConnectAsync(Uri uri, int from, int count, string[] tokens, bool batch)
+    private async Task ConnectAsync(Uri uri, LoadClient?[] into, int from, int count, string[] tokens, bool batch, ClientProtocol protocol)
     {
-        var clients = new LoadClient[count];
-        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = settings.ConnectConcurrency }, async (i, _) =>
+        await Parallel.ForEachAsync(Enumerable.Range(from, count), new ParallelOptions { MaxDegreeOfParallelism = settings.ConnectConcurrency }, async (index, ct) =>
         {
-            var index = from + i;
-            clients[i] = await LoadClient.ConnectAsync(uri, tokens[index % tokens.Length], batch);
+            // A refusal (503/429) while the warm-up's connections are still being torn down is retried, twice at most.
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    into[index] = await LoadClient.ConnectAsync(uri, tokens[index % tokens.Length], batch, protocol: protocol);
+                    return;
+                }
+                catch (System.Net.WebSockets.WebSocketException ex) when (attempt < 3)
+                {
+                    Log($"client {index}: {ex.Message}; retrying in 1 s");
+                    await Task.Delay(1000, ct);
+                }
+            }
         });
-        return clients;
     }
 
-    // The token of client i names its small guild (i % smallGuilds), so the connect phase uses tokens[i % tokens.Length].
+    // At most three guilds a client (five with the opt-in cost scenario), within the default subscription-change rate.
     private IEnumerable<string> GuildsOf(int i)
     {
-        yield return GuildAll;
-        if (i < 1000)
+        if (i < settings.GuildMembers)
         {
-            yield return Guild1k;
+            yield return GuildBurst;
         }
 
-        if (i < 100)
+        if (i < settings.WideClients)
+        {
+            yield return s_wideGuilds[i % s_wideGuilds.Length];
+            yield return GuildKb;
+        }
+
+        if (Run("cost") && i < 100)
         {
             yield return Guild100;
         }
 
-        if (i < 1)
+        if (Run("cost") && i < 1)
         {
             yield return Guild1;
         }
-
-        yield return SmallGuild(i % Math.Max(1, settings.Clients / 10));
     }
 
-    private int GuildsOfAll(int n) => Enumerable.Range(0, n).Sum(i => GuildsOf(i).Count());
-
-    private static string SmallGuild(int g) => (200000000000000000L + g).ToString(Inv);
-
-    private string Bcast(string[] guilds, int count, double rate, int? pad = null) =>
-        "bcast " + JsonSerializer.Serialize(new Servers.ServerProcess.BroadcastCommand(guilds, count, rate, pad ?? settings.PadBytes), JsonSerializerOptions.Web);
+    private static string Bcast(string[] guilds, int count, double rate, int pad, double maxSeconds = 0) =>
+        "bcast " + JsonSerializer.Serialize(new Servers.ServerProcess.BroadcastCommand(guilds, count, rate, pad, maxSeconds), JsonSerializerOptions.Web);
 
     /// <summary>Bytes waiting in the server's socket send queue towards a client port (tx_queue in /proc/net/tcp), or -1.</summary>
     private static long ServerSendQueueBytes(int serverPort, int clientPort)
@@ -443,6 +583,8 @@ internal sealed class Runner(RunSettings settings)
     }
 
     private static long Rss(JsonElement mem) => mem.GetProperty("rss").GetInt64();
+
+    private static long Heap(JsonElement mem) => mem.GetProperty("gcHeap").GetInt64();
 
     private static string Token(string userId, string[] guilds)
     {
@@ -470,5 +612,5 @@ internal sealed class Runner(RunSettings settings)
         };
     }
 
-    private static void Log(string message) => Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {message}");
+    internal static void Log(string message) => Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {message}");
 }

@@ -11,18 +11,30 @@ namespace LiveUpdates.LoadTest.Clients;
 /// protocol, then reads events and records, for each <c>bench:tick</c>, the time since its <c>Broadcast()</c> call.
 /// With <c>batch</c> it declares the batch capability in <c>auth</c> and splits frames on newlines (NDJSON);
 /// against a server that ignores the capability every frame is one line, so the same code reads both.
+/// With <see cref="ClientProtocol.SignalR"/> it speaks SignalR's JSON hub protocol instead (below).
 /// </summary>
 internal sealed class LoadClient
 {
     private static readonly byte[] s_tickPrefix = "{\"event\":\"bench:tick\""u8.ToArray();
+    private static readonly byte[] s_tickEvent = "\"event\":\"bench:tick\""u8.ToArray();
     private static readonly byte[] s_timeField = "\"t\":"u8.ToArray();
+    private static readonly byte[] s_ping = "{\"type\":\"ping\"}"u8.ToArray();
+    private static readonly byte[] s_signalRPing = "{\"type\":6}\u001e"u8.ToArray();
+    private const byte RecordSeparator = 0x1E;
 
     private readonly ClientWebSocket _socket;
+    private readonly ClientProtocol _protocol;
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
     private byte[] _buffer = new byte[8192];
     private long _received;
     private long _lastReceipt;
+    private int _invocationId;
 
-    private LoadClient(ClientWebSocket socket) => _socket = socket;
+    private LoadClient(ClientWebSocket socket, ClientProtocol protocol)
+    {
+        _socket = socket;
+        _protocol = protocol;
+    }
 
     public long Received => Volatile.Read(ref _received);
 
@@ -35,8 +47,13 @@ internal sealed class LoadClient
     /// <summary>The client's local TCP port (known for a stalled client only), to find its socket in /proc/net/tcp.</summary>
     public int LocalPort { get; private set; }
 
-    /// <summary>Connects and authenticates. A <paramref name="stalled"/> client gets a 4 KiB receive buffer and will never read events.</summary>
-    public static async Task<LoadClient> ConnectAsync(Uri uri, string token, bool batch, bool stalled = false)
+    /// <summary>
+    /// Connects and authenticates. A <paramref name="stalled"/> client gets a 4 KiB receive buffer and will never read events.
+    /// For SignalR, <paramref name="uri"/> is the hub's WebSocket endpoint, connected to straight away (skipNegotiation:
+    /// no negotiate round trip), the token in <c>access_token</c>, then the handshake
+    /// <c>{"protocol":"json","version":1}</c> and its empty answer; records end with 0x1E.
+    /// </summary>
+    public static async Task<LoadClient> ConnectAsync(Uri uri, string token, bool batch, bool stalled = false, ClientProtocol protocol = ClientProtocol.LiveUpdates)
     {
         var socket = new ClientWebSocket();
         socket.Options.KeepAliveInterval = TimeSpan.Zero;
@@ -57,8 +74,17 @@ internal sealed class LoadClient
         }
 
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        if (protocol == ClientProtocol.SignalR)
+        {
+            await socket.ConnectAsync(new Uri($"{uri}?access_token={Uri.EscapeDataString(token)}"), invoker, cts.Token);
+            var hub = new LoadClient(socket, protocol) { LocalPort = localPort };
+            await hub.SendAsync("{\"protocol\":\"json\",\"version\":1}\u001e", cts.Token);
+            await hub.ExpectAsync("{}"u8.ToArray(), "the handshake response", cts.Token);
+            return hub;
+        }
+
         await socket.ConnectAsync(uri, invoker, cts.Token);
-        var client = new LoadClient(socket) { LocalPort = localPort };
+        var client = new LoadClient(socket, protocol) { LocalPort = localPort };
         await client.ExpectAsync("connected", cts.Token);
         var auth = batch ? $"{{\"type\":\"auth\",\"token\":\"{token}\",\"batch\":true}}" : $"{{\"type\":\"auth\",\"token\":\"{token}\"}}";
         await client.SendAsync(auth, cts.Token);
@@ -69,21 +95,65 @@ internal sealed class LoadClient
     public async Task SubscribeAsync(string guildId)
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        if (_protocol == ClientProtocol.SignalR)
+        {
+            var id = (++_invocationId).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await SendAsync($"{{\"type\":1,\"invocationId\":\"{id}\",\"target\":\"Subscribe\",\"arguments\":[\"{guildId}\"]}}\u001e", cts.Token);
+            await ExpectAsync(Encoding.UTF8.GetBytes($"{{\"type\":3,\"invocationId\":\"{id}\",\"result\""), $"the completion of Subscribe({guildId})", cts.Token);
+            return;
+        }
+
         await SendAsync($"{{\"type\":\"subscribe\",\"guildId\":\"{guildId}\"}}", cts.Token);
         await ExpectAsync("subscribed", cts.Token);
     }
 
     public Task StartReading(LatencyHistogram histogram) => Task.Run(() => ReadLoopAsync(histogram));
 
+    /// <summary>The client's keep-alive (the dashboard's client pings; SignalR's client sends a ping record): false once the socket is gone.</summary>
+    public async Task<bool> PingAsync()
+    {
+        if (Ended || _socket.State != WebSocketState.Open)
+        {
+            return false;
+        }
+
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await SendAsync(_protocol == ClientProtocol.SignalR ? s_signalRPing : s_ping, cts.Token);
+            return true;
+        }
+        catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
     public void Abort() => _socket.Abort();
 
-    private async Task SendAsync(string text, CancellationToken ct) =>
-        await _socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, endOfMessage: true, ct);
+    private Task SendAsync(string text, CancellationToken ct) => SendAsync(Encoding.UTF8.GetBytes(text), ct);
+
+    private async Task SendAsync(byte[] bytes, CancellationToken ct)
+    {
+        await _sendLock.WaitAsync(ct);
+        try
+        {
+            await _socket.SendAsync(bytes, WebSocketMessageType.Text, endOfMessage: true, ct);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
 
     /// <summary>Reads messages until one whose <c>event</c> is <paramref name="eventName"/>; an <c>error</c> fails.</summary>
-    private async Task ExpectAsync(string eventName, CancellationToken ct)
+    private Task ExpectAsync(string eventName, CancellationToken ct) =>
+        ExpectAsync(Encoding.UTF8.GetBytes($"\"event\":\"{eventName}\""), eventName, ct);
+
+    /// <summary>Reads messages until one that contains <paramref name="expected"/> (for SignalR: a record that starts with it); an error fails.</summary>
+    private async Task ExpectAsync(byte[] expected, string what, CancellationToken ct)
     {
-        var expected = Encoding.UTF8.GetBytes($"\"event\":\"{eventName}\"");
+        var eventName = what;
         while (true)
         {
             var length = await ReceiveMessageAsync(ct);
@@ -93,6 +163,25 @@ internal sealed class LoadClient
             }
 
             var span = _buffer.AsSpan(0, length);
+            if (_protocol == ClientProtocol.SignalR)
+            {
+                foreach (var range in span.Split(RecordSeparator))
+                {
+                    var record = span[range];
+                    if (record.StartsWith(expected))
+                    {
+                        return;
+                    }
+
+                    if (record.IndexOf("\"error\":"u8) >= 0)
+                    {
+                        throw new InvalidOperationException($"error while waiting for {eventName}: {Encoding.UTF8.GetString(record)}");
+                    }
+                }
+
+                continue;
+            }
+
             if (span.IndexOf(expected) >= 0)
             {
                 return;
@@ -145,12 +234,24 @@ internal sealed class LoadClient
                 var now = Stopwatch.GetTimestamp();
                 var span = _buffer.AsSpan(0, length);
                 var count = 0;
+                var separator = _protocol == ClientProtocol.SignalR ? RecordSeparator : (byte)'\n';
                 while (span.Length > 0)
                 {
-                    var newline = span.IndexOf((byte)'\n');
+                    var newline = span.IndexOf(separator);
                     var line = newline < 0 ? span : span[..newline];
                     span = newline < 0 ? default : span[(newline + 1)..];
-                    if (!line.StartsWith(s_tickPrefix))
+                    if (_protocol == ClientProtocol.SignalR)
+                    {
+                        // {"type":1,"target":"event","arguments":[{"event":"bench:tick",…,"data":{"t":…}}]}
+                        var tick = line.IndexOf(s_tickEvent);
+                        if (tick < 0)
+                        {
+                            continue;
+                        }
+
+                        line = line[tick..];
+                    }
+                    else if (!line.StartsWith(s_tickPrefix))
                     {
                         continue;
                     }
@@ -177,4 +278,17 @@ internal sealed class LoadClient
 
         Ended = true;
     }
+
+    /// <summary>How the client ended, for the "clients cut" count: the server's close code, or "no close frame".</summary>
+    public string EndReason => CloseStatus is { } status ? ((int)status).ToString(System.Globalization.CultureInfo.InvariantCulture) : "no close frame";
+}
+
+/// <summary>The wire protocol a load client speaks.</summary>
+internal enum ClientProtocol
+{
+    /// <summary>LiveUpdates' JSON protocol (the seed's), which the Kestrel and Node.js peers speak too.</summary>
+    LiveUpdates,
+
+    /// <summary>SignalR's JSON hub protocol over a raw WebSocket.</summary>
+    SignalR,
 }

@@ -41,6 +41,8 @@ internal sealed class KestrelBaselineServer : IBenchServer
 
     public IReadOnlyDictionary<string, long> Counters => new Dictionary<string, long> { ["slow_consumer_aborts"] = Interlocked.Read(ref _slowConsumers) };
 
+    public IReadOnlyList<BenchSetting> Settings { get; } = [];
+
     public async Task StartAsync(int port, string secret)
     {
         _validation = new TokenValidationParameters

@@ -2,8 +2,14 @@ using System.Diagnostics.Metrics;
 
 namespace LiveUpdates.LoadTest.Servers;
 
-/// <summary>The library under test, configured for a load run: limits raised, idle check off (the generator does not ping).</summary>
-internal sealed class LiveUpdatesBenchServer : IBenchServer
+/// <summary>
+/// The library under test at its default settings, except what a generator on one address needs: every connection
+/// comes from 127.0.0.1, so the per-address limit (and, above its default, the total) is raised to the run's
+/// connection count. The generator pings like the dashboard's client, so the idle check stays on; each client
+/// subscribes to at most three guilds, within the default subscription-change rate. Every change is in
+/// <see cref="Settings"/>, which the run prints.
+/// </summary>
+internal sealed class LiveUpdatesBenchServer(int connections) : IBenchServer
 {
     private readonly MeterListener _listener = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _counters = new(StringComparer.Ordinal);
@@ -15,18 +21,29 @@ internal sealed class LiveUpdatesBenchServer : IBenchServer
 
     public IReadOnlyDictionary<string, long> Counters => _counters;
 
+    public IReadOnlyList<BenchSetting> Settings { get; private set; } = [];
+
     public async Task StartAsync(int port, string secret)
     {
-        var options = new LiveUpdatesOptions
+        var defaults = new LiveUpdatesOptions();
+        var options = new LiveUpdatesOptions { Host = "127.0.0.1", Port = port, AuthSecret = secret };
+        var settings = new List<BenchSetting>
         {
-            Host = "127.0.0.1",
-            Port = port,
-            AuthSecret = secret,
-            IdleTimeout = Timeout.InfiniteTimeSpan,
-            MaxConnections = 20_000,
-            MaxConnectionsPerAddress = 20_000,
-            MaxSubscriptionChangesPerSecond = 100,
+            new(nameof(options.Host), options.Host, defaults.Host, "listen on loopback only (a shared machine); no limit involved"),
         };
+        if (connections > defaults.MaxConnectionsPerAddress)
+        {
+            options.MaxConnectionsPerAddress = connections;
+            settings.Add(new(nameof(options.MaxConnectionsPerAddress), Inv(connections), Inv(defaults.MaxConnectionsPerAddress), "every generator client comes from 127.0.0.1"));
+        }
+
+        if (connections > defaults.MaxConnections)
+        {
+            options.MaxConnections = connections;
+            settings.Add(new(nameof(options.MaxConnections), Inv(connections), Inv(defaults.MaxConnections), "the run holds more clients than the default total"));
+        }
+
+        Settings = settings;
 
         // Only the rare instruments are listened to, so the per-delivery counter stays on its no-listener fast path.
         _listener.InstrumentPublished = (instrument, listener) =>
@@ -51,6 +68,8 @@ internal sealed class LiveUpdatesBenchServer : IBenchServer
         _manager = new WebSocketManager(options);
         await _manager.StartAsync();
     }
+
+    private static string Inv(int value) => value.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
 
     public void Broadcast(string guildId, string eventName, object data) => _manager!.Broadcast(guildId, eventName, data);
 

@@ -13,17 +13,19 @@ internal static class ServerProcess
 {
     public const string EventName = "bench:tick";
 
-    public static async Task<int> RunAsync(string impl, int port, string secret)
+    public static async Task<int> RunAsync(string impl, int port, string secret, int connections)
     {
         await using IBenchServer server = impl switch
         {
-            "liveupdates" => new LiveUpdatesBenchServer(),
+            "liveupdates" => new LiveUpdatesBenchServer(connections),
             "kestrel" => new KestrelBaselineServer(),
+            "signalr" => new SignalRBenchServer(),
+            "httplistener-floor" => new HttpListenerFloorServer(),
             _ => throw new ArgumentException($"unknown server '{impl}'"),
         };
         await server.StartAsync(port, secret);
         using var sampler = Environment.GetEnvironmentVariable("LOADTEST_ALLOC_TYPES") == "1" ? new AllocationSampler() : null;
-        Reply(new { ready = true, server = server.Name, pid = Environment.ProcessId, gc = GcMode() });
+        Reply(new { ready = true, server = server.Name, pid = Environment.ProcessId, gc = GcMode(), settings = server.Settings });
 
         string? line;
         while ((line = Console.ReadLine()) is not null)
@@ -101,7 +103,8 @@ internal static class ServerProcess
 
     /// <summary>
     /// Broadcasts <c>count</c> events round-robin over <c>guilds</c>, paced at <c>rate</c> per second (0: as fast
-    /// as the caller can), timing every call with a Stopwatch. Each event carries its send time (Stopwatch
+    /// as the caller can), timing every call with a Stopwatch; stops early after <c>maxSeconds</c> (0: never) when
+    /// the calls themselves take that long (a server whose Broadcast() waits for its sends), and says how many it made. Each event carries its send time (Stopwatch
     /// ticks: the monotonic clock, shared by processes on one machine) so clients can measure latency.
     /// </summary>
     private static object Broadcast(IBenchServer server, BroadcastCommand cmd)
@@ -113,7 +116,9 @@ internal static class ServerProcess
         var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         var start = Stopwatch.GetTimestamp();
         long first = 0, last = 0;
-        for (var i = 0; i < cmd.Count; i++)
+        var cap = cmd.MaxSeconds > 0 ? start + (long)(cmd.MaxSeconds * Stopwatch.Frequency) : long.MaxValue;
+        var sent = 0;
+        for (var i = 0; i < cmd.Count && Stopwatch.GetTimestamp() < cap; i++, sent++)
         {
             if (interval > 0)
             {
@@ -140,12 +145,14 @@ internal static class ServerProcess
         }
 
         var allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        Array.Resize(ref durations, Math.Max(1, sent));
+        Array.Resize(ref cpu, Math.Max(1, sent));
         Array.Sort(durations);
         Array.Sort(cpu);
         double Us(long ticks) => ticks * 1_000_000.0 / Stopwatch.Frequency;
         return new
         {
-            count = cmd.Count,
+            count = sent,
             first,
             last,
             seconds = (last - first) / (double)Stopwatch.Frequency,
@@ -155,7 +162,7 @@ internal static class ServerProcess
             callMaxUs = Us(durations[^1]),
             callCpuP50Us = (cpu[cpu.Length / 2] - s_cpuClockOverhead) / 1000.0,
             callCpuP99Us = (cpu[Math.Min(cpu.Length - 1, (int)(cpu.Length * 0.99))] - s_cpuClockOverhead) / 1000.0,
-            callerAllocPerCall = allocated / (double)cmd.Count,
+            callerAllocPerCall = allocated / (double)Math.Max(1, sent),
         };
     }
 
@@ -201,5 +208,5 @@ internal static class ServerProcess
     /// <summary>The event's data: <c>{"t":…,"i":…,"pad":"…"}</c>.</summary>
     internal sealed record Tick(long T, int I, string Pad);
 
-    internal sealed record BroadcastCommand(string[] Guilds, int Count, double Rate, int PadBytes);
+    internal sealed record BroadcastCommand(string[] Guilds, int Count, double Rate, int PadBytes, double MaxSeconds = 0);
 }
