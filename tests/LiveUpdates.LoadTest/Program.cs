@@ -62,7 +62,11 @@ switch (args.FirstOrDefault())
             PauseAfterConnect = Int("pause-after-connect", 0),
         };
         return await new Runner(settings).RunAsync();
+    case "redis":
+        // Two LiveUpdates instances sharing a redis-server the tool starts, against one in-memory instance (README, "Scale-out").
+        Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+        return await new RedisRunner(Int("clients", 1000), Int("burst", 2000), Int("paced-rate", 50), Int("paced-seconds", 10), Int("publishes", 20000), options.GetValueOrDefault("out")).RunAsync();
     default:
-        Console.Error.WriteLine($"usage: run [--clients N] [--targets {RunSettings.AllTargets}] [--scenarios {RunSettings.DefaultScenarios}[,cost,stall,redis]] [--out-dir DIR] | server --impl liveupdates|kestrel|signalr|httplistener-floor --port P --secret S --connections N");
+        Console.Error.WriteLine($"usage: redis [--clients 1000] [--burst 2000] [--paced-rate 50] [--paced-seconds 10] [--publishes 20000] [--out FILE] | run [--clients N] [--targets {RunSettings.AllTargets}] [--scenarios {RunSettings.DefaultScenarios}[,cost,stall,redis]] [--out-dir DIR] | server --impl liveupdates|kestrel|signalr|httplistener-floor --port P --secret S --connections N");
         return 2;
 }

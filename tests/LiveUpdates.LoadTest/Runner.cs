@@ -16,7 +16,7 @@ namespace LiveUpdates.LoadTest;
 /// </summary>
 internal sealed class Runner(RunSettings settings)
 {
-    private const string Secret = "load-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+    internal const string Secret = "load-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     // Guild layout: the first GuildMembers clients are in GuildBurst (the mass-action bursts and the paced run);
@@ -401,7 +401,7 @@ internal sealed class Runner(RunSettings settings)
         return result;
     }
 
-    private static JsonObject CutByReason(IEnumerable<LoadClient> clients)
+    internal static JsonObject CutByReason(IEnumerable<LoadClient> clients)
     {
         var cut = new JsonObject();
         foreach (var group in clients.Where(c => c.Ended).GroupBy(c => c.EndReason).OrderBy(g => g.Key, StringComparer.Ordinal))
@@ -447,7 +447,7 @@ internal sealed class Runner(RunSettings settings)
         return chosen;
     }
 
-    private static async Task<(long Received, long LastReceipt)> WaitForAsync(LoadClient[] members, long expected, TimeSpan timeout, long[]? before = null)
+    internal static async Task<(long Received, long LastReceipt)> WaitForAsync(LoadClient[] members, long expected, TimeSpan timeout, long[]? before = null)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
         long received = 0, last = 0, lastProgress = Stopwatch.GetTimestamp();
@@ -481,7 +481,7 @@ internal sealed class Runner(RunSettings settings)
         }
     }
 
-    private static async Task<long> QuiesceAsync(LoadClient[] members)
+    internal static async Task<long> QuiesceAsync(LoadClient[] members)
     {
         long Sum() => members.Sum(m => m.Received);
         var start = Sum();
@@ -562,7 +562,7 @@ internal sealed class Runner(RunSettings settings)
         }
     }
 
-    private static string Bcast(string[] guilds, int count, double rate, int pad, double maxSeconds = 0) =>
+    internal static string Bcast(string[] guilds, int count, double rate, int pad, double maxSeconds = 0) =>
         "bcast " + JsonSerializer.Serialize(new Servers.ServerProcess.BroadcastCommand(guilds, count, rate, pad, maxSeconds), JsonSerializerOptions.Web);
 
     /// <summary>Bytes waiting in the server's socket send queue towards a client port (tx_queue in /proc/net/tcp), or -1.</summary>
@@ -586,7 +586,7 @@ internal sealed class Runner(RunSettings settings)
 
     private static long Heap(JsonElement mem) => mem.GetProperty("gcHeap").GetInt64();
 
-    private static string Token(string userId, string[] guilds)
+    internal static string Token(string userId, string[] guilds)
     {
         var handler = new JsonWebTokenHandler();
         return handler.CreateToken(new SecurityTokenDescriptor
@@ -597,7 +597,7 @@ internal sealed class Runner(RunSettings settings)
         });
     }
 
-    private static JsonObject Machine()
+    internal static JsonObject Machine()
     {
         var cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim();
         var memKb = File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];

@@ -65,7 +65,17 @@ internal sealed class LiveUpdatesBenchServer(int connections) : IBenchServer
         });
         _listener.Start();
 
-        _manager = new WebSocketManager(options);
+        // The Redis scenario (RedisRunner) starts this server with LOADTEST_REDIS=<configuration>|<key prefix>: the
+        // Redis broker at its defaults instead of the in-memory one.
+        LiveUpdates.Brokers.IBroker? broker = null;
+        if (Environment.GetEnvironmentVariable("LOADTEST_REDIS") is { Length: > 0 } redis)
+        {
+            var parts = redis.Split('|');
+            broker = new LiveUpdates.Redis.RedisBroker(new LiveUpdates.Redis.RedisBrokerOptions { Configuration = parts[0], KeyPrefix = parts[1] });
+            settings.Add(new("broker", "Redis", "in-memory", "the two-instance scenario: every instance shares the guild streams through Redis"));
+        }
+
+        _manager = new WebSocketManager(options, broker: broker);
         await _manager.StartAsync();
     }
 

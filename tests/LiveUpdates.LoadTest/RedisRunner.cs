@@ -1,0 +1,372 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LiveUpdates.Brokers;
+using LiveUpdates.LoadTest.Clients;
+using LiveUpdates.Redis;
+
+namespace LiveUpdates.LoadTest;
+
+/// <summary>
+/// The scale-out figures (`redis` subcommand): the same clients and events against one in-memory instance and against
+/// two instances sharing a redis-server this tool starts (no persistence, loopback), each instance in its own process
+/// at default settings with half the clients, events broadcast from both. Then the broker alone (publish throughput
+/// through the Lua script, one awaited publish's round trip) and a reconnect storm: every client moves to the other
+/// instance with its last position and recovers from Redis. Lost deliveries are reported beside every throughput.
+/// </summary>
+internal sealed class RedisRunner(int clients, int burst, int pacedRate, int pacedSeconds, int publishes, string? outPath)
+{
+    private const string Guild = "100000000000000001";
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+    private readonly LatencyHistogram _histogram = new();
+
+    public async Task<int> RunAsync()
+    {
+        var results = new JsonObject
+        {
+            ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", Inv),
+            ["machine"] = Runner.Machine(),
+            ["clients"] = clients,
+            ["burst"] = burst,
+            ["pacedRate"] = pacedRate,
+        };
+        var redisPort = FreePort();
+        using var redis = StartRedis(redisPort);
+        try
+        {
+            await WaitForRedisAsync(redisPort);
+            results["inMemory"] = await InstancesAsync(null, 1, 4100);
+            var prefix = "load-" + Guid.NewGuid().ToString("N");
+            results["twoInstancesRedis"] = await InstancesAsync($"127.0.0.1:{redisPort}|{prefix}", 2, 4200, redisPort, prefix);
+            results["broker"] = await BrokerAloneAsync($"127.0.0.1:{redisPort}");
+        }
+        finally
+        {
+            redis.Kill();
+        }
+
+        var json = results.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        if (outPath is not null)
+        {
+            await File.WriteAllTextAsync(outPath, json);
+        }
+
+        Console.WriteLine(Table(results));
+        return 0;
+    }
+
+    /// <summary>One in-memory instance, or two through Redis: connect, subscribe, a burst and a paced run, then (two instances) the storm.</summary>
+    private async Task<JsonObject> InstancesAsync(string? redis, int count, int portBase, int redisPort = 0, string prefix = "")
+    {
+        Environment.SetEnvironmentVariable("LOADTEST_REDIS", redis);
+        var servers = new List<ServerChild>();
+        var uris = new List<Uri>();
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var (child, _) = await ServerChild.StartAsync("liveupdates", portBase + i, Runner.Secret, clients);
+                servers.Add(child);
+                uris.Add(new Uri($"ws://127.0.0.1:{portBase + i}/"));
+            }
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("LOADTEST_REDIS", null);
+        }
+
+        var token = Runner.Token("900000001", [Guild]);
+        var all = new LoadClient[clients];
+        await Parallel.ForEachAsync(Enumerable.Range(0, clients), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, _) =>
+        {
+            all[i] = await LoadClient.ConnectAsync(uris[i % count], token, batch: false);
+            await all[i].SubscribeAsync(Guild);
+        });
+        var readers = all.Select(c => c.StartReading(_histogram)).ToArray();
+        var result = new JsonObject { ["instances"] = count };
+        try
+        {
+            await ScenarioAsync(servers, all, burst, 0); // warm-up: JIT, connections, scripts
+            result["burst"] = await ScenarioAsync(servers, all, burst, 0);
+            result["paced"] = await ScenarioAsync(servers, all, pacedRate * pacedSeconds, pacedRate);
+            if (count == 2)
+            {
+                result["storm"] = await StormAsync(all, uris, redisPort, prefix);
+            }
+        }
+        finally
+        {
+            foreach (var c in all)
+            {
+                c.Abort();
+            }
+
+            await Task.WhenAll(readers).WaitAsync(TimeSpan.FromSeconds(30));
+            foreach (var server in servers)
+            {
+                await server.DisposeAsync();
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary><paramref name="events"/> events in all, broadcast from every instance at once (each its share), paced at <paramref name="rate"/> in all (0: a burst).</summary>
+    private async Task<JsonObject> ScenarioAsync(List<ServerChild> servers, LoadClient[] members, int events, double rate)
+    {
+        await Runner.QuiesceAsync(members);
+        _histogram.Reset();
+        var before = members.Select(m => m.Received).ToArray();
+        var share = events / servers.Count;
+        var calls = await Task.WhenAll(servers.Select(s => s.SendAsync(Runner.Bcast([Guild], share, rate / servers.Count, 64), TimeSpan.FromMinutes(5))));
+        var sent = calls.Sum(c => c.GetProperty("count").GetInt32());
+        long expected = (long)sent * members.Length;
+        var (received, lastReceipt) = await Runner.WaitForAsync(members, expected, TimeSpan.FromSeconds(120), before);
+        var first = calls.Min(c => c.GetProperty("first").GetInt64());
+        var seconds = (lastReceipt - first) / (double)Stopwatch.Frequency;
+        var lost = expected - received;
+        var cut = members.Count(m => m.Ended);
+        var result = new JsonObject
+        {
+            ["events"] = sent,
+            ["rate"] = rate,
+            ["deliveriesExpected"] = expected,
+            ["deliveriesReceived"] = received,
+            ["lostDeliveries"] = Math.Max(0, lost),
+            ["clientsCut"] = Runner.CutByReason(members),
+            ["lossy"] = lost > 0 || cut > 0,
+            ["seconds"] = seconds,
+            ["deliveriesPerSecond"] = seconds > 0 ? received / seconds : 0,
+            ["latencyUs"] = new JsonObject { ["p50"] = _histogram.Quantile(0.5), ["p99"] = _histogram.Quantile(0.99), ["max"] = _histogram.Quantile(1) },
+            ["callP50Us"] = calls.Average(c => c.GetProperty("callP50Us").GetDouble()),
+        };
+        Runner.Log($"{servers.Count} instance(s), {sent} events {(rate > 0 ? $"at {rate}/s" : "burst")} into {members.Length}: {received}/{expected} in {seconds:F3} s = {received / Math.Max(seconds, 1e-9):F0}/s; p50 {_histogram.Quantile(0.5) / 1000:F2} ms p99 {_histogram.Quantile(0.99) / 1000:F2} ms; lost {Math.Max(0, lost)}, cut {cut}");
+        return result;
+    }
+
+    /// <summary>
+    /// Every client drops its connection and subscribes again on the other instance with the position of 20 events
+    /// ago: the time until all of them are subscribed and have their 20 events replayed from Redis, and how many recovered.
+    /// </summary>
+    private static async Task<JsonObject> StormAsync(LoadClient[] previous, List<Uri> uris, int redisPort, string prefix)
+    {
+        var meta = await RespAsync(redisPort, "HMGET", $"{prefix}:{{{Guild}}}:meta", "e", "s");
+        var epoch = meta[0];
+        var top = long.Parse(meta[1], Inv);
+        var since = top - 20;
+        foreach (var c in previous)
+        {
+            c.Abort();
+        }
+
+        var token = Runner.Token("900000001", [Guild]);
+        var recovered = 0;
+        var replayed = 0L;
+        var failed = 0;
+        var sw = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(Enumerable.Range(0, previous.Length), new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (i, _) =>
+        {
+            try
+            {
+                using var socket = new ClientWebSocket();
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+                await socket.ConnectAsync(uris[(i + 1) % uris.Count], cts.Token); // the other instance
+                var buffer = new byte[64 * 1024];
+                await ReceiveUntilAsync(socket, buffer, "connected", cts.Token);
+                await SendAsync(socket, $"{{\"type\":\"auth\",\"token\":\"{token}\"}}", cts.Token);
+                await ReceiveUntilAsync(socket, buffer, "authenticated", cts.Token);
+                await SendAsync(socket, $"{{\"type\":\"subscribe\",\"guildId\":\"{Guild}\",\"lastSeq\":{since},\"epoch\":\"{epoch}\"}}", cts.Token);
+                var subscribed = await ReceiveUntilAsync(socket, buffer, "subscribed", cts.Token);
+                if (subscribed.GetProperty("data").GetProperty("recovered").GetBoolean())
+                {
+                    Interlocked.Increment(ref recovered);
+                }
+
+                for (var k = 0; k < top - since; k++)
+                {
+                    await ReceiveUntilAsync(socket, buffer, "bench:tick", cts.Token);
+                    Interlocked.Increment(ref replayed);
+                }
+
+                socket.Abort();
+            }
+            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or JsonException)
+            {
+                Interlocked.Increment(ref failed);
+            }
+        });
+        var seconds = sw.Elapsed.TotalSeconds;
+        Runner.Log($"reconnect storm: {previous.Length} clients moved instances in {seconds:F2} s ({previous.Length / seconds:F0}/s); recovered {recovered}, events replayed {replayed} of {(top - since) * previous.Length}, failed {failed}");
+        return new JsonObject
+        {
+            ["clients"] = previous.Length,
+            ["seconds"] = seconds,
+            ["perSecond"] = previous.Length / seconds,
+            ["recovered"] = recovered,
+            ["replayedEvents"] = replayed,
+            ["expectedReplayedEvents"] = (top - since) * previous.Length,
+            ["failed"] = failed,
+        };
+    }
+
+    /// <summary>The broker alone, in this process: publishes through the Lua script as fast as they are issued, and one awaited publish at a time.</summary>
+    private async Task<JsonObject> BrokerAloneAsync(string configuration)
+    {
+        var result = new JsonObject();
+        await using var broker = new RedisBroker(new RedisBrokerOptions { Configuration = configuration, KeyPrefix = "alone-" + Guid.NewGuid().ToString("N") });
+        var handler = new CountingHandler();
+        await broker.StartAsync(handler, CancellationToken.None);
+        var data = Encoding.UTF8.GetBytes("{\"id\":\"1234567890\",\"name\":\"a rule\",\"padding\":\"" + new string('x', 120) + "\"}");
+        foreach (var guilds in new[] { 1, 100 })
+        {
+            var tasks = new Task<StreamPosition>[publishes];
+            var sw = Stopwatch.StartNew();
+            for (var i = 0; i < publishes; i++)
+            {
+                tasks[i] = broker.PublishAsync(BrokerMessage.Event((200000000000000000L + (i % guilds)).ToString(Inv), "bench:tick", data, 0), CancellationToken.None).AsTask();
+            }
+
+            await Task.WhenAll(tasks);
+            var seconds = sw.Elapsed.TotalSeconds;
+            result[$"publishPerSecond_{guilds}Guilds"] = publishes / seconds;
+            Runner.Log($"broker alone: {publishes} publishes into {guilds} guild(s) in {seconds:F2} s = {publishes / seconds:F0}/s");
+        }
+
+        var rtt = new LatencyHistogram();
+        for (var i = 0; i < 2000; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            await broker.PublishAsync(BrokerMessage.Event("300000000000000000", "bench:tick", data, 0), CancellationToken.None);
+            rtt.Record((long)(Stopwatch.GetElapsedTime(start).TotalMilliseconds * 1000));
+        }
+
+        result["awaitedPublishUs"] = new JsonObject { ["p50"] = rtt.Quantile(0.5), ["p99"] = rtt.Quantile(0.99) };
+        Runner.Log($"broker alone: one awaited publish p50 {rtt.Quantile(0.5):F0} µs, p99 {rtt.Quantile(0.99):F0} µs");
+        return result;
+    }
+
+    private static string Table(JsonObject r)
+    {
+        static string F(JsonNode? n, string format = "N0") => n is null ? "—" : n.GetValue<double>().ToString(format, Inv);
+        var sb = new StringBuilder();
+        sb.AppendLine(Inv, $"| measure ({r["clients"]} clients, one guild) | one instance, in-memory | two instances, Redis |");
+        sb.AppendLine("|---|---:|---:|");
+        foreach (var (key, title) in new[] { ("burst", $"burst of {r["burst"]} events"), ("paced", $"paced, {r["pacedRate"]} events/s") })
+        {
+            var a = r["inMemory"]![key]!;
+            var b = r["twoInstancesRedis"]![key]!;
+            string Dps(JsonNode s) => s["lossy"]!.GetValue<bool>() ? $"LOSSY ({s["lostDeliveries"]} lost)" : F(s["deliveriesPerSecond"]);
+            sb.AppendLine(Inv, $"| {title}: deliveries/s | {Dps(a)} | {Dps(b)} |");
+            sb.AppendLine(Inv, $"| {title}: latency p50 / p99 (ms) | {F(a["latencyUs"]!["p50"]!.GetValue<double>() / 1000, "F2")} / {F(a["latencyUs"]!["p99"]!.GetValue<double>() / 1000, "F2")} | {F(b["latencyUs"]!["p50"]!.GetValue<double>() / 1000, "F2")} / {F(b["latencyUs"]!["p99"]!.GetValue<double>() / 1000, "F2")} |");
+            sb.AppendLine(Inv, $"| {title}: lost deliveries; clients cut | {a["lostDeliveries"]}; {a["clientsCut"]!.ToJsonString()} | {b["lostDeliveries"]}; {b["clientsCut"]!.ToJsonString()} |");
+        }
+
+        var storm = r["twoInstancesRedis"]!["storm"]!;
+        sb.AppendLine(Inv, $"| reconnect storm: {storm["clients"]} clients move instances, recover 20 events each: seconds; recovered; replayed | — | {F(storm["seconds"], "F2")} s; {storm["recovered"]}; {storm["replayedEvents"]} of {storm["expectedReplayedEvents"]} (failed {storm["failed"]}) |");
+        var broker = r["broker"]!;
+        sb.AppendLine(Inv, $"| broker alone: publishes/s through the Lua script, 1 guild / 100 guilds | — | {F(broker["publishPerSecond_1Guilds"])} / {F(broker["publishPerSecond_100Guilds"])} |");
+        sb.AppendLine(Inv, $"| broker alone: one awaited publish, p50 / p99 (µs) | — | {F(broker["awaitedPublishUs"]!["p50"])} / {F(broker["awaitedPublishUs"]!["p99"])} |");
+        return sb.ToString();
+    }
+
+    private static async Task SendAsync(ClientWebSocket socket, string text, CancellationToken ct) =>
+        await socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, ct);
+
+    private static async Task<JsonElement> ReceiveUntilAsync(ClientWebSocket socket, byte[] buffer, string eventName, CancellationToken ct)
+    {
+        while (true)
+        {
+            var length = 0;
+            ValueWebSocketReceiveResult result;
+            do
+            {
+                result = await socket.ReceiveAsync(buffer.AsMemory(length), ct);
+                length += result.Count;
+            }
+            while (!result.EndOfMessage);
+
+            using var document = JsonDocument.Parse(buffer.AsMemory(0, length));
+            if (document.RootElement.GetProperty("event").GetString() == eventName)
+            {
+                return document.RootElement.Clone();
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static Process StartRedis(int port)
+    {
+        var dir = Directory.CreateTempSubdirectory("loadtest-redis-").FullName;
+        var info = new ProcessStartInfo("redis-server") { UseShellExecute = false, RedirectStandardOutput = true };
+        foreach (var arg in new[] { "--port", port.ToString(Inv), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(info) ?? throw new InvalidOperationException("could not start redis-server (apt-get install redis-server)");
+        process.OutputDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        return process;
+    }
+
+    private static async Task WaitForRedisAsync(int port)
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            try
+            {
+                if ((await RespAsync(port, "PING"))[0] == "PONG")
+                {
+                    return;
+                }
+            }
+            catch (SocketException)
+            {
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException("redis-server did not start");
+    }
+
+    /// <summary>One command over a plain RESP connection; the reply's simple or bulk strings.</summary>
+    private static async Task<List<string>> RespAsync(int port, params string[] args)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync("127.0.0.1", port);
+        var stream = client.GetStream();
+        var request = new StringBuilder().Append('*').Append(args.Length).Append("\r\n");
+        foreach (var arg in args)
+        {
+            request.Append('$').Append(Encoding.UTF8.GetByteCount(arg)).Append("\r\n").Append(arg).Append("\r\n");
+        }
+
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(request.ToString()));
+        var buffer = new byte[4096];
+        var read = await stream.ReadAsync(buffer);
+        var lines = Encoding.UTF8.GetString(buffer, 0, read).Split("\r\n");
+        return [.. lines.Where(l => l.Length > 0 && l[0] is not ('*' or '$')).Select(l => l.TrimStart('+'))];
+    }
+
+    private sealed class CountingHandler : IBrokerHandler
+    {
+        public void OnPublication(Publication publication)
+        {
+        }
+
+        public void OnStreamLost(string guildId, StreamPosition position)
+        {
+        }
+    }
+}
