@@ -123,6 +123,8 @@ public sealed class PackagesInstallTests
 
     [TestCase("LiveUpdates.Core", "MongoDB.", "StackExchange.Redis", "Microsoft.Extensions.Hosting", "Microsoft.Extensions.DependencyInjection")]
     [TestCase("LiveUpdates.Hosting", "MongoDB.", "StackExchange.Redis")]
+    [TestCase("LiveUpdates.Redis", "MongoDB.")]
+    [TestCase("LiveUpdates.MongoDB", "StackExchange.Redis")]
     public void Package_DoesNotBringWhatOnlyAnOptionalPartNeeds(string id, params string[] forbidden)
     {
         Assert.That(_packExitCode, Is.Zero, _packOutput);
