@@ -43,6 +43,9 @@ internal sealed class RedisRunner(int clients, int burst, int pacedRate, int pac
             var prefix = "load-" + Guid.NewGuid().ToString("N");
             results["twoInstancesRedis"] = await InstancesAsync($"127.0.0.1:{redisPort}|{prefix}", 2, 4200, redisPort, prefix);
             results["broker"] = await BrokerAloneAsync($"127.0.0.1:{redisPort}");
+            var scripts = (await RespAsync(redisPort, "INFO", "commandstats")).Where(l => l.StartsWith("cmdstat_eval", StringComparison.Ordinal)).ToList();
+            results["scriptCommands"] = string.Join("; ", scripts); // EVAL or EVALSHA: what StackExchange.Redis actually sends
+            Runner.Log("script commands: " + results["scriptCommands"]);
         }
         finally
         {
@@ -353,7 +356,7 @@ internal sealed class RedisRunner(int clients, int burst, int pacedRate, int pac
         }
 
         await stream.WriteAsync(Encoding.UTF8.GetBytes(request.ToString()));
-        var buffer = new byte[4096];
+        var buffer = new byte[64 * 1024];
         var read = await stream.ReadAsync(buffer);
         var lines = Encoding.UTF8.GetString(buffer, 0, read).Split("\r\n");
         return [.. lines.Where(l => l.Length > 0 && l[0] is not ('*' or '$')).Select(l => l.TrimStart('+'))];
