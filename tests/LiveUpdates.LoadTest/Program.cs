@@ -5,6 +5,7 @@ using LiveUpdates.LoadTest.Servers;
 // Usage:
 //   dotnet run -c Release --project tests/LiveUpdates.LoadTest -- run [--clients 10000] [--targets liveupdates,liveupdates-batch,kestrel] [--out results.json]
 //   ... -- server --impl liveupdates|kestrel --port 3002 --secret S     (started by `run`; obeys commands on stdin)
+//   ... -- attack [--scenarios baseline,trickle,silent,auth-flood,burst] [--rounds 10]   (issue 10; see Attacks/AttackTool.cs)
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
 for (var i = 1; i + 1 < args.Length; i += 2)
 {
@@ -21,6 +22,10 @@ switch (args.FirstOrDefault())
     case "clients":
         // Subscribers for the BenchmarkDotNet Broadcast() benchmark: connect, subscribe, read until stdin closes.
         return await SubscriberProcess.RunAsync(new Uri(Opt("uri", "ws://127.0.0.1:3002/")), Opt("token", ""), Opt("guild", ""), Int("count", 1), Opt("batch", "true") == "true");
+    case "attack":
+        return await LiveUpdates.LoadTest.Attacks.AttackTool.RunAsync(Opt("scenarios", "baseline,trickle,silent,auth-flood,burst"), Int("port", 3102), Int("rounds", 10), Int("burst-clients", 1000), Int("burst-events", 2000));
+    case "attack-server":
+        return await LiveUpdates.LoadTest.Attacks.AttackServer.RunAsync(Int("port", 3102), Opt("secret", ""));
     case "run":
         if (Opt("inline-completions", "true") == "true")
         {
