@@ -28,12 +28,17 @@ internal static class AttackTool
     private const string BurstGuild = "333333333333333333";
     private static readonly IPAddress AttackerAddress = IPAddress.Parse("127.0.0.2");
 
+    /// <summary>How long a round waits for an open + auth, or for its event, before it counts as hung.</summary>
+    private static readonly TimeSpan GiveUpAfter = TimeSpan.FromSeconds(10);
+
     public static async Task<int> RunAsync(string scenarios, int port, int rounds, int burstClients, int burstEvents)
     {
         await using var server = await Child.StartAsync(port);
         var uri = new Uri($"ws://127.0.0.1:{port}/");
         await using var watcher = await Dashboard.OpenAsync(uri, Token("watcher", [WatchGuild]), IPAddress.Loopback);
         await watcher.SubscribeAsync(WatchGuild);
+        using var stopPinging = new CancellationTokenSource();
+        var pinging = watcher.PingAsync(TimeSpan.FromSeconds(15), stopPinging.Token); // as a dashboard does, within IdleTimeout
         var results = new List<string>();
         foreach (var scenario in scenarios.Split(','))
         {
@@ -49,6 +54,8 @@ internal static class AttackTool
             });
         }
 
+        await stopPinging.CancelAsync();
+        await pinging;
         Console.WriteLine();
         foreach (var line in results)
         {
@@ -206,7 +213,7 @@ internal static class AttackTool
             var watch = Stopwatch.StartNew();
             try
             {
-                await using var client = await Dashboard.OpenAsync(uri, Token($"new{round}", [WatchGuild]), IPAddress.Loopback).WaitAsync(TimeSpan.FromSeconds(30));
+                await using var client = await Dashboard.OpenAsync(uri, Token($"new{round}", [WatchGuild]), IPAddress.Loopback).WaitAsync(GiveUpAfter);
                 opens.Add(watch.Elapsed.TotalMilliseconds);
             }
             catch (Exception ex) when (ex is TimeoutException or WebSocketException or InvalidOperationException)
@@ -218,7 +225,7 @@ internal static class AttackTool
             var before = watcher.Ticks;
             await server.SendAsync($"bcast {WatchGuild} 1 150");
             var wait = Stopwatch.StartNew();
-            while (watcher.Ticks == before && wait.Elapsed < TimeSpan.FromSeconds(30))
+            while (watcher.Ticks == before && wait.Elapsed < GiveUpAfter)
             {
                 await Task.Delay(1);
             }
@@ -233,7 +240,7 @@ internal static class AttackTool
     private static string Summary(List<double> values)
     {
         var sorted = values.Order().ToArray();
-        static string F(double v) => double.IsPositiveInfinity(v) ? ">30000" : v.ToString("0", CultureInfo.InvariantCulture);
+        static string F(double v) => double.IsPositiveInfinity(v) ? $">{GiveUpAfter.TotalMilliseconds:0}" : v.ToString("0", CultureInfo.InvariantCulture);
         return $"median {F(sorted[sorted.Length / 2])} ms, max {F(sorted[^1])} ms";
     }
 
@@ -284,6 +291,7 @@ internal static class AttackTool
         private readonly ClientWebSocket _socket;
         private readonly HttpMessageInvoker? _ownedInvoker;
         private readonly byte[] _buffer = new byte[64 * 1024];
+        private readonly SemaphoreSlim _sendLock = new(1, 1);
         private Task _reader = Task.CompletedTask;
         private int _ticks;
         private long _lastIndex = -1;
@@ -346,6 +354,30 @@ internal static class AttackTool
             await SendAsync($"{{\"type\":\"subscribe\",\"guildId\":\"{guildId}\"}}", cts.Token);
             await ExpectAsync("subscribed", cts.Token);
             _reader = Task.Run(ReadLoopAsync);
+        }
+
+        /// <summary>Sends an application ping every <paramref name="interval"/> (the server's IdleTimeout counts messages, not WebSocket pongs).</summary>
+        public async Task PingAsync(TimeSpan interval, CancellationToken stop)
+        {
+            try
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    await Task.Delay(interval, stop);
+                    await _sendLock.WaitAsync(stop);
+                    try
+                    {
+                        await SendAsync("{\"type\":\"ping\"}", stop);
+                    }
+                    finally
+                    {
+                        _sendLock.Release();
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or IOException or ObjectDisposedException)
+            {
+            }
         }
 
         private async Task SendAsync(string text, CancellationToken ct) =>
@@ -445,6 +477,7 @@ internal static class AttackTool
             _socket.Dispose();
             await Task.WhenAny(_reader, Task.Delay(1000));
             _ownedInvoker?.Dispose();
+            _sendLock.Dispose();
         }
     }
 
