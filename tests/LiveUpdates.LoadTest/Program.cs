@@ -6,6 +6,8 @@ using LiveUpdates.LoadTest.Servers;
 //   dotnet tests/LiveUpdates.LoadTest/bin/Release/net10.0/LiveUpdates.LoadTest.dll run [--clients 10000] [--targets ...] [--scenarios ...]
 //   ... server --impl liveupdates|kestrel|signalr|httplistener-floor --port 3002 --secret S --connections N
 //       (started by `run`; obeys commands on stdin; the Node.js peer is peers/node-ws/server.mjs)
+//   ... attack [--scenarios baseline,trickle,silent,auth-flood,burst] [--rounds 10]   (issue 10; see Attacks/AttackTool.cs)
+//   ... redis [--clients 1000] [--burst 2000]   (two instances through Redis vs one in memory; see RedisRunner.cs)
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
 for (var i = 1; i + 1 < args.Length; i += 2)
 {
@@ -26,6 +28,10 @@ switch (args.FirstOrDefault())
         // The table again from a run's raw JSON: report --in tests/LiveUpdates.Benchmarks/results/<date>.json
         Console.WriteLine(Report.Markdown(System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Opt("in", "results.json")))!.AsObject()));
         return 0;
+    case "attack":
+        return await LiveUpdates.LoadTest.Attacks.AttackTool.RunAsync(Opt("scenarios", "baseline,trickle,silent,auth-flood,burst"), Int("port", 3102), Int("rounds", 10), Int("burst-clients", 1000), Int("burst-events", 2000));
+    case "attack-server":
+        return await LiveUpdates.LoadTest.Attacks.AttackServer.RunAsync(Int("port", 3102), Opt("secret", ""));
     case "run":
         if (Opt("inline-completions", "true") == "true")
         {

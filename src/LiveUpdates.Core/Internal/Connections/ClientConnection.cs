@@ -181,6 +181,12 @@ internal sealed partial class ClientConnection : ISubscriber
                 {
                     SendError(LiveErrorCodes.UnsupportedFrame, "Binary frames are not supported; send JSON text frames.");
                 }
+                else if (IsClosing)
+                {
+                    // Our close is under way and nothing more would be sent: what the client still sends is read and
+                    // dropped, not parsed (a client cut off for looping on auth would keep the server refusing it
+                    // until it reads the close).
+                }
                 else
                 {
                     try
@@ -198,6 +204,11 @@ internal sealed partial class ClientConnection : ISubscriber
                 length = 0;
                 ArrayPool<byte>.Shared.Return(buffer);
                 buffer = null;
+
+                // One message per turn on the thread pool: a receive of data already buffered completes at once, so a
+                // client sending back to back would otherwise have its whole backlog handled on one pool thread, ahead
+                // of every other connection's work (issue 10: an auth flood kept new dashboards waiting for seconds).
+                await Task.Yield();
             }
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or HttpListenerException or IOException)
