@@ -231,6 +231,10 @@ internal sealed class RedisRunner(int clients, int burst, int pacedRate, int pac
             for (var i = 0; i < publishes; i++)
             {
                 tasks[i] = broker.PublishAsync(BrokerMessage.Event((200000000000000000L + (i % guilds)).ToString(Inv), "bench:tick", data, 0), CancellationToken.None).AsTask();
+                if (i % 5000 == 4999)
+                {
+                    await Task.WhenAll(tasks.AsSpan(i - 4999, 5000).ToArray()); // at most 5,000 waiting: within the default outbox (10,000)
+                }
             }
 
             await Task.WhenAll(tasks);
