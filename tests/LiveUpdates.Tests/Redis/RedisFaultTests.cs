@@ -261,7 +261,7 @@ public sealed class RedisFaultTests
     {
         public List<Watcher> Clients { get; } = clients;
 
-        /// <summary>Both instances broadcast (~500/s each) before, during and after <paramref name="fault"/>; then a marker from each, awaited by every client.</summary>
+        /// <summary>Both instances broadcast (one event every ~2 ms each, a few hundred a second) before, during and after <paramref name="fault"/>; then a marker from each, awaited by every client.</summary>
         public async Task<Report> UnderLoadAsync(Func<Task> fault)
         {
             using var stop = new CancellationTokenSource();
