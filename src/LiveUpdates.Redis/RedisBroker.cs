@@ -11,7 +11,7 @@ using StackExchange.Redis;
 using StreamPosition = LiveUpdates.Brokers.StreamPosition;
 
 // Longer than our ~450-line guide: the publishing side (outbox) and the subscribing side (feeds) share the connection,
-// the timer and the reconnect handling; docs/redis-broker.md explains the design.
+// the timer and the reconnect handling; README.md beside this file explains the design.
 
 namespace LiveUpdates.Redis;
 
@@ -204,7 +204,7 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
             StreamRead read;
             try
             {
-                read = await ReadAsync(guildId, from == long.MaxValue ? -1 : from).ConfigureAwait(false);
+                read = await ReadCheckedAsync(feed, guildId, from == long.MaxValue ? -1 : from).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
             {
@@ -392,6 +392,7 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
                 if (outbox.Queue.Count == 0)
                 {
                     outbox.InFlight = false;
+                    _outboxes.Remove(outbox.GuildId); // nothing waits: the next broadcast to the guild makes a new one
                     return;
                 }
 
@@ -535,8 +536,27 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
 
     private async Task<StreamRead> ReadAsync(string guildId, long from)
     {
-        var result = await _database!.ScriptEvaluateAsync(RedisScripts.Read, [KeyOf(guildId, "meta"), KeyOf(guildId, "stream")], [NewEpoch(), _maxAgeMs, from]).ConfigureAwait(false);
+        var database = _database ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "The Redis broker has not been started.");
+        var result = await database.ScriptEvaluateAsync(RedisScripts.Read, [KeyOf(guildId, "meta"), KeyOf(guildId, "stream")], [NewEpoch(), _maxAgeMs, from]).ConfigureAwait(false);
         return StreamRead.Parse(result);
+    }
+
+    /// <summary>
+    /// Reads, and if the stream is in the epoch this instance follows but below what it delivered (Redis lost writes:
+    /// restarted from an older snapshot, or failed over to a replica that missed them), starts a new epoch first, so
+    /// that numbers already given out are never given out again in the same epoch: the guild's subscribers refetch.
+    /// </summary>
+    private async Task<StreamRead> ReadCheckedAsync(GuildFeed? feed, string guildId, long from)
+    {
+        var read = await ReadAsync(guildId, from).ConfigureAwait(false);
+        if (feed?.Delivered is { } delivered && string.Equals(read.Epoch, delivered.Epoch, StringComparison.Ordinal) && read.Top < delivered.Seq)
+        {
+            Log.StreamBehind(_logger, guildId, read.Top, delivered.Seq);
+            await _database!.ScriptEvaluateAsync(RedisScripts.RotateIfBehind, [KeyOf(guildId, "meta"), KeyOf(guildId, "stream")], [delivered.Epoch, delivered.Seq, NewEpoch(), _maxAgeMs]).ConfigureAwait(false);
+            read = await ReadAsync(guildId, from).ConfigureAwait(false);
+        }
+
+        return read;
     }
 
     /// <summary>Subscribes the guild's channel if it is not yet, then settles its position (catching up what pub/sub missed).</summary>
@@ -552,12 +572,13 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
 
             if (feed.Queue is null)
             {
-                var queue = await _subscriber!.SubscribeAsync(RedisChannel.Literal(KeyOf(feed.GuildId, "ch"))).ConfigureAwait(false);
+                var subscriber = _subscriber ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "The Redis broker has not been started.");
+                var queue = await subscriber.SubscribeAsync(RedisChannel.Literal(KeyOf(feed.GuildId, "ch"))).ConfigureAwait(false);
                 queue.OnMessage(message => OnMessageAsync(feed, message));
                 feed.Queue = queue;
             }
 
-            var read = await ReadAsync(feed.GuildId, feed.Delivered?.Seq ?? -1).ConfigureAwait(false);
+            var read = await ReadCheckedAsync(feed, feed.GuildId, feed.Delivered?.Seq ?? -1).ConfigureAwait(false);
             CatchUpLocked(feed, read);
             feed.Stale = false;
         }
@@ -569,11 +590,30 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
                 feed.UnknownWhileWatched = true;
             }
 
+            if (feed.Queue is null && _subscriber is { } subscriber)
+            {
+                // StackExchange.Redis registers the queue before it sends SUBSCRIBE: a failed one would leave a queue
+                // nobody reads (and that its reconnect re-subscribes). The retry makes a new one.
+                _ = ForgetChannelAsync(subscriber, RedisChannel.Literal(KeyOf(feed.GuildId, "ch")));
+            }
+
             Log.SyncFailed(_logger, feed.GuildId, ex.Message);
         }
         finally
         {
             feed.Gate.Release();
+        }
+    }
+
+    private async Task ForgetChannelAsync(ISubscriber subscriber, RedisChannel channel)
+    {
+        try
+        {
+            await subscriber.UnsubscribeAsync(channel).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            _lastError = ex.Message; // the local registration is gone either way
         }
     }
 
@@ -909,5 +949,8 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
 
         [LoggerMessage(13, LogLevel.Warning, "The Redis broker stopped with {Count} publication(s) not published")]
         public static partial void StoppedWithOutbox(ILogger logger, int count);
+
+        [LoggerMessage(14, LogLevel.Warning, "Guild {GuildId}'s stream in Redis is at seq {Top}, below the {Delivered} this instance delivered: Redis lost writes (an older snapshot, a failover); a new epoch starts and its subscribers refetch")]
+        public static partial void StreamBehind(ILogger logger, string guildId, long top, long delivered);
     }
 }

@@ -118,6 +118,7 @@ internal static class RedisBrokerOptionsValidation
         }
 
         options.AbortOnConnectFail = false;
+        options.ChannelPrefix = default; // channels are named by KeyPrefix; a channel prefix would apply to SUBSCRIBE but not to the scripts' PUBLISH
         options.BacklogPolicy = BacklogPolicy.FailFast;
         options.ClientName ??= "liveupdates";
         return options;

@@ -42,7 +42,8 @@ internal static class RedisScripts
     /// <summary>
     /// Reads a guild's position and, when ARGV[3] (a sequence number) is not negative and below the top, the stream
     /// entries after it. ARGV: a new epoch to use if the stream has none, ttl (ms), from. Returns
-    /// <c>{epoch, top, nowMs[, entries]}</c>.
+    /// <c>{epoch, top, nowMs[, entries]}</c>. Refreshes the keys' expiry: a guild that instances watch never expires
+    /// while they do (its position checks read it every <c>PositionCheckInterval</c>).
     /// </summary>
     public const string Read = """
         local m = redis.call('HMGET', KEYS[1], 'e', 's')
@@ -53,8 +54,10 @@ internal static class RedisScripts
           top = 0
           redis.call('DEL', KEYS[2])
           redis.call('HSET', KEYS[1], 'e', e, 's', 0)
-          redis.call('PEXPIRE', KEYS[1], ARGV[2])
         end
+        -- A guild somebody reads (subscribers' position checks) keeps its keys: the age bound of recovery is 'w'.
+        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        redis.call('PEXPIRE', KEYS[2], ARGV[2])
         local t = redis.call('TIME')
         local now = tostring(t[1]) .. string.format('%03d', math.floor(tonumber(t[2]) / 1000))
         local from = tonumber(ARGV[3])
@@ -62,5 +65,21 @@ internal static class RedisScripts
           return {e, top, now}
         end
         return {e, top, now, redis.call('XRANGE', KEYS[2], (from + 1) .. '-0', '+')}
+        """;
+
+    /// <summary>
+    /// Starts a new epoch if the stream is still in epoch ARGV[1] but below seq ARGV[2]: Redis lost writes this
+    /// instance had already delivered (a restart from an older snapshot, a failover to a replica that missed them), so
+    /// the numbers after its top would be given out again. ARGV: epoch, delivered seq, new epoch, ttl (ms).
+    /// </summary>
+    public const string RotateIfBehind = """
+        local m = redis.call('HMGET', KEYS[1], 'e', 's')
+        if m[1] == ARGV[1] and tonumber(m[2]) < tonumber(ARGV[2]) then
+          redis.call('DEL', KEYS[2])
+          redis.call('HSET', KEYS[1], 'e', ARGV[3], 's', 0)
+          redis.call('PEXPIRE', KEYS[1], ARGV[4])
+          return 1
+        end
+        return 0
         """;
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using LiveUpdates.Redis;
+using LiveUpdates.Security;
 using LiveUpdates.Tests.Infrastructure;
 
 namespace LiveUpdates.Tests.Redis;
@@ -182,6 +183,81 @@ public sealed class RedisFaultTests
         });
     }
 
+    [Test]
+    public async Task AWatchedGuildThatStaysQuietLongerThanHistoryMaxAge_KeepsItsStream_AndNobodyIsToldToRefetch()
+    {
+        _redis = await RedisServer.StartAsync();
+        var server = await StartInstanceAsync(historyMaxAge: TimeSpan.FromSeconds(2));
+        await using var client = await server.ConnectAuthenticatedAsync("u", [G], G);
+        server.Manager.Broadcast(G, LiveEvents.Moderation.RuleCreated, new { n = 1 });
+        var first = (await RedisScaleOutTests.ReceiveEventsAsync(client, 1)).Single();
+
+        await Task.Delay(TimeSpan.FromSeconds(4)); // twice HistoryMaxAge, four position checks, nothing published
+        await server.FlushAsync();
+        var quiet = await client.DrainUntilPongAsync();
+        server.Manager.Broadcast(G, LiveEvents.Moderation.RuleCreated, new { n = 2 });
+        var next = (await RedisScaleOutTests.ReceiveEventsAsync(client, 1)).Single();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(quiet.Select(m => m.GetProperty("event").GetString()), Has.No.Member("refetch"), "a watched guild's keys do not expire under its subscribers");
+            Assert.That(next.GetProperty("epoch").GetString(), Is.EqualTo(first.GetProperty("epoch").GetString()), "the same epoch");
+            Assert.That(next.GetProperty("seq").GetInt64(), Is.EqualTo(2));
+        });
+    }
+
+    [Test]
+    public async Task RedisLosingWritesAnInstanceDelivered_StartsANewEpoch_AndItsClientsRefetch()
+    {
+        _redis = await RedisServer.StartAsync();
+        var server = await StartInstanceAsync();
+        await using var client = await server.ConnectAuthenticatedAsync("u", [G], G);
+        for (var n = 1; n <= 3; n++)
+        {
+            server.Manager.Broadcast(G, LiveEvents.Moderation.RuleCreated, new { n });
+        }
+
+        var delivered = await RedisScaleOutTests.ReceiveEventsAsync(client, 3);
+
+        // As if Redis came back from an older snapshot: the same epoch, but the top is behind what clients have seen.
+        Assert.That(await _redis.CommandAsync("HSET", MetaKey, "s", "1"), Does.StartWith(":"));
+        var refetch = (await RedisScaleOutTests.ReceiveEventsAsync(client, 1, TimeSpan.FromSeconds(5))).Single();
+        server.Manager.Broadcast(G, LiveEvents.Moderation.RuleCreated, new { n = 4 });
+        var next = (await RedisScaleOutTests.ReceiveEventsAsync(client, 1)).Single();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(refetch.GetProperty("event").GetString(), Is.EqualTo("refetch"), "found by the position check");
+            Assert.That(refetch.GetProperty("data").GetProperty("epoch").GetString(), Is.Not.EqualTo(delivered[^1].GetProperty("epoch").GetString()), "a new epoch: numbers already given out are not given out again");
+            Assert.That(next.GetProperty("epoch").GetString(), Is.EqualTo(refetch.GetProperty("data").GetProperty("epoch").GetString()));
+            Assert.That(next.GetProperty("seq").GetInt64(), Is.EqualTo(refetch.GetProperty("data").GetProperty("seq").GetInt64() + 1));
+        });
+    }
+
+    [Test]
+    public async Task ALostPublicationThatMayHaveBeenAPermissionChange_ReChecksTheRoom_BeforeTheRefetch()
+    {
+        _redis = await RedisServer.StartAsync();
+        var members = new InMemoryMemberSource();
+        var store = new InMemoryPermissionStore();
+        members.Set(G, "1", new GuildMember([new MemberRole("mod", 1)]));
+        store.Set(G, Perm.Role(G, "mod", Perm.Allow("moderation")));
+        var server = await StartInstanceAsync(accessPolicy: options => new DashboardAccessPolicy(members, store, options));
+        await using var client = await server.ConnectAuthenticatedAsync("1", [], G);
+
+        // Another instance revoked the role and its dashboard:permissions_updated never reached this one (a lost
+        // pub/sub message no longer in the stream): all this instance sees is a position it cannot read back.
+        store.Set(G, Perm.Role(G, "mod", Perm.Deny("moderation")));
+        Assert.That(await _redis.CommandAsync("HINCRBY", MetaKey, "s", "1"), Does.StartWith(":"));
+
+        var error = await client.ExpectAsync("error", TimeSpan.FromSeconds(5));
+        Assert.Multiple(() =>
+        {
+            Assert.That(error.GetProperty("data").GetProperty("code").GetString(), Is.EqualTo(LiveErrorCodes.Forbidden));
+            Assert.That(error.GetProperty("guildId").GetString(), Is.EqualTo(G));
+        });
+    }
+
     private string MetaKey => $"{_prefix}:{{{G}}}:meta";
 
     private async Task AppendWithoutPublishingAsync(string data)
@@ -191,7 +267,7 @@ public sealed class RedisFaultTests
         Assert.That(await _redis.CommandAsync("XADD", $"{_prefix}:{{{G}}}:stream", $"{seq}-0", "n", LiveEvents.Moderation.RuleCreated, "d", data, "t", now, "w", now), Does.StartWith("$"));
     }
 
-    private async Task<TestServer> StartInstanceAsync()
+    private async Task<TestServer> StartInstanceAsync(TimeSpan? historyMaxAge = null, Func<LiveUpdatesOptions, IGuildAccessPolicy>? accessPolicy = null)
     {
         var options = new RedisBrokerOptions
         {
@@ -199,10 +275,11 @@ public sealed class RedisFaultTests
             KeyPrefix = _prefix,
             OperationTimeout = TimeSpan.FromSeconds(1),
             PositionCheckInterval = TimeSpan.FromSeconds(1),
+            HistoryMaxAge = historyMaxAge,
         };
         var broker = new RedisBroker(options, TestServer.LoggerFactory);
         _brokers.Add(broker);
-        var server = await TestServer.StartAsync(broker: broker);
+        var server = await TestServer.StartAsync(o => o.PermissionCategories["moderation"] = ["moderation.manage_config"], accessPolicy: accessPolicy, broker: broker);
         _servers.Add(server);
         return server;
     }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using LiveUpdates.Brokers;
+using LiveUpdates.Internal.Brokers;
 using LiveUpdates.Internal.Delivery;
 using LiveUpdates.Internal.Protocol;
 using LiveUpdates.Internal.Subscriptions;
@@ -260,6 +261,9 @@ internal sealed partial class Dispatcher : IBrokerHandler
                 case JoinWork join:
                     join.Completion.TrySetResult(false);
                     break;
+                case JoinReadyWork ready:
+                    ready.Join.Join.Completion.TrySetResult(false);
+                    break;
                 case FlushWork flush:
                     flush.Completion.TrySetResult();
                     break;
@@ -338,7 +342,16 @@ internal sealed partial class Dispatcher : IBrokerHandler
                 await JoinAsync(join).ConfigureAwait(false);
                 break;
             case JoinReadyWork ready:
-                await JoinReadyAsync(ready.Join).ConfigureAwait(false);
+                try
+                {
+                    await JoinReadyAsync(ready.Join).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    ready.Join.Join.Completion.TrySetException(ex);
+                    throw;
+                }
+
                 break;
             case DeliverWork deliver:
                 _pending.Add(deliver.Publication);
@@ -356,6 +369,7 @@ internal sealed partial class Dispatcher : IBrokerHandler
                 reauthorize.Completion.TrySetResult();
                 break;
             case StreamLostWork lost:
+                await ReauthorizeRoomAsync(lost.GuildId).ConfigureAwait(false); // what was lost may have been a permission change
                 SignalRefetch(lost.GuildId, lost.Position);
                 break;
             case WakeWork:
@@ -371,8 +385,9 @@ internal sealed partial class Dispatcher : IBrokerHandler
         while (i < count)
         {
             var guildId = _pending[i].GuildId;
-            if (IsPermissionChange(_pending[i].Message))
+            if (IsPermissionChange(_pending[i].Message) || _pending[i].Message.IsGap)
             {
+                // A gap may stand for a lost permission change: the room is re-checked before anything after it.
                 // The announcement of a permission change is itself delivered under the new permissions.
                 await ReauthorizeRoomAsync(guildId).ConfigureAwait(false);
             }
@@ -395,7 +410,7 @@ internal sealed partial class Dispatcher : IBrokerHandler
                 j++;
             }
             while (j < count && _runFrames.Count < MaxEventsPerRun &&
-                   string.Equals(_pending[j].GuildId, guildId, StringComparison.Ordinal) && !IsPermissionChange(_pending[j].Message));
+                   string.Equals(_pending[j].GuildId, guildId, StringComparison.Ordinal) && !IsPermissionChange(_pending[j].Message) && !_pending[j].Message.IsGap);
 
             FanOut(guildId, _runFrames);
             i = j;
@@ -483,7 +498,10 @@ internal sealed partial class Dispatcher : IBrokerHandler
             if (subscribing.IsCompletedSuccessfully)
             {
                 var reading = _broker.ReadSinceAsync(guildId, join.Since, CancellationToken.None);
-                if (reading.IsCompletedSuccessfully)
+
+                // Only a broker that delivers on the loop may be answered at once: another may have publications up
+                // to the answered position still queued here, which must reach the room before the client joins it.
+                if (reading.IsCompletedSuccessfully && _broker is InMemoryBroker)
                 {
                     // The in-memory broker: read, replay and join between two fan-outs, on the loop.
                     await CompleteJoinAsync(join, reading.Result, null).ConfigureAwait(false);
@@ -558,9 +576,11 @@ internal sealed partial class Dispatcher : IBrokerHandler
 
         if (flight.History is not { } history)
         {
-            if (_watched.TryGetValue(guildId, out var subscribing) && subscribing.IsFaulted)
+            if (_watched.TryGetValue(guildId, out var subscribing) && subscribing.IsFaulted && _rooms.GetMembers(guildId).Length == 0 && !_joining.ContainsKey(guildId))
             {
-                _watched.Remove(guildId); // the next subscriber asks the broker again
+                // The next subscriber asks the broker again; this subscription is balanced in the broker's count.
+                _watched.Remove(guildId);
+                _ = ObserveAsync(_broker.UnsubscribeAsync(guildId, CancellationToken.None).AsTask(), guildId);
             }
 
             join.Completion.TrySetException(flight.Error ?? new InvalidOperationException("The broker gave no answer."));
@@ -573,7 +593,11 @@ internal sealed partial class Dispatcher : IBrokerHandler
         if (flight.AccessVersion != AccessVersion ||
             (current is not null && !ReferenceEquals(current, join.User) && string.Equals(current.UserId, join.User.UserId, StringComparison.Ordinal)))
         {
-            join.User = current ?? join.User;
+            if (current is not null && string.Equals(current.UserId, join.User.UserId, StringComparison.Ordinal))
+            {
+                join.User = current; // renewed by the same user; another user's session is refused by CompleteJoin
+            }
+
             await RecheckAsync(join).ConfigureAwait(false);
             if (!join.Access.CanOpen)
             {
@@ -707,6 +731,7 @@ internal sealed partial class Dispatcher : IBrokerHandler
         {
             if (_lost.TryRemove(guildId, out var position))
             {
+                await ReauthorizeRoomAsync(guildId).ConfigureAwait(false); // what was lost may have been a permission change
                 SignalRefetch(guildId, position);
             }
         }
