@@ -700,9 +700,9 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
             {
                 return; // already delivered (by a repair or a catch-up)
             }
-            else if (seq > delivered.Seq + 1)
+            else if (seq > delivered.Seq + 1 && !await RepairLockedAsync(feed, delivered, seq).ConfigureAwait(false))
             {
-                await RepairLockedAsync(feed, delivered, seq).ConfigureAwait(false);
+                return; // the stream was reset meanwhile: the message belongs to an epoch that is gone
             }
 
             var publication = new Publication(
@@ -717,13 +717,24 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
         }
     }
 
-    /// <summary>A message skipped sequence numbers (pub/sub lost some): read them back from the stream, or report the loss.</summary>
-    private async Task RepairLockedAsync(GuildFeed feed, StreamPosition delivered, long next)
+    /// <summary>
+    /// A message skipped sequence numbers (pub/sub lost some): read them back from the stream (with its epoch, so that a
+    /// stream reset meanwhile is not taken for the old one), or report the loss. Returns whether the message itself is
+    /// still to be delivered (not when the stream has another epoch by now).
+    /// </summary>
+    private async Task<bool> RepairLockedAsync(GuildFeed feed, StreamPosition delivered, long next)
     {
         try
         {
-            var entries = await _database!.StreamRangeAsync(KeyOf(feed.GuildId, "stream"), $"{delivered.Seq + 1}-0", $"{next - 1}-0").ConfigureAwait(false);
-            var items = StreamRead.ParseEntries(entries);
+            var read = await ReadAsync(feed.GuildId, delivered.Seq).ConfigureAwait(false);
+            if (!string.Equals(read.Epoch, delivered.Epoch, StringComparison.Ordinal))
+            {
+                Lost(feed, read.Current);
+                feed.Delivered = read.Current;
+                return false;
+            }
+
+            var items = read.Items.Where(i => i.Seq > delivered.Seq && i.Seq < next).ToList();
             if (items.Count == next - 1 - delivered.Seq && items[0].Seq == delivered.Seq + 1 && items[^1].Seq == next - 1)
             {
                 foreach (var item in items)
@@ -733,7 +744,7 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
 
                 _streamGaps.Add(items.Count, new KeyValuePair<string, object?>("outcome", "repaired"));
                 Log.Repaired(_logger, items.Count, feed.GuildId);
-                return;
+                return true;
             }
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
@@ -742,6 +753,7 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
         }
 
         Lost(feed, new StreamPosition(next - 1, delivered.Epoch));
+        return true;
     }
 
     private static bool TryParse(RedisValue value, out long seq, out ReadOnlyMemory<byte> epoch, out long timestamp, out string? name, out ReadOnlyMemory<byte> data)

@@ -83,19 +83,6 @@ internal sealed class StreamRead(string epoch, long top, long now, IReadOnlyList
         return items;
     }
 
-    /// <summary>Parses entries as <c>StreamRangeAsync</c> returns them.</summary>
-    public static List<StreamItem> ParseEntries(StreamEntry[] entries)
-    {
-        var items = new List<StreamItem>(entries.Length);
-        foreach (var entry in entries)
-        {
-            var name = (string?)entry["n"];
-            items.Add(new StreamItem(SeqOf(entry.Id!), name, (byte[]?)entry["d"] ?? [], (long)entry["t"], (long)entry["w"]));
-        }
-
-        return items;
-    }
-
     private static long SeqOf(string id)
     {
         var dash = id.IndexOf('-', StringComparison.Ordinal);
