@@ -537,7 +537,10 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
     private async Task<StreamRead> ReadAsync(string guildId, long from)
     {
         var database = _database ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "The Redis broker has not been started.");
-        var result = await database.ScriptEvaluateAsync(RedisScripts.Read, [KeyOf(guildId, "meta"), KeyOf(guildId, "stream")], [NewEpoch(), _maxAgeMs, from]).ConfigureAwait(false);
+        // Keys that are read live at least three position checks beyond the age bound, so a watched guild's keys never
+        // expire between two of its checks (the age bound of recovery is each entry's 'w').
+        var keepMs = _maxAgeMs + (3 * (long)_options.PositionCheckInterval.TotalMilliseconds);
+        var result = await database.ScriptEvaluateAsync(RedisScripts.Read, [KeyOf(guildId, "meta"), KeyOf(guildId, "stream")], [NewEpoch(), keepMs, from]).ConfigureAwait(false);
         return StreamRead.Parse(result);
     }
 
@@ -843,7 +846,8 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
     private void OnTimer()
     {
         KickOutboxes();
-        var due = _time.GetElapsedTime(Volatile.Read(ref _lastCheckAt)) >= _options.PositionCheckInterval;
+        // Half a tick early rather than a whole tick late (the timer ticks every second).
+        var due = _time.GetElapsedTime(Volatile.Read(ref _lastCheckAt)) + (RetryInterval / 2) >= _options.PositionCheckInterval;
         bool anyStale;
         lock (_feedsGate)
         {
