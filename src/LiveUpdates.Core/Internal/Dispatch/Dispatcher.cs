@@ -64,10 +64,8 @@ internal sealed partial class Dispatcher : IBrokerHandler
     private long _lastProgressAt;
     private bool _asleep; // waiting for work: lag then counts from the broadcast that woke it, not from the last progress
     private long _wokenAt;
-    private long _lastDropLoggedAt;
-    private long _dropsSinceLog;
-    private long _lastPublishFailureLoggedAt;
-    private long _publishFailuresSinceLog;
+    private readonly LogThrottle _dropLog;
+    private readonly LogThrottle _publishFailureLog;
 
     public Dispatcher(LiveUpdatesOptions options, RoomStore rooms, IBroker broker, IGuildAccessPolicy accessPolicy, TimeProvider time, ILogger<Dispatcher> logger, LiveUpdatesMetrics metrics)
     {
@@ -79,6 +77,8 @@ internal sealed partial class Dispatcher : IBrokerHandler
         _logger = logger;
         _metrics = metrics;
         _traits = new EventTraits(options);
+        _dropLog = new LogThrottle(time);
+        _publishFailureLog = new LogThrottle(time);
         _channel = Channel.CreateBounded<DispatchItem>(new BoundedChannelOptions(options.DispatchQueueCapacity)
         {
             SingleReader = true,
@@ -324,12 +324,9 @@ internal sealed partial class Dispatcher : IBrokerHandler
         {
             // The broker accounts for it (a gap in the guild's stream); logged at most once a second with the count.
             _metrics.EventsDropped.Add(1);
-            Interlocked.Increment(ref _publishFailuresSinceLog);
-            var now = _time.GetTimestamp();
-            var last = Volatile.Read(ref _lastPublishFailureLoggedAt);
-            if ((last == 0 || _time.GetElapsedTime(last, now) >= TimeSpan.FromSeconds(1)) && Interlocked.CompareExchange(ref _lastPublishFailureLoggedAt, now, last) == last)
+            if (_publishFailureLog.Count(out var failures))
             {
-                Log.PublishFailed(_logger, ex, Interlocked.Exchange(ref _publishFailuresSinceLog, 0), message.EventName ?? "gap", message.GuildId);
+                Log.PublishFailed(_logger, ex, failures, message.EventName ?? "gap", message.GuildId);
             }
         }
     }
@@ -369,8 +366,7 @@ internal sealed partial class Dispatcher : IBrokerHandler
                 reauthorize.Completion.TrySetResult();
                 break;
             case StreamLostWork lost:
-                await ReauthorizeRoomAsync(lost.GuildId).ConfigureAwait(false); // what was lost may have been a permission change
-                SignalRefetch(lost.GuildId, lost.Position);
+                await SignalRefetchAsync(lost.GuildId, lost.Position).ConfigureAwait(false);
                 break;
             case WakeWork:
                 break;
@@ -399,14 +395,7 @@ internal sealed partial class Dispatcher : IBrokerHandler
             {
                 var frame = FrameOf(_pending[j]);
                 _runFrames.Add(frame);
-                if (joining is not null)
-                {
-                    foreach (var flight in joining)
-                    {
-                        flight.Missed.Add((_pending[j].Position, frame, false));
-                    }
-                }
-
+                RecordForJoins(joining, _pending[j].Position, frame, isRefetch: false);
                 j++;
             }
             while (j < count && _runFrames.Count < MaxEventsPerRun &&
@@ -731,8 +720,7 @@ internal sealed partial class Dispatcher : IBrokerHandler
         {
             if (_lost.TryRemove(guildId, out var position))
             {
-                await ReauthorizeRoomAsync(guildId).ConfigureAwait(false); // what was lost may have been a permission change
-                SignalRefetch(guildId, position);
+                await SignalRefetchAsync(guildId, position).ConfigureAwait(false);
             }
         }
 
@@ -742,22 +730,35 @@ internal sealed partial class Dispatcher : IBrokerHandler
         }
     }
 
-    private void SignalRefetch(string guildId, StreamPosition position)
+    /// <summary>
+    /// The guild's subscribers here lost publications up to <paramref name="position"/>: its room's access is re-checked
+    /// first (what was lost may have been a permission change), then every subscriber is told to refetch.
+    /// </summary>
+    private async ValueTask SignalRefetchAsync(string guildId, StreamPosition position)
     {
+        await ReauthorizeRoomAsync(guildId).ConfigureAwait(false);
         Log.StreamLost(_logger, guildId, position.Seq);
         _runFrames.Clear();
         var frame = OutboundFrame.GuildControl(ServerMessages.Refetch(guildId, position.Epoch, position.Seq), guildId, position.Seq);
         _runFrames.Add(frame);
-        if (_joining.TryGetValue(guildId, out var joining))
-        {
-            foreach (var flight in joining)
-            {
-                flight.Missed.Add((position, frame, true));
-            }
-        }
-
+        _joining.TryGetValue(guildId, out var joining);
+        RecordForJoins(joining, position, frame, isRefetch: true);
         FanOut(guildId, _runFrames);
         _runFrames.Clear();
+    }
+
+    /// <summary>Something fanned out to a guild while joins of it wait for the broker: they get it with their replay (see <see cref="JoinReadyAsync"/>).</summary>
+    private static void RecordForJoins(List<JoinInFlight>? joining, StreamPosition position, OutboundFrame frame, bool isRefetch)
+    {
+        if (joining is null)
+        {
+            return;
+        }
+
+        foreach (var flight in joining)
+        {
+            flight.Missed.Add((position, frame, isRefetch));
+        }
     }
 
     private ValueTask UnwatchIfEmptyAsync(string guildId)
@@ -809,12 +810,9 @@ internal sealed partial class Dispatcher : IBrokerHandler
     /// <summary>Logs a dropped broadcast: the first at once, then at most one line a second with the count, so a burst into a full queue cannot flood the log.</summary>
     private void LogDrop(BrokerMessage message)
     {
-        var dropped = Interlocked.Increment(ref _dropsSinceLog);
-        var now = _time.GetTimestamp();
-        var last = Volatile.Read(ref _lastDropLoggedAt);
-        if ((last == 0 || _time.GetElapsedTime(last, now) >= TimeSpan.FromSeconds(1)) && Interlocked.CompareExchange(ref _lastDropLoggedAt, now, last) == last)
+        if (_dropLog.Count(out var dropped))
         {
-            Log.DispatchQueueFull(_logger, _options.DispatchQueueCapacity, Interlocked.Exchange(ref _dropsSinceLog, 0), message.EventName!, message.GuildId);
+            Log.DispatchQueueFull(_logger, _options.DispatchQueueCapacity, dropped, message.EventName!, message.GuildId);
         }
     }
 
