@@ -51,6 +51,7 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
     private readonly string _prefix;
     private readonly int _capacity;
     private readonly long _maxAgeMs;
+    private readonly long _readKeepMs;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly Meter _meter;
@@ -98,6 +99,10 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
         _prefix = options.KeyPrefix;
         _capacity = options.HistoryCapacity ?? 256;
         _maxAgeMs = (long)(options.HistoryMaxAge ?? TimeSpan.FromMinutes(5)).TotalMilliseconds;
+
+        // Keys that are read live at least three position checks beyond the age bound, so a watched guild's keys never
+        // expire between two of its checks (the age bound of recovery is each entry's 'w').
+        _readKeepMs = _maxAgeMs + (3 * (long)options.PositionCheckInterval.TotalMilliseconds);
         _time = time;
         _logger = (ILogger?)loggerFactory?.CreateLogger<RedisBroker>() ?? NullLogger.Instance;
         _ownsMeter = meterFactory is null;
@@ -537,10 +542,7 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
     private async Task<StreamRead> ReadAsync(string guildId, long from)
     {
         var database = _database ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "The Redis broker has not been started.");
-        // Keys that are read live at least three position checks beyond the age bound, so a watched guild's keys never
-        // expire between two of its checks (the age bound of recovery is each entry's 'w').
-        var keepMs = _maxAgeMs + (3 * (long)_options.PositionCheckInterval.TotalMilliseconds);
-        var result = await database.ScriptEvaluateAsync(RedisScripts.Read, [KeyOf(guildId, "meta"), KeyOf(guildId, "stream")], [NewEpoch(), keepMs, from]).ConfigureAwait(false);
+        var result = await database.ScriptEvaluateAsync(RedisScripts.Read, [KeyOf(guildId, "meta"), KeyOf(guildId, "stream")], [NewEpoch(), _readKeepMs, from]).ConfigureAwait(false);
         return StreamRead.Parse(result);
     }
 
@@ -654,14 +656,7 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
 
         if (read.TryGetFrom(delivered.Seq + 1, out var missed))
         {
-            var handler = _handler;
-            foreach (var item in missed)
-            {
-                handler?.OnPublication(item.ToPublication(feed.GuildId, delivered.Epoch));
-            }
-
-            _streamGaps.Add(missed.Count, new KeyValuePair<string, object?>("outcome", "repaired"));
-            Log.Repaired(_logger, missed.Count, feed.GuildId);
+            HandOverRepaired(feed, missed, delivered.Epoch);
         }
         else
         {
@@ -669,6 +664,19 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
         }
 
         feed.Delivered = current with { Epoch = delivered.Epoch };
+    }
+
+    /// <summary>Hands publications that pub/sub did not bring, read back from the stream, to the server in order.</summary>
+    private void HandOverRepaired(GuildFeed feed, List<StreamItem> items, string epoch)
+    {
+        var handler = _handler;
+        foreach (var item in items)
+        {
+            handler?.OnPublication(item.ToPublication(feed.GuildId, epoch));
+        }
+
+        _streamGaps.Add(items.Count, new KeyValuePair<string, object?>("outcome", "repaired"));
+        Log.Repaired(_logger, items.Count, feed.GuildId);
     }
 
     private void Lost(GuildFeed feed, StreamPosition position)
@@ -693,7 +701,7 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
                 return; // not read yet: the first read settles the position and catches up
             }
 
-            var sameEpoch = epoch.Span.SequenceEqual(Encoding.ASCII.GetBytes(delivered.Epoch));
+            var sameEpoch = Ascii.Equals(epoch.Span, delivered.Epoch); // per message: no allocation
             var epochText = sameEpoch ? delivered.Epoch : Encoding.ASCII.GetString(epoch.Span);
             if (!sameEpoch)
             {
@@ -737,16 +745,9 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
                 return false;
             }
 
-            var items = read.Items.Where(i => i.Seq > delivered.Seq && i.Seq < next).ToList();
-            if (items.Count == next - 1 - delivered.Seq && items[0].Seq == delivered.Seq + 1 && items[^1].Seq == next - 1)
+            if (read.TryGetRange(delivered.Seq + 1, next - 1, out var missed))
             {
-                foreach (var item in items)
-                {
-                    _handler?.OnPublication(item.ToPublication(feed.GuildId, delivered.Epoch));
-                }
-
-                _streamGaps.Add(items.Count, new KeyValuePair<string, object?>("outcome", "repaired"));
-                Log.Repaired(_logger, items.Count, feed.GuildId);
+                HandOverRepaired(feed, missed, delivered.Epoch);
                 return true;
             }
         }

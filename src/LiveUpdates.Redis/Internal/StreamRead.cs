@@ -27,12 +27,15 @@ internal sealed class StreamRead(string epoch, long top, long now, IReadOnlyList
     public StreamPosition Current => new(Top, Epoch);
 
     /// <summary>The entries <paramref name="first"/>..<see cref="Top"/>, if every one of them was read (none trimmed away).</summary>
-    public bool TryGetFrom(long first, out List<StreamItem> items)
+    public bool TryGetFrom(long first, out List<StreamItem> items) => TryGetRange(first, Top, out items);
+
+    /// <summary>The entries <paramref name="first"/>..<paramref name="last"/>, if every one of them was read (none trimmed away).</summary>
+    public bool TryGetRange(long first, long last, out List<StreamItem> items)
     {
         items = [];
         foreach (var item in Items)
         {
-            if (item.Seq < first)
+            if (item.Seq < first || item.Seq > last)
             {
                 continue;
             }
@@ -45,7 +48,7 @@ internal sealed class StreamRead(string epoch, long top, long now, IReadOnlyList
             items.Add(item);
         }
 
-        return first + items.Count == Top + 1;
+        return first + items.Count == last + 1;
     }
 
     public static StreamRead Parse(RedisResult result)
