@@ -204,7 +204,7 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
         }
 
         var local = _dispatcher.ReauthorizeAsync(guildId, cancellationToken);
-        if (_broker is not Internal.Brokers.InMemoryBroker)
+        if ((_broker.Capabilities & BrokerCapabilities.Shared) != 0)
         {
             Broadcast(guildId, LiveEvents.Dashboard.PermissionsUpdated); // the other instances re-check in stream order
         }

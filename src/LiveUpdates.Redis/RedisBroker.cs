@@ -114,6 +114,10 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
         _meter.CreateObservableGauge("liveupdates.redis.outbox.length", () => Volatile.Read(ref _outboxCount), "{publication}", "Publications waiting to be published.");
     }
 
+    /// <inheritdoc />
+    /// <remarks>Publications are delivered from the broker's own threads (pub/sub, repairs), to every instance subscribed to the guild.</remarks>
+    public BrokerCapabilities Capabilities => BrokerCapabilities.Shared;
+
     /// <summary>Gets how many publications wait in the outbox.</summary>
     internal int OutboxLength => Volatile.Read(ref _outboxCount);
 
@@ -806,7 +810,7 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
         if (feed?.Delivered is { } delivered)
         {
             feed.Stale = true;
-            return new HistoryResult(delivered, since is { } p ? p == delivered : null, []);
+            return HistoryResult.FromStream(delivered, since, []);
         }
 
         if (feed is not null)
@@ -815,33 +819,28 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
             feed.UnknownWhileWatched = true;
         }
 
-        return new HistoryResult(new StreamPosition(0, UnavailableEpoch), since is null ? null : false, []);
+        return HistoryResult.FromStream(new StreamPosition(0, UnavailableEpoch), since, []);
     }
 
+    /// <summary>The reader's answer from what the stream still holds after its position (entries past the age bound left out).</summary>
     private HistoryResult HistoryOf(string guildId, StreamRead read, StreamPosition? since)
     {
-        var current = read.Current;
-        if (since is not { } from)
+        if (since is not { } from || !string.Equals(from.Epoch, read.Epoch, StringComparison.Ordinal) || from.Seq >= read.Top)
         {
-            return new HistoryResult(current, null, []);
+            return HistoryResult.FromStream(read.Current, since, []);
         }
 
-        if (!string.Equals(from.Epoch, read.Epoch, StringComparison.Ordinal) || from.Seq > read.Top)
+        var oldest = read.Now - _maxAgeMs;
+        var retained = new List<Publication>();
+        foreach (var item in read.Items)
         {
-            return new HistoryResult(current, false, []);
+            if (item.Seq > from.Seq && item.AppendedAt >= oldest)
+            {
+                retained.Add(item.ToPublication(guildId, read.Epoch));
+            }
         }
 
-        if (from.Seq == read.Top)
-        {
-            return new HistoryResult(current, true, []);
-        }
-
-        if (!read.TryGetFrom(from.Seq + 1, out var items) || items.Exists(i => i.Name is not { Length: > 0 } || i.AppendedAt < read.Now - _maxAgeMs))
-        {
-            return new HistoryResult(current, false, []); // trimmed by count or age, or a gap on the way
-        }
-
-        return new HistoryResult(current, true, items.ConvertAll(i => i.ToPublication(guildId, read.Epoch)));
+        return HistoryResult.FromStream(read.Current, since, retained);
     }
 
     private void OnTimer()

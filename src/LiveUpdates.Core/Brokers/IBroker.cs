@@ -14,12 +14,21 @@ namespace LiveUpdates.Brokers;
 /// broadcasts of one instance reach the broker in the order they were made.
 /// </para>
 /// <para>
-/// Methods that can complete without I/O should complete synchronously (the in-memory broker always does): the
-/// server then handles the result on its dispatch loop at once. A broker must never block the caller for network I/O.
+/// Methods that can complete without I/O should complete synchronously: the server then handles the result on its
+/// dispatch loop at once. A broker must never block the caller for network I/O. Whether publications are delivered
+/// inline or later, and whether the streams are shared with other instances, is stated by <see cref="Capabilities"/>.
+/// </para>
+/// <para>
+/// Whether a reader's position can be recovered is decided by one rule for every broker,
+/// <see cref="HistoryResult.FromStream"/>: a broker reads what its stream still holds after the position and lets
+/// that rule answer.
 /// </para>
 /// </remarks>
 public interface IBroker
 {
+    /// <summary>Gets what the broker promises about its delivery; the server reads it once, when it starts.</summary>
+    BrokerCapabilities Capabilities { get; }
+
     /// <summary>Starts the broker; publications are delivered to <paramref name="handler"/> from then on.</summary>
     /// <param name="handler">Receives publications and losses.</param>
     /// <param name="cancellationToken">Cancels start-up.</param>

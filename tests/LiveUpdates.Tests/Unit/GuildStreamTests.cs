@@ -15,7 +15,7 @@ public sealed class GuildStreamTests
         var stream = Stream(capacity: 10, events: 5);
         var into = new List<Publication>();
 
-        Assert.That(stream.TryGetSince(2, into), Is.True);
+        Assert.That(TryGetSince(stream, 2, into), Is.True);
         Assert.That(into.Select(f => f.Position.Seq), Is.EqualTo(new long[] { 3, 4, 5 }));
     }
 
@@ -25,9 +25,9 @@ public sealed class GuildStreamTests
         var stream = Stream(capacity: 10, events: 5);
         var into = new List<Publication>();
 
-        Assert.That(stream.TryGetSince(5, into), Is.True);
+        Assert.That(TryGetSince(stream, 5, into), Is.True);
         Assert.That(into, Is.Empty);
-        Assert.That(stream.TryGetSince(6, into), Is.False);
+        Assert.That(TryGetSince(stream, 6, into), Is.False);
     }
 
     [Test]
@@ -36,8 +36,8 @@ public sealed class GuildStreamTests
         var stream = Stream(capacity: 4, events: 10);
         var into = new List<Publication>();
 
-        Assert.That(stream.TryGetSince(5, into), Is.False, "seq 6 was evicted");
-        Assert.That(stream.TryGetSince(6, into), Is.True);
+        Assert.That(TryGetSince(stream, 5, into), Is.False, "seq 6 was evicted");
+        Assert.That(TryGetSince(stream, 6, into), Is.True);
         Assert.That(into.Select(f => f.Position.Seq), Is.EqualTo(new long[] { 7, 8, 9, 10 }));
     }
 
@@ -52,8 +52,8 @@ public sealed class GuildStreamTests
         stream.Prune(_clock.GetTimestamp(), TimeSpan.FromMinutes(1), _clock);
 
         Assert.That(stream.Count, Is.EqualTo(2));
-        Assert.That(stream.TryGetSince(3, []), Is.True);
-        Assert.That(stream.TryGetSince(2, []), Is.False);
+        Assert.That(TryGetSince(stream, 3, []), Is.True);
+        Assert.That(TryGetSince(stream, 2, []), Is.False);
     }
 
     [Test]
@@ -61,7 +61,20 @@ public sealed class GuildStreamTests
     {
         var stream = Stream(capacity: 0, events: 3);
         Assert.That(stream.LastSeq, Is.EqualTo(3));
-        Assert.That(stream.TryGetSince(2, []), Is.False);
+        Assert.That(TryGetSince(stream, 2, []), Is.False);
+    }
+
+    /// <summary>
+    /// What the in-memory broker answers from the stream: what it holds after <paramref name="lastSeq"/>, judged by
+    /// <see cref="HistoryResult.FromStream"/> (the rule moved there from GuildStream; these tests keep their assertions).
+    /// </summary>
+    private static bool TryGetSince(GuildStream stream, long lastSeq, List<Publication> into)
+    {
+        var retained = new List<Publication>();
+        stream.CollectAfter(lastSeq, retained);
+        var result = HistoryResult.FromStream(new StreamPosition(stream.LastSeq, "epoch"), new StreamPosition(lastSeq, "epoch"), retained);
+        into.AddRange(result.Publications);
+        return result.Recovered == true;
     }
 
     private GuildStream Stream(int capacity, int events)

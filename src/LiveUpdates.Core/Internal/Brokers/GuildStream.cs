@@ -93,39 +93,18 @@ internal sealed class GuildStream
     }
 
     /// <summary>
-    /// Collects every publication after <paramref name="lastSeq"/>, or returns <see langword="false"/> when some of
-    /// them are no longer in the history or one of them is a gap.
+    /// Adds every publication the history still holds after <paramref name="lastSeq"/> to <paramref name="into"/>, in
+    /// order. Whether they are all of them is <see cref="HistoryResult.FromStream"/>'s to decide.
     /// </summary>
-    public bool TryGetSince(long lastSeq, List<Publication> into)
+    public void CollectAfter(long lastSeq, List<Publication> into)
     {
-        if (lastSeq >= LastSeq)
-        {
-            return lastSeq == LastSeq;
-        }
-
-        if (_count == 0 || _items[_head].Position.Seq > lastSeq + 1)
-        {
-            return false;
-        }
-
-        var start = into.Count;
         for (var i = 0; i < _count; i++)
         {
             var publication = _items[(_head + i) % _items.Length];
-            if (publication.Position.Seq <= lastSeq)
+            if (publication.Position.Seq > lastSeq)
             {
-                continue;
+                into.Add(publication);
             }
-
-            if (publication.Message.IsGap)
-            {
-                into.RemoveRange(start, into.Count - start);
-                return false;
-            }
-
-            into.Add(publication);
         }
-
-        return true;
     }
 }

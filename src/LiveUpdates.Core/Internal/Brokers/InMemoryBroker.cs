@@ -39,6 +39,10 @@ internal sealed class InMemoryBroker : IBroker, IDisposable
         Epoch = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(9));
     }
 
+    /// <inheritdoc />
+    /// <remarks>Publications are handed to the handler under the broker's lock, inside <see cref="PublishAsync"/>.</remarks>
+    public BrokerCapabilities Capabilities => BrokerCapabilities.InlineDelivery;
+
     /// <summary>Gets the epoch of every stream of this broker: it is new with every broker, i.e. with every server start.</summary>
     public string Epoch { get; }
 
@@ -95,30 +99,23 @@ internal sealed class InMemoryBroker : IBroker, IDisposable
     {
         lock (_gate)
         {
+            // No stream: nothing was ever published to the guild, or its stream expired (then the reader was away
+            // longer than the history is kept). A new stream starts at the number it would be given (see the remarks).
             if (!_streams.TryGetValue(guildId, out var stream))
             {
-                // No stream: nothing was ever published to the guild, or its stream expired (then the reader was away
-                // longer than the history is kept). Only the first case, known while no stream has been removed, recovers.
-                var current = new StreamPosition(_removed == 0 ? 0 : _published, Epoch);
-                var recovered = since is { } p ? p.Seq == 0 && _removed == 0 && string.Equals(p.Epoch, Epoch, StringComparison.Ordinal) : (bool?)null;
-                return ValueTask.FromResult(new HistoryResult(current, recovered, []));
+                return ValueTask.FromResult(HistoryResult.FromStream(new StreamPosition(_removed == 0 ? 0 : _published, Epoch), since, []));
             }
 
-            var position = new StreamPosition(stream.LastSeq, Epoch);
-            if (since is not { } from)
+            var current = new StreamPosition(stream.LastSeq, Epoch);
+            if (since is not { } from || !string.Equals(from.Epoch, Epoch, StringComparison.Ordinal))
             {
-                return ValueTask.FromResult(new HistoryResult(position, null, []));
-            }
-
-            if (!string.Equals(from.Epoch, Epoch, StringComparison.Ordinal))
-            {
-                return ValueTask.FromResult(new HistoryResult(position, false, []));
+                return ValueTask.FromResult(HistoryResult.FromStream(current, since, []));
             }
 
             stream.Prune(_time.GetTimestamp(), _maxAge, _time);
             _scratch.Clear();
-            var ok = stream.TryGetSince(from.Seq, _scratch);
-            var result = new HistoryResult(position, ok, ok && _scratch.Count > 0 ? [.. _scratch] : []);
+            stream.CollectAfter(from.Seq, _scratch);
+            var result = HistoryResult.FromStream(current, since, _scratch.Count == 0 ? [] : [.. _scratch]);
             _scratch.Clear();
             return ValueTask.FromResult(result);
         }

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using LiveUpdates.Brokers;
-using LiveUpdates.Internal.Brokers;
 using LiveUpdates.Internal.Delivery;
 using LiveUpdates.Internal.Protocol;
 using LiveUpdates.Internal.Subscriptions;
@@ -34,9 +33,9 @@ internal sealed partial class Dispatcher : IBrokerHandler
     /// </summary>
     private const int MaxEventsPerRun = 64;
 
-    /// <summary>The dispatcher whose loop is running on this thread right now (set around the loop's synchronous publishing).</summary>
-    [ThreadStatic]
-    private static Dispatcher? t_publishing;
+    // The broker delivers on the publishing call (BrokerCapabilities.InlineDelivery): the dispatcher publishes only
+    // from its loop, so such a publication is on the loop already.
+    private readonly bool _inline;
 
     private readonly Channel<DispatchItem> _channel;
     private readonly RoomStore _rooms;
@@ -77,6 +76,7 @@ internal sealed partial class Dispatcher : IBrokerHandler
         _logger = logger;
         _metrics = metrics;
         _traits = new EventTraits(options);
+        _inline = (broker.Capabilities & BrokerCapabilities.InlineDelivery) != 0;
         _dropLog = new LogThrottle(time);
         _publishFailureLog = new LogThrottle(time);
         _channel = Channel.CreateBounded<DispatchItem>(new BoundedChannelOptions(options.DispatchQueueCapacity)
@@ -172,7 +172,7 @@ internal sealed partial class Dispatcher : IBrokerHandler
 
     void IBrokerHandler.OnPublication(Publication publication)
     {
-        if (t_publishing == this)
+        if (_inline)
         {
             _pending.Add(publication);
         }
@@ -281,27 +281,19 @@ internal sealed partial class Dispatcher : IBrokerHandler
     /// </summary>
     private void PublishRun(BrokerMessage first, ChannelReader<DispatchItem> reader)
     {
-        t_publishing = this;
-        try
+        Publish(first);
+        if (IsPermissionChange(first))
         {
-            Publish(first);
-            if (IsPermissionChange(first))
-            {
-                return; // fanned out after the room's re-check, alone
-            }
-
-            var count = 1;
-            while (count < MaxEventsPerRun && reader.TryPeek(out var next) && next.Work is null &&
-                   string.Equals(next.Message.GuildId, first.GuildId, StringComparison.Ordinal) &&
-                   !IsPermissionChange(next.Message) && reader.TryRead(out next))
-            {
-                Publish(next.Message);
-                count++;
-            }
+            return; // fanned out after the room's re-check, alone
         }
-        finally
+
+        var count = 1;
+        while (count < MaxEventsPerRun && reader.TryPeek(out var next) && next.Work is null &&
+               string.Equals(next.Message.GuildId, first.GuildId, StringComparison.Ordinal) &&
+               !IsPermissionChange(next.Message) && reader.TryRead(out next))
         {
-            t_publishing = null;
+            Publish(next.Message);
+            count++;
         }
     }
 
@@ -490,7 +482,7 @@ internal sealed partial class Dispatcher : IBrokerHandler
 
                 // Only a broker that delivers on the loop may be answered at once: another may have publications up
                 // to the answered position still queued here, which must reach the room before the client joins it.
-                if (reading.IsCompletedSuccessfully && _broker is InMemoryBroker)
+                if (reading.IsCompletedSuccessfully && _inline)
                 {
                     // The in-memory broker: read, replay and join between two fan-outs, on the loop.
                     await CompleteJoinAsync(join, reading.Result, null).ConfigureAwait(false);
@@ -699,15 +691,7 @@ internal sealed partial class Dispatcher : IBrokerHandler
             {
                 // A broadcast of this guild was lost before it got a position: the gap takes one, so that clients
                 // live now refetch and clients that reconnect from before it are told to refetch instead of recovering.
-                t_publishing = this;
-                try
-                {
-                    Publish(BrokerMessage.Gap(guildId, _time.GetUtcNow().ToUnixTimeMilliseconds()));
-                }
-                finally
-                {
-                    t_publishing = null;
-                }
+                Publish(BrokerMessage.Gap(guildId, _time.GetUtcNow().ToUnixTimeMilliseconds()));
             }
         }
 
