@@ -75,7 +75,8 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
         _broker = broker ?? new InMemoryBroker(options.HistoryCapacity, options.HistoryMaxAge, _time);
         var rooms = new RoomStore();
         var accessPolicy = guildAccessPolicy ?? new TokenClaimGuildAccessPolicy(options);
-        _dispatcher = new Dispatcher(options, rooms, _broker, accessPolicy, _time, loggerFactory.CreateLogger<Dispatcher>(), _metrics);
+        var stopping = new CancellationTokenSource();
+        _dispatcher = new Dispatcher(options, rooms, _broker, accessPolicy, _time, loggerFactory.CreateLogger<Dispatcher>(), _metrics, stopping.Token);
         _server = new ServerContext(
             options,
             tokenValidator ?? new SessionTokenValidator(options, _time),
@@ -84,7 +85,8 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
             loggerFactory,
             rooms,
             _dispatcher,
-            _metrics);
+            _metrics,
+            stopping);
         _listener = new WebSocketListener(options, _time, loggerFactory.CreateLogger<WebSocketListener>(), () => IsRunning, RunConnectionAsync);
     }
 

@@ -12,7 +12,7 @@ namespace LiveUpdates.Internal.Connections;
 
 /// <summary>
 /// The connection as a room member (<see cref="ISubscriber"/>): subscribe and unsubscribe, the join the dispatcher
-/// completes, access re-checks, and delivery filtered by subscription and category. The socket's lifecycle is in
+/// completes, the access a re-check gives it, and delivery filtered by subscription and category. The socket's lifecycle is in
 /// ClientConnection.cs.
 /// </summary>
 internal sealed partial class ClientConnection
@@ -34,7 +34,7 @@ internal sealed partial class ClientConnection
             }
         }
 
-        var accessVersion = _server.Dispatcher.AccessVersion;
+        var accessVersion = _server.Dispatcher.Access.Version;
         GuildAccess access;
         try
         {
@@ -56,7 +56,7 @@ internal sealed partial class ClientConnection
         // The dispatcher queues `subscribed`, replays what the client missed and joins the room between two
         // fan-outs. Awaiting it keeps this client's messages in order (a following unsubscribe sees the join).
         var since = lastSeq is { } seq ? new StreamPosition(seq, epoch ?? string.Empty) : (StreamPosition?)null;
-        if (await _server.Dispatcher.JoinAsync(new JoinWork(this, user, access, accessVersion, guildId, since), _server.Stopping.Token).ConfigureAwait(false))
+        if (await _server.Dispatcher.SubscribeAsync(new JoinWork(this, user, access, accessVersion, guildId, since), _server.Stopping.Token).ConfigureAwait(false))
         {
             Log.Subscribed(_logger, Id, user.UserId, guildId);
         }
@@ -159,31 +159,17 @@ internal sealed partial class ClientConnection
     }
 
     /// <inheritdoc/>
-    public async Task ReauthorizeAsync(string guildId)
+    public AuthenticatedUser? SubscribedAs(string guildId)
     {
-        AuthenticatedUser? user;
         lock (_writer.Gate)
         {
-            user = _subscriptions.Find(guildId) is null ? null : _session.User;
+            return _subscriptions.Find(guildId) is null ? null : _session.User;
         }
+    }
 
-        if (user is null)
-        {
-            return;
-        }
-
-        GuildAccess access;
-        try
-        {
-            access = await _server.AccessPolicy.GetAccessAsync(user, guildId, _server.Stopping.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !_server.Stopping.IsCancellationRequested)
-        {
-            // When in doubt, stop sending: the client may subscribe again and be checked afresh.
-            Log.SeamFailed(_logger, ex, "access policy", Id);
-            access = GuildAccess.None;
-        }
-
+    /// <inheritdoc/>
+    public void ApplyAccess(string guildId, AuthenticatedUser user, GuildAccess access)
+    {
         lock (_writer.Gate)
         {
             if (_subscriptions.Find(guildId) is null || !ReferenceEquals(_session.User, user))

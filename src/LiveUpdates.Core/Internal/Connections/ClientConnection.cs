@@ -313,7 +313,7 @@ internal sealed partial class ClientConnection : ISubscriber
         // ends the subscriptions it no longer allows, with FORBIDDEN, as a revocation does).
         foreach (var subscription in kept)
         {
-            await ReauthorizeAsync(subscription.GuildId).ConfigureAwait(false);
+            await _server.Dispatcher.Access.RecheckAsync(this, subscription.GuildId).ConfigureAwait(false);
         }
     }
 

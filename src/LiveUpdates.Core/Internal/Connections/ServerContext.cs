@@ -15,7 +15,8 @@ internal sealed class ServerContext(
     ILoggerFactory loggerFactory,
     RoomStore rooms,
     Dispatcher dispatcher,
-    LiveUpdatesMetrics metrics)
+    LiveUpdatesMetrics metrics,
+    CancellationTokenSource stopping)
 {
     public LiveUpdatesOptions Options { get; } = options;
 
@@ -38,7 +39,7 @@ internal sealed class ServerContext(
     public OutboundFrame ConnectedFrame { get; } = OutboundFrame.Control(Protocol.ServerMessages.Connected(options.IdleTimeout, options.AuthTimeout));
 
     /// <summary>Cancelled when the server stops; bounds validator and policy calls.</summary>
-    public CancellationTokenSource Stopping { get; } = new();
+    public CancellationTokenSource Stopping { get; } = stopping;
 
     public long Now => TimeProvider.GetTimestamp();
 }

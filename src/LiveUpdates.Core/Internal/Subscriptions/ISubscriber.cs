@@ -5,7 +5,7 @@ namespace LiveUpdates.Internal.Subscriptions;
 
 /// <summary>
 /// A member of guild rooms, as the dispatcher sees it: something that takes frames of the guilds it subscribed to,
-/// filters them against its subscriptions, and re-checks its access when asked. A connection implements it.
+/// filters them against its subscriptions, and takes the access a re-check gives it. A connection implements it.
 /// </summary>
 internal interface ISubscriber
 {
@@ -35,6 +35,13 @@ internal interface ISubscriber
     /// <summary>Refuses a subscription whose access a re-check on the dispatch loop denied: the client gets FORBIDDEN.</summary>
     void RefuseJoin(string guildId);
 
-    /// <summary>Re-resolves the subscriber's access to <paramref name="guildId"/> after the guild's permissions changed.</summary>
-    Task ReauthorizeAsync(string guildId);
+    /// <summary>Gets the user the subscriber is subscribed to <paramref name="guildId"/> as, or <see langword="null"/> when it is not subscribed.</summary>
+    AuthenticatedUser? SubscribedAs(string guildId);
+
+    /// <summary>
+    /// Applies the access a re-check resolved for <paramref name="user"/>'s subscription to <paramref name="guildId"/>:
+    /// a new feature filter, or the end of the subscription with FORBIDDEN. Ignored when the subscription or the
+    /// session changed meanwhile.
+    /// </summary>
+    void ApplyAccess(string guildId, AuthenticatedUser user, GuildAccess access);
 }

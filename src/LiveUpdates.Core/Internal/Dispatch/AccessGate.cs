@@ -1,0 +1,85 @@
+using LiveUpdates.Internal.Subscriptions;
+using LiveUpdates.Security;
+using Microsoft.Extensions.Logging;
+
+namespace LiveUpdates.Internal.Dispatch;
+
+/// <summary>
+/// Who may see what, over time: the access version (a number that grows with every permission re-check, so a
+/// subscription resolved before one can tell), the re-check of a joining subscription, and the re-check of a whole room
+/// when a guild's permissions change or a session is renewed. <see cref="Version"/> and
+/// <see cref="RecheckAsync(ISubscriber, string)"/> may be called from any thread; the rest on the dispatch loop only.
+/// </summary>
+internal sealed class AccessGate(IGuildAccessPolicy policy, RoomStore rooms, LiveUpdatesOptions options, TimeProvider time, ILogger logger, CancellationToken stopping)
+{
+    private long _version;
+
+    /// <summary>Gets the access version: read it before resolving a subscription's access, compare it when the subscription completes.</summary>
+    public long Version => Interlocked.Read(ref _version);
+
+    /// <summary>Resolves <paramref name="join"/>'s access again (permissions or the session changed while it waited); a failure or timeout denies it.</summary>
+    public async Task RecheckAsync(JoinWork join)
+    {
+        try
+        {
+            join.Access = await policy.GetAccessAsync(join.User, join.GuildId, CancellationToken.None)
+                .AsTask().WaitAsync(options.AccessCheckTimeout, time).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            DispatchLog.DispatchFailed(logger, ex, "subscribe", join.GuildId);
+            join.Access = GuildAccess.None;
+        }
+    }
+
+    /// <summary>
+    /// Re-resolves every subscription of <paramref name="guildId"/>: the policy's cache of the guild is dropped, the
+    /// version moves on (joins in flight check again), and each member gets its new access, or loses the guild.
+    /// </summary>
+    public async Task ReauthorizeRoomAsync(string guildId)
+    {
+        Interlocked.Increment(ref _version);
+        try
+        {
+            policy.Invalidate(guildId);
+            var members = rooms.GetMembers(guildId);
+            if (members.Length > 0)
+            {
+                // Bounded: a hung policy must not stall every guild's events. Checks still running afterwards
+                // apply when they finish; events in between use the previous permissions (logged).
+                await Task.WhenAll(members.Select(m => RecheckAsync(m, guildId)))
+                    .WaitAsync(options.AccessCheckTimeout, time).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex)
+        {
+            DispatchLog.DispatchFailed(logger, ex, LiveEvents.Dashboard.PermissionsUpdated, guildId);
+        }
+    }
+
+    /// <summary>
+    /// Re-resolves <paramref name="member"/>'s subscription to <paramref name="guildId"/>, if it has one, and applies the
+    /// answer: a new feature filter, or the end of the subscription (also when the policy fails). Any thread.
+    /// </summary>
+    public async Task RecheckAsync(ISubscriber member, string guildId)
+    {
+        if (member.SubscribedAs(guildId) is not { } user)
+        {
+            return;
+        }
+
+        GuildAccess access;
+        try
+        {
+            access = await policy.GetAccessAsync(user, guildId, stopping).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
+        {
+            // When in doubt, stop sending: the client may subscribe again and be checked afresh.
+            DispatchLog.RecheckFailed(logger, ex, member.Id, guildId);
+            access = GuildAccess.None;
+        }
+
+        member.ApplyAccess(guildId, user, access);
+    }
+}

@@ -1,0 +1,109 @@
+using LiveUpdates.Brokers;
+using LiveUpdates.Internal.Delivery;
+using LiveUpdates.Internal.Subscriptions;
+using Microsoft.Extensions.Logging;
+
+namespace LiveUpdates.Internal.Dispatch;
+
+/// <summary>
+/// Hands the broker's publications to the guild rooms: per recipient one enqueue of a frame serialized once, never a
+/// serialization or a send; runs of one guild go together (one lock and one wake-up per recipient), a permission change
+/// or a gap re-checks its room first, and joins in flight are told what went out meanwhile. Called on the dispatch loop only.
+/// </summary>
+internal sealed class FanOut(RoomStore rooms, PublicationFrames frames, AccessGate access, JoinCoordinator joins, Func<bool> hasBacklog, ILogger logger)
+{
+    /// <summary>
+    /// At most this many publications of one guild go out together. A tuning bound, not a limit anyone sees: it caps
+    /// the scratch list and how long one guild's run holds the loop.
+    /// </summary>
+    public const int MaxRun = 64;
+
+    private readonly List<Publication> _pending = [];
+    private readonly List<OutboundFrame> _run = [];
+
+    /// <summary>Gets a value indicating whether publications wait to be fanned out.</summary>
+    public bool HasPending => _pending.Count > 0;
+
+    /// <summary>Takes a publication the broker delivered; it goes out with the next <see cref="FlushAsync"/>.</summary>
+    public void Add(Publication publication) => _pending.Add(publication);
+
+    /// <summary>Forgets what waits (the loop failed on it and logged it).</summary>
+    public void Discard() => _pending.Clear();
+
+    /// <summary>Fans the pending publications out, a run of one guild at a time; a permission change re-checks its room first.</summary>
+    public async ValueTask FlushAsync()
+    {
+        var count = _pending.Count;
+        var i = 0;
+        while (i < count)
+        {
+            var guildId = _pending[i].GuildId;
+            if (IsPermissionChange(_pending[i].Message) || _pending[i].Message.IsGap)
+            {
+                // A gap may stand for a lost permission change: the room is re-checked before anything after it.
+                // The announcement of a permission change is itself delivered under the new permissions.
+                await access.ReauthorizeRoomAsync(guildId).ConfigureAwait(false);
+            }
+
+            _run.Clear();
+            var j = i;
+            do
+            {
+                var frame = frames.FrameOf(_pending[j]);
+                _run.Add(frame);
+                joins.Record(guildId, _pending[j].Position, frame, isRefetch: false);
+                j++;
+            }
+            while (j < count && _run.Count < MaxRun &&
+                   string.Equals(_pending[j].GuildId, guildId, StringComparison.Ordinal) && !IsPermissionChange(_pending[j].Message) && !_pending[j].Message.IsGap);
+
+            Deliver(guildId, _run);
+            i = j;
+        }
+
+        _pending.RemoveRange(0, count);
+        _run.Clear();
+    }
+
+    /// <summary>
+    /// The guild's subscribers here lost publications up to <paramref name="position"/>: its room's access is re-checked
+    /// first (what was lost may have been a permission change), then every subscriber is told to refetch.
+    /// </summary>
+    public async ValueTask SignalRefetchAsync(string guildId, StreamPosition position)
+    {
+        await access.ReauthorizeRoomAsync(guildId).ConfigureAwait(false);
+        DispatchLog.StreamLost(logger, guildId, position.Seq);
+        _run.Clear();
+        var frame = PublicationFrames.RefetchFrame(guildId, position);
+        _run.Add(frame);
+        joins.Record(guildId, position, frame, isRefetch: true);
+        Deliver(guildId, _run);
+        _run.Clear();
+    }
+
+    /// <summary>Whether <paramref name="message"/> announces a permission change (fanned out alone, after its room's re-check).</summary>
+    public static bool IsPermissionChange(in BrokerMessage message) =>
+        string.Equals(message.EventName, LiveEvents.Dashboard.PermissionsUpdated, StringComparison.Ordinal);
+
+    private void Deliver(string guildId, List<OutboundFrame> run)
+    {
+        var members = rooms.GetMembers(guildId);
+        if (run.Count > 1)
+        {
+            foreach (var member in members)
+            {
+                member.Deliver(run);
+            }
+
+            return;
+        }
+
+        // With nothing else waiting, idle clients are written to directly from here; with a backlog, frames are
+        // queued so the clients' writers drain them in parallel and pack them for batch clients.
+        var writeDirectly = !hasBacklog();
+        foreach (var member in members)
+        {
+            member.Deliver(run[0], writeDirectly);
+        }
+    }
+}
