@@ -232,6 +232,40 @@ public abstract class BrokerSpecification
         Assert.That(replay.Publications.Select(p => p.Position.Seq), Is.EqualTo(handler.For(GuildA).Skip(1).Select(p => p.Position.Seq)));
     }
 
+    [Test]
+    public async Task ReadSince_ASubscribedGuild_AnswersOnlyOnceEveryPublicationUpToItsPositionReachedTheHandler()
+    {
+        // The seam between replay and live relies on it: a client joins the room right after this answer, so a
+        // publication at or below the answered position that reached the server later would be lost to it.
+        var (broker, handler) = await StartAsync();
+        await broker.SubscribeAsync(GuildA, CancellationToken.None);
+        var first = await PublishAsync(broker, GuildA);
+        for (var i = 0; i < 49; i++)
+        {
+            await PublishAsync(broker, GuildA); // positions only: deliveries may still be on their way
+        }
+
+        var answer = await broker.ReadSinceAsync(GuildA, null, CancellationToken.None);
+        var delivered = handler.For(GuildA).Select(p => p.Position.Seq).ToHashSet();
+
+        Assert.That(answer.Current.Seq, Is.GreaterThanOrEqualTo(first.Seq + 49));
+        Assert.That(Enumerable.Range(0, (int)(answer.Current.Seq - first.Seq + 1)).Select(k => first.Seq + k).Where(seq => !delivered.Contains(seq)), Is.Empty,
+            "every publication up to the answered position was handed to the handler before the answer");
+    }
+
+    [Test]
+    public async Task Subscriptions_AreCounted_OneUnsubscribeOfTwo_KeepsDelivering()
+    {
+        var (broker, handler) = await StartAsync();
+        await broker.SubscribeAsync(GuildA, CancellationToken.None);
+        await broker.SubscribeAsync(GuildA, CancellationToken.None);
+        await broker.UnsubscribeAsync(GuildA, CancellationToken.None);
+
+        var position = await PublishAsync(broker, GuildA);
+
+        await Wait.UntilAsync(() => handler.For(GuildA).Any(p => p.Position == position), "the publication delivered while one subscription remains");
+    }
+
     protected async Task<(IBroker Broker, RecordingHandler Handler)> StartAsync(int historyCapacity = 256, TimeSpan? historyMaxAge = null)
     {
         var broker = CreateBroker(historyCapacity, historyMaxAge ?? TimeSpan.FromMinutes(5));
