@@ -28,19 +28,6 @@ internal sealed class BrokerWatches(IBroker broker, RoomStore rooms, Func<string
         return subscribing;
     }
 
-    /// <summary>
-    /// A join found the broker's subscription failed: when nobody else is here for the guild, the failed subscription is
-    /// forgotten (balanced in the broker's count), so that the next subscriber asks the broker again.
-    /// </summary>
-    public void ForgetIfFailed(string guildId)
-    {
-        if (_watched.TryGetValue(guildId, out var subscribing) && subscribing.IsFaulted && IsUnused(guildId))
-        {
-            _watched.Remove(guildId);
-            _ = ObserveAsync(broker.UnsubscribeAsync(guildId, CancellationToken.None).AsTask(), guildId);
-        }
-    }
-
     /// <summary>Tells the broker this instance no longer needs <paramref name="guildId"/>, if its room is empty and no join of it is in flight.</summary>
     public void ReleaseIfUnused(string guildId)
     {

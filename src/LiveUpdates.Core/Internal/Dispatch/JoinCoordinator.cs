@@ -107,7 +107,8 @@ internal sealed class JoinCoordinator(
 
         if (flight.History is not { } history)
         {
-            watches.ForgetIfFailed(guildId);
+            // A failed subscription is released like any unused one (balanced in the broker's count), so that the next
+            // subscriber asks the broker again.
             join.Completion.TrySetException(flight.Error ?? new InvalidOperationException("The broker gave no answer."));
             watches.ReleaseIfUnused(guildId);
             return;
