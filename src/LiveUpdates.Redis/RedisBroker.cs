@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using LiveUpdates.Brokers;
+using LiveUpdates.Internal;
 using LiveUpdates.Redis.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -58,6 +59,7 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
     private readonly bool _ownsMeter;
     private readonly Counter<long> _publishFailures;
     private readonly Counter<long> _streamGaps;
+    private readonly LogThrottle _overflowLog;
     private readonly object _outboxGate = new();
     private readonly Dictionary<string, GuildOutbox> _outboxes = new(StringComparer.Ordinal);
     private readonly object _feedsGate = new();
@@ -72,8 +74,6 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
     private int _checking;
     private int _stopped;
     private volatile string _lastError = "not connected yet";
-    private long _lastOverflowLogAt;
-    private long _overflowsSinceLog;
 
     /// <summary>Creates a Redis broker; it connects in <see cref="StartAsync"/>.</summary>
     /// <param name="options">The broker's settings; <see cref="RedisBrokerOptions.Configuration"/> is required.</param>
@@ -104,6 +104,7 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
         // expire between two of its checks (the age bound of recovery is each entry's 'w').
         _readKeepMs = _maxAgeMs + (3 * (long)options.PositionCheckInterval.TotalMilliseconds);
         _time = time;
+        _overflowLog = new LogThrottle(time);
         _logger = (ILogger?)loggerFactory?.CreateLogger<RedisBroker>() ?? NullLogger.Instance;
         _ownsMeter = meterFactory is null;
         var version = typeof(RedisBroker).Assembly.GetName().Version?.ToString();
@@ -168,7 +169,11 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
                     _outboxCount++;
                 }
 
-                LogOverflow(message);
+                if (_overflowLog.Count(out var dropped))
+                {
+                    Log.OutboxFull(_logger, _options.OutboxCapacity, dropped, message.GuildId);
+                }
+
                 _publishFailures.Add(1, new KeyValuePair<string, object?>("reason", "outbox_full"));
                 return ValueTask.FromException<StreamPosition>(new RedisPublishException(
                     $"The Redis outbox is full ({_options.OutboxCapacity} publications waiting): the broadcast was dropped and guild {message.GuildId} got a gap."));
@@ -909,17 +914,6 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
             {
                 feed.Stale = true;
             }
-        }
-    }
-
-    private void LogOverflow(BrokerMessage message)
-    {
-        Interlocked.Increment(ref _overflowsSinceLog);
-        var now = _time.GetTimestamp();
-        var last = Volatile.Read(ref _lastOverflowLogAt);
-        if ((last == 0 || _time.GetElapsedTime(last, now) >= TimeSpan.FromSeconds(1)) && Interlocked.CompareExchange(ref _lastOverflowLogAt, now, last) == last)
-        {
-            Log.OutboxFull(_logger, _options.OutboxCapacity, Interlocked.Exchange(ref _overflowsSinceLog, 0), message.GuildId);
         }
     }
 
