@@ -131,18 +131,10 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
     }
 
     /// <inheritdoc />
-    public ValueTask<HistoryResult> ReadSinceAsync(string guildId, StreamPosition? since, CancellationToken cancellationToken)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(guildId);
-        return _feeds.ReadSinceAsync(guildId, since, cancellationToken);
-    }
+    public ValueTask<HistoryResult> ReadSinceAsync(string guildId, StreamPosition? since, CancellationToken cancellationToken) => _feeds.ReadSinceAsync(guildId, since, cancellationToken);
 
     /// <inheritdoc />
-    public ValueTask SubscribeAsync(string guildId, CancellationToken cancellationToken)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(guildId);
-        return _feeds.SubscribeAsync(guildId);
-    }
+    public ValueTask SubscribeAsync(string guildId, CancellationToken cancellationToken) => _feeds.SubscribeAsync(guildId);
 
     /// <inheritdoc />
     public ValueTask UnsubscribeAsync(string guildId, CancellationToken cancellationToken) => _feeds.UnsubscribeAsync(guildId);
