@@ -43,6 +43,9 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
     private readonly TimeProvider _time;
     private readonly Meter _meter;
     private readonly bool _ownsMeter;
+
+    // The publishing side and the subscribing side (README.md beside this file); the broker itself owns only what they
+    // share: the connection and its events, the timer, health and the instruments.
     private readonly RedisOutbox _outbox;
     private readonly RedisFeeds _feeds;
     private ConnectionMultiplexer? _connection;

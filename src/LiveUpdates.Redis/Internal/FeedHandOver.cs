@@ -56,14 +56,6 @@ internal sealed partial class FeedHandOver
     /// <summary>Stops handing publications to the server (the broker's last step before closing the connection).</summary>
     public void Detach() => _handler = null;
 
-    /// <summary>Reads the guild's position and its entries after <paramref name="from"/> (none if negative), refreshing its keys' expiry.</summary>
-    private async Task<StreamRead> ReadAsync(string guildId, long from)
-    {
-        var database = _database ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "The Redis broker has not been started.");
-        var result = await database.ScriptEvaluateAsync(RedisScripts.Read, [_keys.Meta(guildId), _keys.Stream(guildId)], [RedisScripts.NewEpoch(), _readKeepMs, from]).ConfigureAwait(false);
-        return StreamRead.Parse(result);
-    }
-
     /// <summary>
     /// Reads, and if the stream is in the epoch this instance follows but below what it delivered (Redis lost writes:
     /// restarted from an older snapshot, or failed over to a replica that missed them), starts a new epoch first, so
@@ -126,26 +118,6 @@ internal sealed partial class FeedHandOver
         feed.Delivered = current with { Epoch = delivered.Epoch };
     }
 
-    /// <summary>Hands publications that pub/sub did not bring, read back from the stream, to the server in order.</summary>
-    private void HandOverRepaired(GuildFeed feed, List<StreamItem> items, string epoch)
-    {
-        var handler = _handler;
-        foreach (var item in items)
-        {
-            handler?.OnPublication(item.ToPublication(feed.GuildId, epoch));
-        }
-
-        _streamGaps.Add(items.Count, new KeyValuePair<string, object?>("outcome", "repaired"));
-        Log.Repaired(_logger, items.Count, feed.GuildId);
-    }
-
-    private void Lost(GuildFeed feed, StreamPosition position)
-    {
-        _streamGaps.Add(1, new KeyValuePair<string, object?>("outcome", "refetch"));
-        Log.StreamLost(_logger, feed.GuildId, position.Seq, position.Epoch);
-        _handler?.OnStreamLost(feed.GuildId, position);
-    }
-
     /// <summary>Hands a channel message over, repairing from the stream what it skipped; on the channel's message queue.</summary>
     public async Task OnMessageAsync(GuildFeed feed, ChannelMessage message)
     {
@@ -189,6 +161,14 @@ internal sealed partial class FeedHandOver
         }
     }
 
+    /// <summary>Reads the guild's position and its entries after <paramref name="from"/> (none if negative), refreshing its keys' expiry.</summary>
+    private async Task<StreamRead> ReadAsync(string guildId, long from)
+    {
+        var database = _database ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "The Redis broker has not been started.");
+        var result = await database.ScriptEvaluateAsync(RedisScripts.Read, [_keys.Meta(guildId), _keys.Stream(guildId)], [RedisScripts.NewEpoch(), _readKeepMs, from]).ConfigureAwait(false);
+        return StreamRead.Parse(result);
+    }
+
     /// <summary>
     /// A message skipped sequence numbers (pub/sub lost some): read them back from the stream (with its epoch, so that a
     /// stream reset meanwhile is not taken for the old one), or report the loss. Returns whether the message itself is
@@ -219,6 +199,26 @@ internal sealed partial class FeedHandOver
 
         Lost(feed, new StreamPosition(next - 1, delivered.Epoch));
         return true;
+    }
+
+    /// <summary>Hands publications that pub/sub did not bring, read back from the stream, to the server in order.</summary>
+    private void HandOverRepaired(GuildFeed feed, List<StreamItem> items, string epoch)
+    {
+        var handler = _handler;
+        foreach (var item in items)
+        {
+            handler?.OnPublication(item.ToPublication(feed.GuildId, epoch));
+        }
+
+        _streamGaps.Add(items.Count, new KeyValuePair<string, object?>("outcome", "repaired"));
+        Log.Repaired(_logger, items.Count, feed.GuildId);
+    }
+
+    private void Lost(GuildFeed feed, StreamPosition position)
+    {
+        _streamGaps.Add(1, new KeyValuePair<string, object?>("outcome", "refetch"));
+        Log.StreamLost(_logger, feed.GuildId, position.Seq, position.Epoch);
+        _handler?.OnStreamLost(feed.GuildId, position);
     }
 
     // The broker's logger and event ids (8, 9, 14): the log category stays LiveUpdates.Redis.RedisBroker.
