@@ -14,7 +14,7 @@ internal sealed class GuildFeed(string guildId)
 
     public SemaphoreSlim Gate { get; } = new(1, 1);
 
-    /// <summary>Gets or sets how many subscribers asked for the guild; changed under the broker's feed lock.</summary>
+    /// <summary>Gets or sets how many subscribers asked for the guild; changed under <see cref="RedisFeeds"/>' lock.</summary>
     public int References { get; set; }
 
     /// <summary>Gets or sets the channel subscription; <see langword="null"/> until it succeeded.</summary>

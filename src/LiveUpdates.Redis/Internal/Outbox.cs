@@ -33,7 +33,7 @@ internal sealed class PendingPublication(BrokerMessage message, bool external)
 /// the order they were broadcast even across failures: a batch that was never sent goes back to the front and is sent
 /// again once Redis is reachable; a batch whose outcome is unknown (sent, then the connection dropped or timed out) is
 /// replaced by one gap, so that nobody recovers across what may or may not have been appended.
-/// The mutable members are used under the broker's outbox lock.
+/// The mutable members are used under <see cref="RedisOutbox"/>'s lock.
 /// </summary>
 internal sealed class GuildOutbox(string guildId, string metaKey, string streamKey, string channel)
 {

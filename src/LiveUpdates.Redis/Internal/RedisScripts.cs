@@ -1,3 +1,6 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+
 namespace LiveUpdates.Redis.Internal;
 
 /// <summary>
@@ -14,6 +17,9 @@ namespace LiveUpdates.Redis.Internal;
 /// </remarks>
 internal static class RedisScripts
 {
+    /// <summary>A new epoch, for the argument "a new epoch to use if the stream has none" of the scripts: random, base64url.</summary>
+    public static string NewEpoch() => Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(9));
+
     /// <summary>
     /// Publishes one or more messages of one guild. ARGV: capacity, ttl (ms), a new epoch to use if the stream has
     /// none, the channel, then (name, data, timestamp) per message. Returns <c>{epoch, lastSeq}</c>.

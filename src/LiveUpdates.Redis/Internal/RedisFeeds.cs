@@ -1,0 +1,362 @@
+using System.Diagnostics.Metrics;
+using LiveUpdates.Brokers;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+using StreamPosition = LiveUpdates.Brokers.StreamPosition;
+
+namespace LiveUpdates.Redis.Internal;
+
+/// <summary>
+/// The Redis broker's subscribing side, which owns the set of guilds this instance follows (channel subscriptions,
+/// reference-counted), the catch-up on subscribing and on history reads, and the position checks; thread-safe: called
+/// from the dispatch loop, the broker's timer and StackExchange.Redis's connection events, the set guarded by its own
+/// lock and each guild's reads and hand-overs by that guild's <see cref="GuildFeed.Gate"/>.
+/// </summary>
+/// <remarks>
+/// What reaches the server, and in which order, is <see cref="FeedHandOver"/>'s. A feed is stale when publications may
+/// have been missed (a failed command, a lost connection); stale feeds are re-checked every tick of the broker's timer,
+/// all of them every <see cref="RedisBrokerOptions.PositionCheckInterval"/>.
+/// </remarks>
+internal sealed partial class RedisFeeds
+{
+    private const string UnavailableEpoch = "unavailable";
+
+    private readonly RedisKeys _keys;
+    private readonly long _maxAgeMs;
+    private readonly TimeSpan _checkInterval;
+    private readonly TimeSpan _tick;
+    private readonly TimeProvider _time;
+    private readonly FeedHandOver _handOver;
+    private readonly ILogger _logger;
+    private readonly Action<string> _reportError;
+    private readonly object _gate = new();
+    private readonly Dictionary<string, GuildFeed> _feeds = new(StringComparer.Ordinal);
+    private ConnectionMultiplexer? _connection;
+    private ISubscriber? _subscriber;
+    private long _lastCheckAt;
+    private int _checking;
+    private int _stopped;
+
+    /// <summary>Creates the feeds; they follow guilds once <see cref="Start"/> gave them the connection.</summary>
+    /// <param name="keys">The guilds' key names.</param>
+    /// <param name="maxAgeMs">The age bound of recovery, in milliseconds (also the keys' expiry after a publish).</param>
+    /// <param name="checkInterval">How often every feed's position is checked (<see cref="RedisBrokerOptions.PositionCheckInterval"/>).</param>
+    /// <param name="tick">How often the broker's timer calls <see cref="CheckPositionsIfDue"/>.</param>
+    /// <param name="streamGaps">The broker's counter of publications missing from what this instance received.</param>
+    /// <param name="time">The clock of the position checks.</param>
+    /// <param name="logger">The broker's logger.</param>
+    /// <param name="reportError">Tells the broker the latest Redis error (its health shows it).</param>
+    public RedisFeeds(RedisKeys keys, long maxAgeMs, TimeSpan checkInterval, TimeSpan tick, Counter<long> streamGaps, TimeProvider time, ILogger logger, Action<string> reportError)
+    {
+        _keys = keys;
+        _maxAgeMs = maxAgeMs;
+
+        // Keys that are read live at least three position checks beyond the age bound, so a watched guild's keys never
+        // expire between two of its checks (the age bound of recovery is each entry's 'w').
+        _handOver = new FeedHandOver(keys, maxAgeMs, maxAgeMs + (3 * (long)checkInterval.TotalMilliseconds), streamGaps, logger, reportError);
+        _checkInterval = checkInterval;
+        _tick = tick;
+        _time = time;
+        _logger = logger;
+        _reportError = reportError;
+    }
+
+    /// <summary>Gets how many guilds are subscribed.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _feeds.Count;
+            }
+        }
+    }
+
+    /// <summary>Follows guilds through <paramref name="connection"/> and hands their publications to <paramref name="handler"/> from now on.</summary>
+    public void Start(IBrokerHandler handler, ConnectionMultiplexer connection)
+    {
+        _handOver.Start(handler, connection.GetDatabase());
+        _subscriber = connection.GetSubscriber();
+        _connection = connection;
+        _lastCheckAt = _time.GetTimestamp();
+    }
+
+    /// <summary>Stops subscribing and checking; publications that still arrive are handed over until <see cref="Detach"/>.</summary>
+    public void Stop() => Volatile.Write(ref _stopped, 1);
+
+    /// <summary>Stops handing publications to the server (the broker's last step before closing the connection).</summary>
+    public void Detach() => _handOver.Detach();
+
+    /// <inheritdoc cref="IBroker.ReadSinceAsync"/>
+    public async ValueTask<HistoryResult> ReadSinceAsync(string guildId, StreamPosition? since, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(guildId);
+        GuildFeed? feed;
+        lock (_gate)
+        {
+            _feeds.TryGetValue(guildId, out feed);
+        }
+
+        if (feed is not null)
+        {
+            await feed.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            // Read from the lower of the reader's position and what this instance has delivered: publications after
+            // the latter that pub/sub has not brought yet are handed over first, so that when this returns every
+            // publication up to the position it reports has reached the server (the seam between replay and live).
+            var from = Math.Min(since?.Seq ?? long.MaxValue, feed?.Delivered?.Seq ?? long.MaxValue);
+            StreamRead read;
+            try
+            {
+                read = await _handOver.ReadCheckedAsync(feed, guildId, from == long.MaxValue ? -1 : from).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+            {
+                return Unavailable(feed, since, ex);
+            }
+
+            if (feed is { Closed: false })
+            {
+                _handOver.CatchUpLocked(feed, read);
+            }
+
+            return HistoryOf(guildId, read, since);
+        }
+        finally
+        {
+            feed?.Gate.Release();
+        }
+    }
+
+    /// <summary>Adds a subscriber to the guild; the first one subscribes its channel and settles its position.</summary>
+    public async ValueTask SubscribeAsync(string guildId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(guildId);
+        GuildFeed feed;
+        lock (_gate)
+        {
+            if (!_feeds.TryGetValue(guildId, out feed!))
+            {
+                feed = new GuildFeed(guildId);
+                _feeds.Add(guildId, feed);
+            }
+
+            if (++feed.References > 1)
+            {
+                return;
+            }
+        }
+
+        await SyncAsync(feed, first: true).ConfigureAwait(false);
+    }
+
+    /// <summary>Removes a subscriber from the guild; the last one closes the feed and unsubscribes its channel.</summary>
+    public async ValueTask UnsubscribeAsync(string guildId)
+    {
+        GuildFeed? closed = null;
+        lock (_gate)
+        {
+            if (_feeds.TryGetValue(guildId, out var feed) && --feed.References <= 0)
+            {
+                _feeds.Remove(guildId);
+                feed.Closed = true;
+                closed = feed;
+            }
+        }
+
+        if (closed is null)
+        {
+            return;
+        }
+
+        await closed.Gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            if (closed.Queue is { } queue)
+            {
+                closed.Queue = null;
+                await queue.UnsubscribeAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            Log.UnsubscribeFailed(_logger, ex, guildId); // the subscription ends with the connection anyway
+        }
+        finally
+        {
+            closed.Gate.Release();
+        }
+    }
+
+    /// <summary>Marks every feed as possibly behind (the connection failed or came back): the next tick checks them.</summary>
+    public void MarkAllStale()
+    {
+        lock (_gate)
+        {
+            foreach (var feed in _feeds.Values)
+            {
+                feed.Stale = true;
+            }
+        }
+    }
+
+    /// <summary>On the broker's timer: checks the stale feeds, or all of them once a <see cref="RedisBrokerOptions.PositionCheckInterval"/> has passed, if no check is running and Redis is connected.</summary>
+    public void CheckPositionsIfDue()
+    {
+        // Half a tick early rather than a whole tick late.
+        var due = _time.GetElapsedTime(Volatile.Read(ref _lastCheckAt)) + (_tick / 2) >= _checkInterval;
+        bool anyStale;
+        lock (_gate)
+        {
+            anyStale = _feeds.Values.Any(f => f.Stale || f.Queue is null);
+        }
+
+        if ((due || anyStale) && _connection?.IsConnected == true && Interlocked.CompareExchange(ref _checking, 1, 0) == 0)
+        {
+            if (due)
+            {
+                Volatile.Write(ref _lastCheckAt, _time.GetTimestamp());
+            }
+
+            _ = CheckFeedsAsync(all: due);
+        }
+    }
+
+    /// <summary>Compares every subscribed guild's stream with what was delivered (or only the stale ones), repairing or reporting what is missing.</summary>
+    private async Task CheckFeedsAsync(bool all)
+    {
+        try
+        {
+            GuildFeed[] feeds;
+            lock (_gate)
+            {
+                feeds = [.. _feeds.Values.Where(f => all || f.Stale || f.Queue is null)];
+            }
+
+            foreach (var chunk in feeds.Chunk(32))
+            {
+                await Task.WhenAll(chunk.Select(f => SyncAsync(f, first: false))).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _checking, 0);
+        }
+    }
+
+    /// <summary>Subscribes the guild's channel if it is not yet, then settles its position (catching up what pub/sub missed).</summary>
+    private async Task SyncAsync(GuildFeed feed, bool first)
+    {
+        await feed.Gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            if (feed.Closed || Volatile.Read(ref _stopped) != 0)
+            {
+                return;
+            }
+
+            if (feed.Queue is null)
+            {
+                var subscriber = _subscriber ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "The Redis broker has not been started.");
+                var queue = await subscriber.SubscribeAsync(RedisChannel.Literal(_keys.Channel(feed.GuildId))).ConfigureAwait(false);
+                queue.OnMessage(message => _handOver.OnMessageAsync(feed, message));
+                feed.Queue = queue;
+            }
+
+            var read = await _handOver.ReadCheckedAsync(feed, feed.GuildId, feed.Delivered?.Seq ?? -1).ConfigureAwait(false);
+            _handOver.CatchUpLocked(feed, read);
+            feed.Stale = false;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            feed.Stale = true;
+            if (first && feed.Delivered is null)
+            {
+                feed.UnknownWhileWatched = true;
+            }
+
+            if (feed.Queue is null && _subscriber is { } subscriber)
+            {
+                // StackExchange.Redis registers the queue before it sends SUBSCRIBE: a failed one would leave a queue
+                // nobody reads (and that its reconnect re-subscribes). The retry makes a new one.
+                _ = ForgetChannelAsync(subscriber, RedisChannel.Literal(_keys.Channel(feed.GuildId)));
+            }
+
+            Log.SyncFailed(_logger, feed.GuildId, ex.Message);
+        }
+        finally
+        {
+            feed.Gate.Release();
+        }
+    }
+
+    private async Task ForgetChannelAsync(ISubscriber subscriber, RedisChannel channel)
+    {
+        try
+        {
+            await subscriber.UnsubscribeAsync(channel).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            _reportError(ex.Message); // the local registration is gone either way
+        }
+    }
+
+    /// <summary>What a reader gets while Redis does not answer: no replay; "recovered" only if it is exactly where this instance's delivery is.</summary>
+    private HistoryResult Unavailable(GuildFeed? feed, StreamPosition? since, Exception ex)
+    {
+        _reportError(ex.Message);
+        Log.ReadFailed(_logger, ex.Message);
+        if (feed?.Delivered is { } delivered)
+        {
+            feed.Stale = true;
+            return HistoryResult.FromStream(delivered, since, []);
+        }
+
+        if (feed is not null)
+        {
+            feed.Stale = true;
+            feed.UnknownWhileWatched = true;
+        }
+
+        return HistoryResult.FromStream(new StreamPosition(0, UnavailableEpoch), since, []);
+    }
+
+    /// <summary>The reader's answer from what the stream still holds after its position (entries past the age bound left out).</summary>
+    private HistoryResult HistoryOf(string guildId, StreamRead read, StreamPosition? since)
+    {
+        if (since is not { } from || !string.Equals(from.Epoch, read.Epoch, StringComparison.Ordinal) || from.Seq >= read.Top)
+        {
+            return HistoryResult.FromStream(read.Current, since, []);
+        }
+
+        var oldest = read.Now - _maxAgeMs;
+        var retained = new List<Publication>();
+        foreach (var item in read.Items)
+        {
+            if (item.Seq > from.Seq && item.AppendedAt >= oldest)
+            {
+                retained.Add(item.ToPublication(guildId, read.Epoch));
+            }
+        }
+
+        return HistoryResult.FromStream(read.Current, since, retained);
+    }
+
+    // The broker's logger and event ids (10-12): the log category stays LiveUpdates.Redis.RedisBroker.
+    private static partial class Log
+    {
+        [LoggerMessage(10, LogLevel.Warning, "Reading a guild's stream from Redis failed ({Message}); the subscriber is answered without a replay")]
+        public static partial void ReadFailed(ILogger logger, string message);
+
+        [LoggerMessage(11, LogLevel.Debug, "Subscribing or checking guild {GuildId} failed ({Message}); retried by the position check")]
+        public static partial void SyncFailed(ILogger logger, string guildId, string message);
+
+        [LoggerMessage(12, LogLevel.Debug, "Unsubscribing guild {GuildId} failed")]
+        public static partial void UnsubscribeFailed(ILogger logger, Exception exception, string guildId);
+    }
+}
