@@ -24,7 +24,7 @@ internal sealed partial class ClientConnection
             return;
         }
 
-        lock (_writer.Gate)
+        lock (_gate)
         {
             if (_subscriptions.Find(guildId) is null && _subscriptions.Count >= _server.Options.MaxGuildsPerClient)
             {
@@ -65,7 +65,7 @@ internal sealed partial class ClientConnection
     /// <inheritdoc/>
     public bool CompleteJoin(AuthenticatedUser user, GuildAccess access, string guildId, byte[] subscribed, IReadOnlyList<OutboundFrame> replay)
     {
-        lock (_writer.Gate)
+        lock (_gate)
         {
             if (_writer.IsClosingLocked)
             {
@@ -116,7 +116,7 @@ internal sealed partial class ClientConnection
             return;
         }
 
-        lock (_writer.Gate)
+        lock (_gate)
         {
             if (_subscriptions.Remove(guildId))
             {
@@ -144,7 +144,7 @@ internal sealed partial class ClientConnection
             return false;
         }
 
-        lock (_writer.Gate)
+        lock (_gate)
         {
             if (_subscriptionChanges.TryAcquire(_server.Now))
             {
@@ -162,7 +162,7 @@ internal sealed partial class ClientConnection
     public async Task ReauthorizeAsync(string guildId)
     {
         AuthenticatedUser? user;
-        lock (_writer.Gate)
+        lock (_gate)
         {
             user = _subscriptions.Find(guildId) is null ? null : _session.User;
         }
@@ -184,7 +184,7 @@ internal sealed partial class ClientConnection
             access = GuildAccess.None;
         }
 
-        lock (_writer.Gate)
+        lock (_gate)
         {
             if (_subscriptions.Find(guildId) is null || !ReferenceEquals(_session.User, user))
             {
@@ -208,7 +208,7 @@ internal sealed partial class ClientConnection
     /// <inheritdoc/>
     public void Deliver(OutboundFrame frame, bool writeDirectly)
     {
-        lock (_writer.Gate)
+        lock (_gate)
         {
             // The subscription and its feature filter are checked here, per client, against the shared frame.
             if (_subscriptions.Find(frame.GuildId!) is not { } subscription || !subscription.Access.Allows(frame.Category))
@@ -229,7 +229,7 @@ internal sealed partial class ClientConnection
     /// <inheritdoc/>
     public void Deliver(List<OutboundFrame> frames)
     {
-        lock (_writer.Gate)
+        lock (_gate)
         {
             if (_subscriptions.Find(frames[0].GuildId!) is not { } subscription)
             {
