@@ -402,7 +402,7 @@ internal sealed partial class ClientConnection : ISubscriber
 
         _socket.Dispose();
 
-        // Whatever the transport keeps per connection (HttpListener's context) is given back only now.
+        // Whatever the transport keeps per connection is given back only now, once the socket is disposed.
         _transport.Release();
 
         var endReason = _writer.EndReason ?? "CONNECTION_LOST";

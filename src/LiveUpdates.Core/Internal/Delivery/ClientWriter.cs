@@ -67,7 +67,7 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
     /// <param name="time">The clock for send and close timeouts.</param>
     /// <param name="logger">The writer's logger.</param>
     /// <param name="connectionId">The connection's id, for logs.</param>
-    /// <param name="onAbort">Called once when the writer aborts the socket, right after (the connection aborts its transport too).</param>
+    /// <param name="onAbort">Called once, right after the writer aborted the socket (the connection tears its transport down too).</param>
     public ClientWriter(WebSocket socket, object gate, LiveUpdatesOptions options, LiveUpdatesMetrics metrics, TimeProvider time, ILogger logger, long connectionId, Action onAbort)
     {
         _socket = socket;

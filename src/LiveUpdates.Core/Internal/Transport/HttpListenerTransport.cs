@@ -13,7 +13,7 @@ internal sealed class HttpListenerTransport(HttpListenerContext context) : IConn
     public void Abort() => AbortResponse();
 
     /// <inheritdoc/>
-    /// <remarks>HttpListener otherwise keeps its per-connection context for its own lifetime on Linux; aborting the response releases it.</remarks>
+    /// <remarks>On Linux, HttpListener otherwise keeps its per-connection context for its own lifetime; aborting the response releases it.</remarks>
     public void Release() => AbortResponse();
 
     /// <inheritdoc/>

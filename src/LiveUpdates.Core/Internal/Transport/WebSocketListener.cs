@@ -13,8 +13,8 @@ namespace LiveUpdates.Internal.Transport;
 internal readonly record struct AcceptedSocket(WebSocket Socket, ConnectionRequest Request, IConnectionTransport Transport, Action Release);
 
 /// <summary>
-/// The HTTP side of the server, called by the host's start and stop and then by its own accept loop and thread-pool
-/// items: owns the <see cref="HttpListener"/>, runs the accept loop, asks admission about every request, refuses with
+/// The HTTP side of the server, called by the server's start and stop and otherwise only from its own accept loop and
+/// the thread-pool items it queues: owns the <see cref="HttpListener"/>, runs the accept loop, asks admission about every request, refuses with
 /// a plain-text status, and upgrades the admitted ones within <c>HandshakeTimeout</c>.
 /// </summary>
 internal sealed partial class WebSocketListener
