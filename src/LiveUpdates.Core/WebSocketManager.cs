@@ -264,7 +264,7 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
 
     private async Task RunConnectionAsync(AcceptedSocket accepted)
     {
-        var connection = new ClientConnection(_server, accepted.Context, accepted.Socket, c =>
+        var connection = new ClientConnection(_server, accepted.Socket, accepted.Request, accepted.Transport, c =>
         {
             _connections.Remove(c);
             accepted.Release();

@@ -115,17 +115,18 @@ public sealed class ClientWriterTests
     public void ADirectWrite_ToAnIdleWriter_CompletesOnTheCallingThread()
     {
         var socket = new RecordingSocket();
-        var (writer, metrics) = Writer(socket, batch: false);
+        var gate = new object();
+        var (writer, metrics) = Writer(socket, batch: false, gate: gate);
         using var _ = metrics;
         bool began;
-        lock (writer.Gate)
+        lock (gate)
         {
             began = writer.TryBeginDirectWriteLocked();
         }
 
         writer.WriteDirectly(Event(7));
         bool again;
-        lock (writer.Gate)
+        lock (gate)
         {
             again = writer.TryBeginDirectWriteLocked(); // idle again once the write completed
         }
@@ -138,11 +139,11 @@ public sealed class ClientWriterTests
         });
     }
 
-    private static (ClientWriter Writer, LiveUpdatesMetrics Metrics) Writer(RecordingSocket socket, bool batch, int maxBatchBytes = 64 * 1024)
+    private static (ClientWriter Writer, LiveUpdatesMetrics Metrics) Writer(RecordingSocket socket, bool batch, int maxBatchBytes = 64 * 1024, object? gate = null)
     {
         var options = new LiveUpdatesOptions { MaxBatchBytes = maxBatchBytes };
         var metrics = new LiveUpdatesMetrics(() => (0, 0));
-        var writer = new ClientWriter(socket, options, metrics, TimeProvider.System, NullLogger.Instance, 1, () => { }) { Batch = batch };
+        var writer = new ClientWriter(socket, gate ?? new object(), options, metrics, TimeProvider.System, NullLogger.Instance, 1, () => { }) { Batch = batch };
         return (writer, metrics);
     }
 

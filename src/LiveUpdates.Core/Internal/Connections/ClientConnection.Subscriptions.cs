@@ -24,7 +24,7 @@ internal sealed partial class ClientConnection
             return;
         }
 
-        lock (_writer.Gate)
+        lock (_gate)
         {
             if (_subscriptions.Find(guildId) is null && _subscriptions.Count >= _server.Options.MaxGuildsPerClient)
             {
@@ -65,7 +65,7 @@ internal sealed partial class ClientConnection
     /// <inheritdoc/>
     public bool CompleteJoin(AuthenticatedUser user, GuildAccess access, string guildId, byte[] subscribed, IReadOnlyList<OutboundFrame> replay)
     {
-        lock (_writer.Gate)
+        lock (_gate)
         {
             if (_writer.IsClosingLocked)
             {
@@ -116,7 +116,7 @@ internal sealed partial class ClientConnection
             return;
         }
 
-        lock (_writer.Gate)
+        lock (_gate)
         {
             if (_subscriptions.Remove(guildId))
             {
@@ -144,7 +144,7 @@ internal sealed partial class ClientConnection
             return false;
         }
 
-        lock (_writer.Gate)
+        lock (_gate)
         {
             if (_subscriptionChanges.TryAcquire(_server.Now))
             {
@@ -161,7 +161,7 @@ internal sealed partial class ClientConnection
     /// <inheritdoc/>
     public AuthenticatedUser? SubscribedAs(string guildId)
     {
-        lock (_writer.Gate)
+        lock (_gate)
         {
             return _subscriptions.Find(guildId) is null ? null : _session.User;
         }
@@ -170,7 +170,7 @@ internal sealed partial class ClientConnection
     /// <inheritdoc/>
     public void ApplyAccess(string guildId, AuthenticatedUser user, GuildAccess access)
     {
-        lock (_writer.Gate)
+        lock (_gate)
         {
             if (_subscriptions.Find(guildId) is null || !ReferenceEquals(_session.User, user))
             {
@@ -194,7 +194,7 @@ internal sealed partial class ClientConnection
     /// <inheritdoc/>
     public void Deliver(OutboundFrame frame, bool writeDirectly)
     {
-        lock (_writer.Gate)
+        lock (_gate)
         {
             // The subscription and its feature filter are checked here, per client, against the shared frame.
             if (_subscriptions.Find(frame.GuildId!) is not { } subscription || !subscription.Access.Allows(frame.Category))
@@ -215,7 +215,7 @@ internal sealed partial class ClientConnection
     /// <inheritdoc/>
     public void Deliver(List<OutboundFrame> frames)
     {
-        lock (_writer.Gate)
+        lock (_gate)
         {
             if (_subscriptions.Find(frames[0].GuildId!) is not { } subscription)
             {

@@ -1,20 +1,23 @@
 using System.Buffers;
-using System.Net;
 using System.Net.WebSockets;
 using LiveUpdates.Internal.Delivery;
 using LiveUpdates.Internal.Protocol;
 using LiveUpdates.Internal.Sessions;
 using LiveUpdates.Internal.Subscriptions;
+using LiveUpdates.Internal.Transport;
 using LiveUpdates.Security;
 using Microsoft.Extensions.Logging;
 
 namespace LiveUpdates.Internal.Connections;
 
 /// <summary>
-/// One dashboard socket from accept to clean-up: the receive loop, the protocol (auth, subscribe, unsubscribe,
-/// ping), liveness, the close handshake. Who the socket is lives in its <see cref="ClientSession"/>, what it watches
-/// in its <see cref="SubscriptionSet"/>, and everything it sends goes through its <see cref="ClientWriter"/>, whose
-/// lock is the connection's lock. Its part as a room member (subscriptions, joins, delivery) is in ClientConnection.Subscriptions.cs.
+/// One dashboard socket from accept to clean-up, driven by its own receive loop and called from any thread (the
+/// dispatcher, the liveness sweep, the server's stop), its state guarded by the connection's lock: the receive loop,
+/// the protocol (auth, subscribe, unsubscribe, ping), liveness, the close handshake. Who the socket is lives in its <see cref="ClientSession"/>, what
+/// it watches in its <see cref="SubscriptionSet"/>, and everything it sends goes through its <see cref="ClientWriter"/>,
+/// which it hands its lock. Its part as a room member (subscriptions, joins, delivery) is in ClientConnection.Subscriptions.cs.
+/// It runs over any <see cref="WebSocket"/>: the request is a <see cref="ConnectionRequest"/>, and what only the
+/// transport can do (tear the connection down, release it) an <see cref="IConnectionTransport"/>.
 /// </summary>
 internal sealed partial class ClientConnection : ISubscriber
 {
@@ -22,14 +25,16 @@ internal sealed partial class ClientConnection : ISubscriber
     private static long s_nextId;
 
     private readonly ServerContext _server;
-    private readonly HttpListenerContext _httpContext;
     private readonly WebSocket _socket;
+    private readonly ConnectionRequest _request;
+    private readonly IConnectionTransport _transport;
     private readonly ILogger _logger;
     private readonly Action<ClientConnection> _onClosed;
     private readonly ClientWriter _writer;
     private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    // Guarded by _writer.Gate.
+    // The connection's lock, handed to its writer (whose queue it also guards). Guards the three fields below.
+    private readonly object _gate = new();
     private readonly ClientSession _session;
     private readonly SubscriptionSet _subscriptions = new();
     private readonly SlidingWindowLimiter _subscriptionChanges;
@@ -38,24 +43,23 @@ internal sealed partial class ClientConnection : ISubscriber
     private readonly long _openedAt;
     private long _lastReceivedAt;
 
-    public ClientConnection(ServerContext server, HttpListenerContext httpContext, WebSocket socket, Action<ClientConnection> onClosed)
+    /// <summary>A connection over an open <paramref name="socket"/>; <paramref name="onClosed"/> is called once, after clean-up.</summary>
+    public ClientConnection(ServerContext server, WebSocket socket, ConnectionRequest request, IConnectionTransport transport, Action<ClientConnection> onClosed)
     {
         _server = server;
-        _httpContext = httpContext;
         _socket = socket;
+        _request = request;
+        _transport = transport;
         _onClosed = onClosed;
         _logger = server.ConnectionLogger;
         Id = Interlocked.Increment(ref s_nextId);
-        RemoteEndPoint = httpContext.Request.RemoteEndPoint?.ToString();
         _lastReceivedAt = _openedAt = server.Now;
-        _writer = new ClientWriter(socket, server.Options, server.Metrics, server.TimeProvider, server.WriterLogger, Id, AbortHttpContext);
+        _writer = new ClientWriter(socket, _gate, server.Options, server.Metrics, server.TimeProvider, server.WriterLogger, Id, transport.Abort);
         _session = new ClientSession(server.Options, server.TimeProvider, _lastReceivedAt);
         _subscriptionChanges = new SlidingWindowLimiter(server.Options.MaxSubscriptionChangesPerSecond, TimeSpan.FromSeconds(1), server.TimeProvider);
     }
 
     public long Id { get; }
-
-    public string? RemoteEndPoint { get; }
 
     /// <summary>Completes when the connection is closed, cleaned up and its socket disposed.</summary>
     public Task Completion => _completed.Task;
@@ -64,7 +68,7 @@ internal sealed partial class ClientConnection : ISubscriber
     {
         get
         {
-            lock (_writer.Gate)
+            lock (_gate)
             {
                 return _session.User;
             }
@@ -79,7 +83,7 @@ internal sealed partial class ClientConnection : ISubscriber
     {
         get
         {
-            lock (_writer.Gate)
+            lock (_gate)
             {
                 return _writer.IsClosingLocked;
             }
@@ -91,7 +95,7 @@ internal sealed partial class ClientConnection : ISubscriber
     {
         get
         {
-            lock (_writer.Gate)
+            lock (_gate)
             {
                 return _subscriptions.Count;
             }
@@ -101,7 +105,7 @@ internal sealed partial class ClientConnection : ISubscriber
     /// <summary>Runs the connection until it closes. Never throws.</summary>
     public async Task RunAsync()
     {
-        Log.ConnectionOpened(_logger, Id, RemoteEndPoint);
+        Log.ConnectionOpened(_logger, Id, _request.RemoteEndPoint);
         _server.Metrics.Connections.Add(1);
         _writer.Enqueue(_server.ConnectedFrame);
         await ReceiveLoopAsync().ConfigureAwait(false);
@@ -211,7 +215,7 @@ internal sealed partial class ClientConnection : ISubscriber
                 await Task.Yield();
             }
         }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or HttpListenerException or IOException)
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException || _transport.IsConnectionLost(ex))
         {
             _writer.SetEndReason("CONNECTION_LOST");
         }
@@ -251,7 +255,7 @@ internal sealed partial class ClientConnection : ISubscriber
 
     private async ValueTask AuthenticateAsync(string? token, bool batch)
     {
-        lock (_writer.Gate)
+        lock (_gate)
         {
             if (!_session.TryCountAttempt(_server.Now))
             {
@@ -292,7 +296,7 @@ internal sealed partial class ClientConnection : ISubscriber
 
         var user = outcome.User;
         IReadOnlyList<Subscription> kept;
-        lock (_writer.Gate)
+        lock (_gate)
         {
             if (_session.Start(user))
             {
@@ -341,7 +345,7 @@ internal sealed partial class ClientConnection : ISubscriber
             return;
         }
 
-        lock (_writer.Gate)
+        lock (_gate)
         {
             var user = _session.User;
             switch (_session.Check(now, utcNow))
@@ -367,23 +371,9 @@ internal sealed partial class ClientConnection : ISubscriber
     private void SendError(string code, string message, string? guildId = null) =>
         _writer.Enqueue(Control(ServerMessages.Error(code, message, guildId)));
 
-    private void AbortHttpContext()
-    {
-        // On Linux, WebSocket.Abort leaves HttpListener's TCP connection open (dotnet/runtime#58614);
-        // aborting the response closes the connection and releases the listener's context.
-        try
-        {
-            _httpContext.Response.Abort();
-        }
-        catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException or IOException)
-        {
-            // Already closed.
-        }
-    }
-
     private async Task CleanUpAsync()
     {
-        lock (_writer.Gate)
+        lock (_gate)
         {
             LeaveRooms(_subscriptions.Clear());
         }
@@ -412,8 +402,8 @@ internal sealed partial class ClientConnection : ISubscriber
 
         _socket.Dispose();
 
-        // Releases HttpListener's per-connection context, which it otherwise keeps for its lifetime on Linux.
-        AbortHttpContext();
+        // Whatever the transport keeps per connection is given back only now, once the socket is disposed.
+        _transport.Release();
 
         var endReason = _writer.EndReason ?? "CONNECTION_LOST";
         Log.ConnectionClosed(_logger, Id, endReason);

@@ -9,14 +9,15 @@ using Microsoft.Extensions.Logging;
 namespace LiveUpdates.Internal.Delivery;
 
 /// <summary>
-/// The one writer of a client socket (a WebSocket allows one send at a time): a bounded send queue, a writer that is
-/// queued to the thread pool only while frames wait (an idle client costs no thread, task or timer), direct writes
-/// from the dispatcher to idle clients, batching for clients that accept packed frames, and the close frame.
+/// The one writer of a client socket (a WebSocket allows one send at a time), called from any thread under its
+/// connection's lock and run on the thread pool: a bounded send queue, a writer that is queued to the thread pool
+/// only while frames wait (an idle client costs no thread, task or timer), direct writes from the dispatcher to idle
+/// clients, batching for clients that accept packed frames, and the close frame.
 /// </summary>
 /// <remarks>
-/// <see cref="Gate"/> is the connection's lock: the connection holds it while it checks a subscription and queues a
-/// frame, so that nothing it queued can overtake a later decision (no event after <c>unsubscribed</c>).
-/// Members ending in <c>Locked</c> must be called under it.
+/// The writer's state is guarded by the gate it is given, which is the connection's lock: the connection holds it
+/// while it checks a subscription and queues a frame, so that nothing it queued can overtake a later decision (no
+/// event after <c>unsubscribed</c>). Members ending in <c>Locked</c> must be called under it.
 /// </remarks>
 internal sealed partial class ClientWriter : IThreadPoolWorkItem
 {
@@ -35,6 +36,7 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
     private static List<OutboundFrame>? t_batch;
 
     private readonly WebSocket _socket;
+    private readonly object _gate;
     private readonly LiveUpdatesOptions _options;
     private readonly LiveUpdatesMetrics _metrics;
     private readonly TimeProvider _time;
@@ -43,7 +45,7 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
     private readonly Action _onAbort;
     private readonly TaskCompletionSource _closeSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    // Guarded by Gate.
+    // Guarded by _gate.
     private readonly SendQueue _queue;
     private bool _writerActive;
     private bool _closeRequested;
@@ -59,15 +61,17 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
     private long _closeRequestedAt;
 
     /// <param name="socket">The client's socket.</param>
+    /// <param name="gate">The connection's lock, which guards the writer's state (see the remarks).</param>
     /// <param name="options">The server's settings (queue bounds, batch size, coalescing, timeouts).</param>
     /// <param name="metrics">Counts deliveries, coalesced events and slow consumers.</param>
     /// <param name="time">The clock for send and close timeouts.</param>
     /// <param name="logger">The writer's logger.</param>
     /// <param name="connectionId">The connection's id, for logs.</param>
-    /// <param name="onAbort">Called once when the writer aborts the socket (the connection releases the transport).</param>
-    public ClientWriter(WebSocket socket, LiveUpdatesOptions options, LiveUpdatesMetrics metrics, TimeProvider time, ILogger logger, long connectionId, Action onAbort)
+    /// <param name="onAbort">Called once, right after the writer aborted the socket (the connection tears its transport down too).</param>
+    public ClientWriter(WebSocket socket, object gate, LiveUpdatesOptions options, LiveUpdatesMetrics metrics, TimeProvider time, ILogger logger, long connectionId, Action onAbort)
     {
         _socket = socket;
+        _gate = gate;
         _options = options;
         _metrics = metrics;
         _time = time;
@@ -77,16 +81,13 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
         _queue = new SendQueue(options.SendQueueCapacity, options.SendQueueMaxBytes);
     }
 
-    /// <summary>Gets the connection's lock (see the remarks).</summary>
-    public object Gate { get; } = new();
-
-    /// <summary>Gets or sets a value indicating whether queued messages may be packed into one frame (under <see cref="Gate"/>).</summary>
+    /// <summary>Gets or sets a value indicating whether queued messages may be packed into one frame (under the gate).</summary>
     public bool Batch { get; set; }
 
     /// <summary>Completes when the close frame has been sent, or the socket aborted.</summary>
     public Task CloseSent => _closeSent.Task;
 
-    /// <summary>Gets a value indicating whether a close was requested or the socket aborted (under <see cref="Gate"/>).</summary>
+    /// <summary>Gets a value indicating whether a close was requested or the socket aborted (under the gate).</summary>
     public bool IsClosingLocked => _closeRequested || _aborted;
 
     /// <summary>Gets a value indicating whether a close handshake of ours is under way (not aborted).</summary>
@@ -94,7 +95,7 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
     {
         get
         {
-            lock (Gate)
+            lock (_gate)
             {
                 return _closeRequested && !_aborted;
             }
@@ -106,7 +107,7 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
     {
         get
         {
-            lock (Gate)
+            lock (_gate)
             {
                 return _queue.Count;
             }
@@ -118,7 +119,7 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
     {
         get
         {
-            lock (Gate)
+            lock (_gate)
             {
                 return _endReason;
             }
@@ -127,7 +128,7 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
 
     public void SetEndReason(string reason)
     {
-        lock (Gate)
+        lock (_gate)
         {
             _endReason ??= reason;
         }
@@ -135,7 +136,7 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
 
     public void Enqueue(OutboundFrame frame)
     {
-        lock (Gate)
+        lock (_gate)
         {
             EnqueueLocked(frame);
         }
@@ -248,7 +249,7 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
 
         Volatile.Write(ref _sendStartedAt, 0);
         CountDelivered(frame);
-        lock (Gate)
+        lock (_gate)
         {
             _writerActive = false;
 
@@ -266,7 +267,7 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
     /// </summary>
     public void RequestClose(WebSocketCloseStatus status, string reason, bool drainFirst)
     {
-        lock (Gate)
+        lock (_gate)
         {
             RequestCloseLocked(status, reason, drainFirst);
         }
@@ -292,7 +293,7 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
     /// <summary>Tears the socket down at once: pending receive and send fail.</summary>
     public void Abort()
     {
-        lock (Gate)
+        lock (_gate)
         {
             if (_aborted)
             {
@@ -311,7 +312,7 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
     /// <summary>Applies the close and send timeouts; returns <see langword="true"/> when a close is under way (nothing else to check).</summary>
     public bool CheckTimeouts(long now)
     {
-        lock (Gate)
+        lock (_gate)
         {
             _queue.TrimExcess();
         }
@@ -405,7 +406,7 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
                 List<OutboundFrame>? batch = null;
                 WebSocketCloseStatus closeStatus = default;
                 string? closeReason = null;
-                lock (Gate)
+                lock (_gate)
                 {
                     if (_aborted)
                     {

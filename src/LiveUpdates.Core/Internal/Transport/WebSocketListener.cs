@@ -6,12 +6,16 @@ using Microsoft.Extensions.Logging;
 
 namespace LiveUpdates.Internal.Transport;
 
-/// <summary>A socket the listener accepted, handed to the server with the callback that gives its admission slot back.</summary>
-internal readonly record struct AcceptedSocket(HttpListenerContext Context, WebSocket Socket, Action Release);
+/// <summary>
+/// A socket the listener accepted, handed to the server with what its connection needs to know of the request, the
+/// transport's handle for it, and the callback that gives its admission slot back.
+/// </summary>
+internal readonly record struct AcceptedSocket(WebSocket Socket, ConnectionRequest Request, IConnectionTransport Transport, Action Release);
 
 /// <summary>
-/// The HTTP side of the server: owns the <see cref="HttpListener"/>, runs the accept loop, asks admission about every
-/// request, refuses with a plain-text status, and upgrades the admitted ones within <c>HandshakeTimeout</c>.
+/// The HTTP side of the server, called by the server's start and stop and otherwise only from its own accept loop and
+/// the thread-pool items it queues: owns the <see cref="HttpListener"/>, runs the accept loop, asks admission about every request, refuses with
+/// a plain-text status, and upgrades the admitted ones within <c>HandshakeTimeout</c>.
 /// </summary>
 internal sealed partial class WebSocketListener
 {
@@ -172,7 +176,8 @@ internal sealed partial class WebSocketListener
             return;
         }
 
-        await _onAccepted(new AcceptedSocket(context, socket, () => _limiter.Release(address))).ConfigureAwait(false);
+        var accepted = new ConnectionRequest(remote?.ToString(), address, request.Headers["Origin"]);
+        await _onAccepted(new AcceptedSocket(socket, accepted, new HttpListenerTransport(context), () => _limiter.Release(address))).ConfigureAwait(false);
     }
 
     private void Refuse(HttpListenerContext context, HttpStatusCode status, string message, string? remote)
