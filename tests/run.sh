@@ -4,8 +4,8 @@
 # Redis broker's tests, the npm workspace's locked
 # packages: the JS client's dev dependencies and the Next.js sample's), builds once (the .NET solution, the client
 # package), runs every .NET test project (one at a time: 2 cores; the browser tests build and start the Next.js
-# sample themselves), the JS client's node tests and its React tests (vitest), and ends with one line summing every
-# test that ran: "tests: N passed, M failed[, K skipped]".
+# sample themselves), the JS client's node tests and its React tests (vitest), builds the documentation site (DocFX,
+# counted as one test), and ends with one line summing every test that ran: "tests: N passed, M failed[, K skipped]".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -109,12 +109,25 @@ fi
 rm -f "$vitest_json"
 echo "vitest: ${vitest_passed} passed, ${vitest_failed} failed, ${vitest_skipped} skipped"
 
+# The documentation site (docs/ + the API reference of every src/ project) with DocFX, every warning an error (a broken
+# link or bookmark, a missing file): one test that passes or fails. The site goes to artifacts/docs-site.
+docs_passed=0 docs_failed=0
+docs_started=$(date +%s)
+if bash docs/build.sh > "$log" 2>&1; then
+  docs_passed=1
+  echo "docs: the site built with no warning in $(( $(date +%s) - docs_started )) s"
+else
+  docs_failed=1
+  grep -E "warning|error" "$log" | tail -40
+  echo "docs: the site did not build (every DocFX warning is an error; bash docs/build.sh shows them all)"
+fi
+
 shots=$(ls artifacts/browser-tests/*.png 2>/dev/null | wc -l)
 [ "$shots" -gt 0 ] && echo "screenshots of the dashboard page (browser tests): $(pwd)/artifacts/browser-tests/ ($shots files)"
 echo "duration: $(( $(date +%s) - started )) s"
 
-passed=$(( ${passed:-0} + node_passed + vitest_passed ))
-failed=$(( ${failed:-0} + node_failed + vitest_failed + extra_failed ))
+passed=$(( ${passed:-0} + node_passed + vitest_passed + docs_passed ))
+failed=$(( ${failed:-0} + node_failed + vitest_failed + docs_failed + extra_failed ))
 skipped=$(( ${skipped:-0} + node_skipped + vitest_skipped ))
 line="tests: ${passed} passed, ${failed} failed"
 [ "$skipped" -gt 0 ] && line="$line, ${skipped} skipped"

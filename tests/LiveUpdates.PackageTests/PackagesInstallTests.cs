@@ -107,6 +107,8 @@ public sealed class PackagesInstallTests
                 Assert.That(metadata.Element(ns + "license")?.Attribute("type")?.Value, Is.EqualTo("expression"), $"{id}: licence expression");
                 Assert.That(metadata.Element(ns + "readme")?.Value, Is.EqualTo("README.md"), $"{id}: readme");
                 Assert.That(entries, Does.Contain("README.md"), $"{id}: README.md in the package");
+                // Its own short readme (src/<project>/PACKAGE.md), not the repository's README.
+                Assert.That(ReadEntry(zip, "README.md"), Is.EqualTo(File.ReadAllText(Path.Combine(Path.GetDirectoryName(project)!, "PACKAGE.md"))).And.StartWith($"# {id}\n"), $"{id}: its own readme");
                 Assert.That(entries, Does.Contain($"lib/net10.0/{id}.dll").Or.Contain($"lib/net10.0/{AssemblyName(zip, id)}.dll"), $"{id}: the assembly");
                 Assert.That(entries.Count(e => e.StartsWith("lib/net10.0/", StringComparison.Ordinal) && e.EndsWith(".xml", StringComparison.Ordinal)), Is.EqualTo(1), $"{id}: XML docs");
                 foreach (var dependency in metadata.Descendants(ns + "dependency").Where(d => d.Attribute("id")!.Value.StartsWith("LiveUpdates.", StringComparison.Ordinal)))
@@ -223,5 +225,11 @@ public sealed class PackagesInstallTests
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string ReadEntry(ZipArchive zip, string name)
+    {
+        using var reader = new StreamReader(zip.GetEntry(name)!.Open());
+        return reader.ReadToEnd();
     }
 }

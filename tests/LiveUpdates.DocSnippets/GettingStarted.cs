@@ -1,0 +1,73 @@
+using LiveUpdates.Security;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace LiveUpdates.DocSnippets;
+
+public static class GettingStarted
+{
+    public static async Task HostAsync(string[] args)
+    {
+        #region getting-started-host
+        var builder = Host.CreateApplicationBuilder(args);
+        builder.Services.AddLiveUpdates(builder.Configuration.GetSection("LiveUpdates")) // + WS_PORT, AUTH_SECRET
+            .AddMongoPermissionStore(builder.Configuration.GetSection("LiveUpdates:Mongo")); // optional, + MONGODB_URI
+        builder.Services.AddSingleton<IGuildMemberSource, DiscordCacheMemberSource>();    // optional: the permission model
+        builder.Services.AddSingleton<ModerationConfigService>();
+        await builder.Build().RunAsync();
+        #endregion
+    }
+
+    public static async Task ReadmeHostAsync(string[] args)
+    {
+        #region readme-host
+        var builder = Host.CreateApplicationBuilder(args);
+        builder.Services.AddLiveUpdates(builder.Configuration.GetSection("LiveUpdates")); // + WS_PORT, AUTH_SECRET
+        builder.Services.AddSingleton<ModerationConfigService>();
+        await builder.Build().RunAsync();
+        #endregion
+    }
+
+    public static async Task WithoutHostAsync(string secret)
+    {
+        #region getting-started-without-host
+        await using var server = new WebSocketManager(new LiveUpdatesOptions { AuthSecret = secret });
+        await server.StartAsync();
+        Broadcast.SetBroadcaster(server);
+        // … the bot runs; plugins call Broadcast.ToGuild(guildId, eventName, data) …
+        Broadcast.ClearBroadcaster(server); // clears the facade only if it still points at this server
+        await server.StopAsync();
+        #endregion
+    }
+}
+
+#region getting-started-service
+public sealed class ModerationConfigService(IBroadcaster broadcaster, IConfigStore store)
+{
+    public async Task SaveAsync(string guildId, ModerationConfig config, string userId)
+    {
+        await store.SaveAsync(guildId, config);                                   // the write
+        broadcaster.Broadcast(guildId, LiveEvents.Moderation.ConfigUpdated,      // then one line
+            new { config, updatedBy = userId });
+    }
+}
+#endregion
+
+/// <summary>What the snippets assume of the bot: its own store.</summary>
+public interface IConfigStore
+{
+    Task SaveAsync(string guildId, ModerationConfig config);
+}
+
+/// <summary>A plugin's configuration, as the bot stores it.</summary>
+public sealed record ModerationConfig(bool Automod);
+
+/// <summary>Stands in for the bot's member source over its Discord cache.</summary>
+public sealed class DiscordCacheMemberSource : IGuildMemberSource
+{
+    public ValueTask<IReadOnlyList<string>> GetGuildIdsAsync(AuthenticatedUser user, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<IReadOnlyList<string>>([]);
+
+    public ValueTask<GuildMember?> GetMemberAsync(string guildId, AuthenticatedUser user, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<GuildMember?>(null);
+}
