@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Two sample hosts sharing one local Redis (the README's "Scale-out"): instance A at http://127.0.0.1:3001 (WebSocket
+# Two sample hosts sharing one local Redis (docs/scale-out.md): instance A at http://127.0.0.1:3001 (WebSocket
 # 3002) and instance B at http://127.0.0.1:3011 (WebSocket 3012). A change made on either page reaches both pages.
 # Uses a redis-server already answering on REDIS_PORT (default 6379), or starts one without persistence and stops it
 # on exit. Ctrl+C stops everything.

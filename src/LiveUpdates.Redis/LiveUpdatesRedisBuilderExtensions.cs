@@ -19,7 +19,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// Settings, lowest precedence first: the defaults (history bounds from <see cref="LiveUpdatesOptions"/>), a
 /// configuration section, the environment variable <c>REDIS_URL</c>, then code. They are validated when the host
 /// starts: without a server, or with a malformed configuration string, start-up fails with a message naming the
-/// setting. A Redis that is unreachable does not fail start-up: the broker keeps trying (see the README's "Scale-out").
+/// setting. A Redis that is unreachable does not fail start-up: the broker keeps trying (see docs/scale-out.md).
 /// Adding it more than once registers it once; an <see cref="IBroker"/> the host registers itself wins.
 /// </remarks>
 public static class LiveUpdatesRedisBuilderExtensions

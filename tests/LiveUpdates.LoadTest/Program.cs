@@ -2,7 +2,7 @@ using System.Globalization;
 using LiveUpdates.LoadTest;
 using LiveUpdates.LoadTest.Servers;
 
-// Usage (the README's Benchmarks section lists every option):
+// Usage (docs/benchmarks.md lists every option):
 //   dotnet tests/LiveUpdates.LoadTest/bin/Release/net10.0/LiveUpdates.LoadTest.dll run [--clients 10000] [--targets ...] [--scenarios ...]
 //   ... server --impl liveupdates|kestrel|signalr|httplistener-floor --port 3002 --secret S --connections N
 //       (started by `run`; obeys commands on stdin; the Node.js peer is peers/node-ws/server.mjs)
@@ -69,7 +69,7 @@ switch (args.FirstOrDefault())
         };
         return await new Runner(settings).RunAsync();
     case "redis":
-        // Two LiveUpdates instances sharing a redis-server the tool starts, against one in-memory instance (README, "Scale-out").
+        // Two LiveUpdates instances sharing a redis-server the tool starts, against one in-memory instance (docs/scale-out.md).
         Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
         return await new RedisRunner(Int("clients", 1000), Int("burst", 2000), Int("paced-rate", 50), Int("paced-seconds", 10), Int("publishes", 20000), options.GetValueOrDefault("out")).RunAsync();
     default:

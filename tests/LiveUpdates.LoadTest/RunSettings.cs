@@ -1,6 +1,6 @@
 namespace LiveUpdates.LoadTest;
 
-/// <summary>Settings of one load run (command line of <c>run</c>; the README's Benchmarks section lists them).</summary>
+/// <summary>Settings of one load run (command line of <c>run</c>; docs/benchmarks.md lists them).</summary>
 internal sealed record RunSettings
 {
     /// <summary>Every target of the full run, in order. <c>httplistener-floor</c> runs the idle scenario only.</summary>

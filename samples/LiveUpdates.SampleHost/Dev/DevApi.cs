@@ -6,7 +6,7 @@ namespace LiveUpdates.SampleHost.Dev;
 /// <summary>
 /// <c>GET /dev/token</c>: hands the sample dashboard page a development session token and the WebSocket URL.
 /// It exists only in this sample, answers only loopback callers, and stands in for what a real dashboard
-/// does on its server (read the user's NextAuth/Auth.js session cookie, see the README).
+/// does on its server (read the user's NextAuth/Auth.js session cookie, see docs/dashboard.md).
 /// </summary>
 public static class DevApi
 {

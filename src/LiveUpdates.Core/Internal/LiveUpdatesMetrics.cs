@@ -4,7 +4,7 @@ namespace LiveUpdates.Internal;
 
 /// <summary>
 /// The server's instruments (meter <c>LiveUpdates</c>), one meter per <see cref="WebSocketManager"/>. Names and
-/// tags are listed in the README's "Operations" section.
+/// tags are listed in docs/operations.md.
 /// </summary>
 internal sealed class LiveUpdatesMetrics : IDisposable
 {

@@ -1,4 +1,4 @@
-// A bot as the README shows it, built only from the packages in a local feed (no project references): it adds
+// A bot as docs/getting-started.md shows it, built only from the packages in a local feed (no project references): it adds
 // LiveUpdates, its MongoDB part and its health check with the builder from configuration, starts the hosted services, and checks that a
 // real WebSocket client authenticated with an HS256 token and subscribed to a guild receives one event broadcast
 // through the facade. Besides the packages it references only the DI container and configuration implementations

@@ -324,7 +324,7 @@ public sealed class AddLiveUpdatesTests
         Assert.Multiple(() =>
         {
             Assert.That(options.AdditionalAuthSecrets, Is.EqualTo(new[] { TestTokens.OtherSecret }));
-            // The configuration binder appends to a list it finds filled; the README says so.
+            // The configuration binder appends to a list it finds filled; docs/configuration.md says so.
             Assert.That(options.SessionCookieNames, Is.EqualTo(new[] { "authjs.session-token", "__Secure-authjs.session-token", "my-dashboard.session-token" }));
         });
     }

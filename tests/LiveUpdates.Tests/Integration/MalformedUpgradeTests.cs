@@ -48,7 +48,7 @@ public sealed class MalformedUpgradeTests
     public async Task RefusedRequestsWithAnAnnouncedBody_DoNotHoldUpNewConnections(int tricklers, int silent)
     {
         // With "+" (the default, as the sample host listens) any Host header is served, so "Host: x" reaches admission
-        // and gets our 426 (with a named host, HttpListener itself answers 404: see the README's Limits).
+        // and gets our 426 (with a named host, HttpListener itself answers 404: see docs/security.md, Limits).
         await using var server = await TestServer.StartAsync(o => o.Host = "+");
         using var stop = new CancellationTokenSource();
         var attackers = new List<TcpClient>();

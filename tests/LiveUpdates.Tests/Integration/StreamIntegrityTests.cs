@@ -17,7 +17,7 @@ public sealed class StreamIntegrityTests
     [Test]
     public async Task QuietGuilds_HistoryExpires_AndTheirStreamsGoAway_MemoryReturnsToTheBaseline()
     {
-        // LIVEUPDATES_MEMORY_GUILDS=100000 reproduces the figure of the README (the suite runs 20,000).
+        // LIVEUPDATES_MEMORY_GUILDS=100000 reproduces the figure of docs/guarantees.md (the suite runs 20,000).
         var guilds = int.TryParse(Environment.GetEnvironmentVariable("LIVEUPDATES_MEMORY_GUILDS"), out var n) ? n : 20_000;
         const int EventsPerGuild = 10;
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);

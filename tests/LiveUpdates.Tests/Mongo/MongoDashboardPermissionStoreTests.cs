@@ -121,7 +121,7 @@ public sealed class MongoDashboardPermissionStoreTests
         var uri = Environment.GetEnvironmentVariable("LIVEUPDATES_MONGO_URI");
         if (string.IsNullOrEmpty(uri))
         {
-            Assert.Ignore("LIVEUPDATES_MONGO_URI is not set: no MongoDB server can be installed from the registries here (README, 'MongoDB').");
+            Assert.Ignore("LIVEUPDATES_MONGO_URI is not set: no MongoDB server can be installed from the registries here (docs/security.md, 'The MongoDB permission store').");
         }
 
         var options = new MongoPermissionStoreOptions { ConnectionString = uri, DatabaseName = $"liveupdates_test_{Guid.NewGuid():N}" };

@@ -13,7 +13,7 @@ namespace LiveUpdates.Tests.Redis;
 /// </summary>
 /// <remarks>
 /// The brokers use a 1 s command timeout and a 1 s position check (defaults 5 s and 10 s) so that each test takes
-/// seconds; the figures the closing note and the README give come from these runs.
+/// seconds; the figures docs/scale-out.md gives come from these runs.
 /// </remarks>
 [TestFixture]
 public sealed class RedisFaultTests

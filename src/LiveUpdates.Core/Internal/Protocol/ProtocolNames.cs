@@ -1,6 +1,6 @@
 namespace LiveUpdates.Internal.Protocol;
 
-/// <summary>Field names and message types of the wire protocol (README, "Protocol").</summary>
+/// <summary>Field names and message types of the wire protocol (docs/protocol.md).</summary>
 internal static class ProtocolNames
 {
     public const string Event = "event";
@@ -27,7 +27,7 @@ internal static class ProtocolNames
     public const string TypeUnsubscribe = "unsubscribe";
     public const string TypePing = "ping";
 
-    // Close reasons (the close frame's description) used with the close codes in the README.
+    // Close reasons (the close frame's description) used with the close codes in docs/protocol.md.
     public const string CloseServerShutdown = "SERVER_SHUTDOWN";
     public const string CloseAuthTimeout = "AUTH_TIMEOUT";
     public const string CloseIdleTimeout = "IDLE_TIMEOUT";

@@ -3,7 +3,7 @@ using LiveUpdates.Security;
 namespace LiveUpdates.Internal.Security;
 
 /// <summary>
-/// Resolves a member's dashboard permissions in one guild, with the bot dashboard's rules (README, "Who may see what"):
+/// Resolves a member's dashboard permissions in one guild, with the bot dashboard's rules (docs/security.md, "Who may see what"):
 /// <list type="number">
 /// <item>The guild owner is allowed everything.</item>
 /// <item>The default is allow for administrators and deny for everyone else; but the reserved key <c>_deny_access</c>
