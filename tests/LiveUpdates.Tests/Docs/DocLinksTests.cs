@@ -32,6 +32,20 @@ public sealed partial class DocLinksTests
     public void Page_NamesNoIssueNumber(string page) =>
         Assert.That(IssueReference().Matches(DocFiles.Read(page)).Select(m => m.Value), Is.Empty, $"{page}: the reader cannot open our issues; say what the issue said");
 
+    [Test]
+    public void EveryPage_IsInTheSiteTableOfContents()
+    {
+        var toc = File.ReadAllText(Path.Combine(DocFiles.Root, "docs", "toc.yml"));
+        var listed = TocHref().Matches(toc).Select(m => m.Groups[1].Value.Trim()).ToHashSet(StringComparer.Ordinal);
+        var pages = Directory.EnumerateFiles(Path.Combine(DocFiles.Root, "docs"), "*.md").Select(Path.GetFileName).ToList();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(pages.Where(p => !listed.Contains(p!)), Is.Empty, "pages a reader of the site cannot reach from its menu (docs/toc.yml)");
+            Assert.That(listed.Where(h => !h.EndsWith('/') && !File.Exists(Path.Combine(DocFiles.Root, "docs", h))), Is.Empty, "docs/toc.yml lists pages that do not exist");
+        });
+    }
+
     private static IEnumerable<string> PackageReadmes() => DocFiles.Pages().Where(p => p.EndsWith("/PACKAGE.md", StringComparison.Ordinal));
 
     private static IEnumerable<string> Links(string page)
@@ -52,6 +66,9 @@ public sealed partial class DocLinksTests
 
     [GeneratedRegex(@"`[^`\n]*`")]
     private static partial Regex CodeSpan();
+
+    [GeneratedRegex(@"(?m)^\s*href:\s*(\S+)\s*$")]
+    private static partial Regex TocHref();
 
     [GeneratedRegex(@"(?i)\bissues?[ -]#?\d+\b|\(#\d+\)")]
     private static partial Regex IssueReference();
