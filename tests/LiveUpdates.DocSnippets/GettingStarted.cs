@@ -12,7 +12,7 @@ public static class GettingStarted
         var builder = Host.CreateApplicationBuilder(args);
         builder.Services.AddLiveUpdates(builder.Configuration.GetSection("LiveUpdates")) // + WS_PORT, AUTH_SECRET
             .AddMongoPermissionStore(builder.Configuration.GetSection("LiveUpdates:Mongo")); // optional, + MONGODB_URI
-        builder.Services.AddSingleton<IGuildMemberSource, DiscordCacheMemberSource>();    // optional: the permission model
+        builder.Services.AddSingleton<IGuildMemberSource, DiscordCacheMemberSource>();    // optional: switches to the permission model (below)
         builder.Services.AddSingleton<ModerationConfigService>();
         await builder.Build().RunAsync();
         #endregion
