@@ -7,7 +7,6 @@ using LiveUpdates.Internal.Dispatch;
 using LiveUpdates.Internal.Protocol;
 using LiveUpdates.Internal.Security;
 using LiveUpdates.Internal.Subscriptions;
-using LiveUpdates.Internal.Transport;
 using LiveUpdates.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 
