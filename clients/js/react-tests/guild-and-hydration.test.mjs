@@ -1,0 +1,130 @@
+// A guild the server refuses is visible through the React API (useGuildSubscription, <ConnectionIndicator>), and the
+// bindings hydrate what the server rendered without a mismatch (server: no client, no socket; browser: a client).
+import { describe, test, expect, afterEach } from "vitest";
+import { createElement as h, StrictMode } from "react";
+import { renderToString } from "react-dom/server";
+import { hydrateRoot } from "react-dom/client";
+import { render, screen, act, cleanup } from "@testing-library/react";
+import { LiveUpdatesClient } from "../dist/index.js";
+import { LiveUpdatesProvider, LiveGuild, ConnectionIndicator, useGuildSubscription, useRealtimeData, useConnectionStatus } from "../dist/react/index.js";
+import { FakeClock, fakeWebSocketClass, flush, subscribed } from "../test/fakes.mjs";
+
+const A = "123456789012345678";
+const B = "876543210987654321";
+
+afterEach(() => cleanup());
+
+function setup() {
+  const clock = new FakeClock();
+  const { FakeWebSocket, sockets } = fakeWebSocketClass();
+  const client = new LiveUpdatesClient({
+    url: "ws://test:3002",
+    token: async () => "token",
+    WebSocket: FakeWebSocket,
+    timers: { setTimeout: clock.setTimeout, clearTimeout: clock.clearTimeout },
+    now: clock.now,
+    random: () => 0.5,
+    resume: false,
+    fetchData: async (guildId, path) => ({ guildId, path }),
+  });
+  async function live(guilds = [A, B]) {
+    const socket = sockets[sockets.length - 1];
+    await act(async () => {
+      socket.open();
+      await flush();
+      socket.receive({ event: "connected", data: { pingIntervalMs: 20000 } });
+      socket.receive({ event: "authenticated", data: { userId: "1", guilds } });
+      await flush();
+    });
+    return socket;
+  }
+  return { client, sockets, live };
+}
+
+function GuildState() {
+  const { guildId, state, error } = useGuildSubscription();
+  return h("p", { "data-testid": "guild" }, `${guildId} ${state} ${error ? `${error.code}: ${error.message}` : "-"}`);
+}
+
+describe("a refused guild", () => {
+  test("useGuildSubscription goes pending → refused with the server's code and message, and the indicator says No access", async () => {
+    const { client, live } = setup();
+    render(
+      h(StrictMode, null,
+        h(LiveUpdatesProvider, { client },
+          h(ConnectionIndicator), // outside the guild: every joined guild counts
+          h(LiveGuild, { guildId: A }, h(GuildState), h(ConnectionIndicator, { className: "inner" })))),
+    );
+    expect(screen.getByTestId("guild").textContent).toBe(`${A} pending -`);
+    const socket = await live([]); // a token without the guild: authenticated, then FORBIDDEN
+    expect(socket.sentOfType("subscribe")).toEqual([{ type: "subscribe", guildId: A }]);
+    const [outer, inner] = screen.getAllByRole("status");
+    expect(outer.dataset.status).toBe("live");
+    await act(async () => socket.receive({ event: "error", guildId: A, data: { code: "FORBIDDEN", message: "You may not see this guild." } }));
+    expect(screen.getByTestId("guild").textContent).toBe(`${A} refused FORBIDDEN: You may not see this guild.`);
+    for (const indicator of [outer, inner]) {
+      expect(indicator.dataset.status).toBe("refused");
+      expect(indicator.textContent).toBe("No access");
+      expect(indicator.title).toBe("You may not see this guild.");
+    }
+    expect(client.guildState(A)).toBe("refused");
+  });
+
+  test("a subscribed guild is subscribed; leaving the refused guild clears the indicator", async () => {
+    const s = setup();
+    const page = (g) => h(LiveUpdatesProvider, { client: s.client }, h(ConnectionIndicator), h(LiveGuild, { guildId: g }, h(GuildState)));
+    const view = render(page(A));
+    const socket = await s.live([B]);
+    await act(async () => socket.receive({ event: "error", guildId: A, data: { code: "FORBIDDEN", message: "no" } }));
+    expect(screen.getByRole("status").dataset.status).toBe("refused");
+    view.rerender(page(B));
+    await act(async () => {
+      await flush();
+      socket.receive(subscribed(B, { seq: 0 }));
+    });
+    expect(screen.getByTestId("guild").textContent).toBe(`${B} subscribed -`);
+    expect(screen.getByRole("status").dataset.status).toBe("live");
+  });
+});
+
+describe("server rendering, then hydration", () => {
+  function Page() {
+    const { data, loading, error } = useRealtimeData({ path: "moderation/config", events: ["moderation:config_updated"] });
+    const status = useConnectionStatus();
+    const { state } = useGuildSubscription();
+    return h("div", null,
+      h(ConnectionIndicator),
+      h("p", null, `${status} ${state}`),
+      error ? h("p", null, String(error)) : loading && !data ? h("p", null, "Loading…") : h("pre", null, JSON.stringify(data)));
+  }
+  const app = (props) => h(StrictMode, null, h(LiveUpdatesProvider, props, h(LiveGuild, { guildId: A }, h(Page))));
+
+  test("the browser's first render is the server's HTML: no hydration error", async () => {
+    // The server: no window, so the provider makes no client (as under Next.js).
+    const window = globalThis.window;
+    let html;
+    try {
+      delete globalThis.window;
+      html = renderToString(app({ url: "ws://test:3002", getToken: () => "t" }));
+    } finally {
+      globalThis.window = window;
+    }
+    const container = document.createElement("div");
+    container.innerHTML = html;
+    document.body.appendChild(container);
+    const errors = [];
+    const { FakeWebSocket } = fakeWebSocketClass();
+    let root;
+    await act(async () => {
+      root = hydrateRoot(container, app({ url: "ws://test:3002", getToken: () => "t", WebSocket: FakeWebSocket, resume: false }), {
+        onRecoverableError: (e) => errors.push(e),
+        onUncaughtError: (e) => errors.push(e),
+        onCaughtError: (e) => errors.push(e),
+      });
+      await flush();
+    });
+    expect(errors.map(String)).toEqual([]);
+    await act(async () => root.unmount());
+    container.remove();
+  });
+});
