@@ -89,7 +89,8 @@ public sealed class NextJsDevServerTests
             await page.Page.GotoAsync(_next.Url(path));
             await Expect(page.Page.Locator(".live-indicator")).ToHaveAttributeAsync("data-status", "live");
             await Expect(page.Page.Locator(ready).First).ToBeVisibleAsync();
-            await Expect(page.Page.Locator("text=Loading…")).ToHaveCountAsync(0); // fetched and rendered after hydration
+            page.AssertNoErrors(); // hydration is over once the page is live
+            await Expect(page.Page.Locator(".guild").GetByText("Loading…")).ToHaveCountAsync(0); // fetched and rendered after hydration
             TestContext.Progress.WriteLine($"{path} live under next dev after {watch.ElapsedMilliseconds} ms");
         }
 

@@ -62,6 +62,16 @@ internal sealed class RunningNextApp : IAsyncDisposable
         {
             await EnsureBuiltAsync(next);
         }
+        else
+        {
+            // A fresh dev build: Turbopack's cache from an earlier run against another build of the client package was
+            // seen to recompile and reload the page in a loop.
+            var devDir = Path.Combine(AppDirectory, ".next", "dev");
+            if (Directory.Exists(devDir))
+            {
+                Directory.Delete(devDir, recursive: true);
+            }
+        }
 
         var output = new StringBuilder();
         var start = NodeProcess(next, $"{(development ? "dev" : "start")} --port {port} --hostname 127.0.0.1", development);
