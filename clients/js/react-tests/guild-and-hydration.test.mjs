@@ -128,3 +128,29 @@ describe("server rendering, then hydration", () => {
     container.remove();
   });
 });
+
+describe("tokenUrl", () => {
+  test("the provider authenticates with { token } from the route (GET, uncached)", async () => {
+    const { FakeWebSocket, sockets } = fakeWebSocketClass();
+    const answers = [new Response(JSON.stringify({ token: "from-route" }), { status: 200 })];
+    const requests = [];
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = async (url, init) => {
+      requests.push([String(url), init?.cache]);
+      return answers.shift();
+    };
+    try {
+      render(h(LiveUpdatesProvider, { url: "ws://own:1", tokenUrl: "/api/live-token", WebSocket: FakeWebSocket, resume: false }, h(ConnectionIndicator)));
+      await act(async () => {
+        await flush();
+        sockets[0].open();
+        await new Promise((r) => setTimeout(r, 5));
+        await flush();
+      });
+      expect(requests).toEqual([["/api/live-token", "no-store"]]);
+      expect(sockets[0].sent[0]).toEqual({ type: "auth", token: "from-route", batch: true });
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+  });
+});

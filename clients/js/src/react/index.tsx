@@ -22,6 +22,12 @@ export interface LiveUpdatesProviderProps extends Partial<Omit<LiveUpdatesOption
    * The NextAuth/Auth.js session cookie is httpOnly: serve its value from a route handler (see the README).
    */
   getToken?: () => string | Promise<string>;
+  /**
+   * Instead of getToken: a same-origin route answering `{ token }` (e.g. "/api/live-token", made with
+   * `createLiveTokenRoute` from "@liveupdates/client/next"). A plain string, so a Server Component can render the
+   * provider. A non-2xx answer (401 once signed out) fails the authentication, and the client backs off.
+   */
+  tokenUrl?: string;
   /** A fixed token instead of getToken. */
   token?: TokenSource;
   /** Use this client instead of creating one (the provider then still connects and closes it). */
@@ -33,9 +39,10 @@ export interface LiveUpdatesProviderProps extends Partial<Omit<LiveUpdatesOption
  * are read once, when the client is created; getToken is always the latest one. Renders nothing special on the
  * server (no connection there).
  */
-export function LiveUpdatesProvider({ children, client: given, url, getToken, token, ...options }: LiveUpdatesProviderProps) {
-  const tokenRef = useRef<TokenSource | undefined>(getToken ?? token);
-  tokenRef.current = getToken ?? token;
+export function LiveUpdatesProvider({ children, client: given, url, getToken, tokenUrl, token, ...options }: LiveUpdatesProviderProps) {
+  const source = getToken ?? (tokenUrl !== undefined ? () => fetchToken(tokenUrl) : token);
+  const tokenRef = useRef<TokenSource | undefined>(source);
+  tokenRef.current = source;
   const [client] = useState<LiveUpdatesClient | null>(() => {
     if (given) return given;
     if (typeof window === "undefined" && !options.WebSocket) return null; // server rendering
@@ -44,7 +51,7 @@ export function LiveUpdatesProvider({ children, client: given, url, getToken, to
       url: url ?? "ws://localhost:3002",
       token: () => {
         const t = tokenRef.current;
-        if (t === undefined) throw new Error("LiveUpdatesProvider: pass getToken (or token)");
+        if (t === undefined) throw new Error("LiveUpdatesProvider: pass getToken, tokenUrl or token");
         return typeof t === "function" ? t() : t;
       },
     });
@@ -67,6 +74,14 @@ export function LiveUpdatesProvider({ children, client: given, url, getToken, to
   }, [client]);
 
   return <ClientContext.Provider value={client}>{children}</ClientContext.Provider>;
+}
+
+/** GETs a token route: `{ token }` from a 2xx answer, else an error (the connection backs off and asks again later). */
+async function fetchToken(tokenUrl: string): Promise<string> {
+  const response = await fetch(tokenUrl, { cache: "no-store", credentials: "same-origin", headers: { Accept: "application/json" } });
+  const body = (await response.json().catch(() => null)) as { token?: unknown } | null;
+  if (!response.ok || typeof body?.token !== "string") throw new Error(`${tokenUrl} answered ${response.status}`);
+  return body.token;
 }
 
 /** Sets the guild the hooks below it use (e.g. in `app/guilds/[guildId]/layout.tsx`) and keeps it joined while mounted. */
