@@ -357,7 +357,8 @@ function defaultFetchData(fetchImpl, api = {}) {
 function realtimeData(host, fetcher, options) {
   const { guildId, path, events, onEvent, onChange } = options;
   const fetchData = options.fetchData ?? fetcher;
-  const state = { data: null, loading: true, error: null, fetches: 0 };
+  const initial = options.initialData !== void 0;
+  const state = { data: initial ? options.initialData : null, loading: !initial, error: null, fetches: 0 };
   let stopped = false;
   let running = null;
   let again = false;
@@ -423,7 +424,7 @@ function realtimeData(host, fetcher, options) {
       if (recovered === false || recovered === void 0 && !coveredBySubscription) void refetch();
     })
   );
-  void refetch();
+  if (!initial) void refetch();
   return {
     get data() {
       return state.data;

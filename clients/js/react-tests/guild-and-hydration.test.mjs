@@ -154,3 +154,91 @@ describe("tokenUrl", () => {
     }
   });
 });
+
+describe("useRealtimeData: initialData and renders", () => {
+  function counting(fetchData) {
+    const clock = new FakeClock();
+    const { FakeWebSocket, sockets } = fakeWebSocketClass();
+    const client = new LiveUpdatesClient({
+      url: "ws://test:3002", token: "t", WebSocket: FakeWebSocket, resume: false, random: () => 0.5,
+      timers: { setTimeout: clock.setTimeout, clearTimeout: clock.clearTimeout }, now: clock.now, fetchData,
+    });
+    return { client, sockets };
+  }
+
+  test("initialData renders at once (server and browser alike), is not fetched on mount, and is refetched once the subscription is confirmed", async () => {
+    const fetches = [];
+    const { client, sockets } = counting(async (guildId, path) => {
+      fetches.push(path);
+      return { rules: ["fresh"] };
+    });
+    const seen = [];
+    function Rules() {
+      const { data, loading } = useRealtimeData({ path: "moderation/rules", events: ["moderation:rule_created"], initialData: { rules: ["server"] } });
+      seen.push([loading, data?.rules[0]]);
+      return h("p", { "data-testid": "r" }, `${loading} ${data?.rules[0]}`);
+    }
+    const window = globalThis.window;
+    let html;
+    try {
+      delete globalThis.window;
+      html = renderToString(h(LiveUpdatesProvider, { url: "ws://x", token: "t" }, h(LiveGuild, { guildId: A }, h(Rules))));
+    } finally {
+      globalThis.window = window;
+    }
+    expect(html).toContain("false server");
+    render(h(LiveUpdatesProvider, { client }, h(LiveGuild, { guildId: A }, h(Rules))));
+    await act(async () => {
+      await flush();
+    });
+    expect(screen.getByTestId("r").textContent).toBe("false server");
+    expect(fetches).toEqual([]); // nothing fetched on mount
+    const socket = sockets[0];
+    await act(async () => {
+      socket.open();
+      await flush();
+      socket.receive({ event: "connected", data: { pingIntervalMs: 20000 } });
+      socket.receive({ event: "authenticated", data: { userId: "1", guilds: [A] } });
+      await flush();
+      socket.receive(subscribed(A, { seq: 0 }));
+      await flush();
+    });
+    expect(fetches).toEqual(["moderation/rules"]); // once, for what happened between the server's fetch and the subscription
+    expect(screen.getByTestId("r").textContent).toBe("false fresh");
+    expect(seen.every(([, d]) => d !== undefined)).toBe(true); // never without data: no loading flash
+  });
+
+  test("one render per event, and the hook's functions keep their identity", async () => {
+    const { client, sockets } = counting(async () => ({ rules: [] }));
+    let renders = 0;
+    const handles = new Set();
+    function Rules() {
+      renders += 1;
+      const { data, refetch, setData } = useRealtimeData({
+        path: "moderation/rules",
+        events: ["moderation:rule_created"],
+        onEvent: (_event, d, current) => ({ rules: [...current.rules, d.rule.name] }),
+      });
+      handles.add(refetch).add(setData);
+      return h("p", { "data-testid": "r" }, JSON.stringify(data));
+    }
+    render(h(LiveUpdatesProvider, { client }, h(LiveGuild, { guildId: A }, h(Rules))));
+    const socket = sockets[0];
+    await act(async () => {
+      socket.open();
+      await flush();
+      socket.receive({ event: "connected", data: { pingIntervalMs: 20000 } });
+      socket.receive({ event: "authenticated", data: { userId: "1", guilds: [A] } });
+      await flush();
+      socket.receive(subscribed(A, { seq: 0 }));
+      await flush();
+    });
+    const before = renders;
+    for (let seq = 1; seq <= 5; seq++) {
+      await act(async () => socket.receive({ event: "moderation:rule_created", guildId: A, data: { rule: { name: `r${seq}` } }, seq, epoch: "e1", timestamp: 0 }));
+    }
+    expect(JSON.parse(screen.getByTestId("r").textContent).rules).toEqual(["r1", "r2", "r3", "r4", "r5"]);
+    expect(renders - before).toBe(5);
+    expect(handles.size).toBe(2);
+  });
+});

@@ -156,6 +156,12 @@ export interface UseRealtimeDataOptions<T, E extends LiveEventName = LiveEventNa
   onEvent?: (...args: RealtimeEventArgs<T, E>) => T | "refetch";
   /** Don't fetch (yet). */
   skip?: boolean;
+  /**
+   * Data the server fetched already (e.g. a Server Component passing it down): rendered at once, on the server and
+   * in the browser (`loading: false`, no loading flash), not fetched again on mount; refetched once when the guild's
+   * subscription is confirmed, so that events in between are not lost (the data stays shown meanwhile).
+   */
+  initialData?: T;
   /** Default: the guild of the nearest <LiveGuild>. */
   guildId?: string;
 }
@@ -182,7 +188,7 @@ interface KeyedState<T> {
  * whenever the event stream could not be recovered. Switching guild or path starts afresh (never shows the previous
  * guild's data as this one's).
  */
-export function useRealtimeData<T, E extends LiveEventName = LiveEventName>({ path, events, onEvent, skip = false, guildId }: UseRealtimeDataOptions<T, E>): UseRealtimeDataResult<T> {
+export function useRealtimeData<T, E extends LiveEventName = LiveEventName>({ path, events, onEvent, skip = false, guildId, initialData }: UseRealtimeDataOptions<T, E>): UseRealtimeDataResult<T> {
   const client = useContext(ClientContext);
   const contextGuild = useContext(GuildContext);
   const gid = guildId ?? contextGuild;
@@ -191,9 +197,12 @@ export function useRealtimeData<T, E extends LiveEventName = LiveEventName>({ pa
   // Loading as soon as there is something to load, client or not: the server's render (no client there) and the
   // browser's first render must agree, or React reports a hydration mismatch.
   const active = !!gid && !skip;
-  const [state, setState] = useState<KeyedState<T>>({ key, data: null, loading: active, error: null });
+  const fresh = (): KeyedState<T> => ({ key, data: initialData ?? null, loading: active && initialData === undefined, error: null });
+  const [state, setState] = useState<KeyedState<T>>(fresh);
   const onEventRef = useRef(onEvent);
   onEventRef.current = onEvent;
+  const initialRef = useRef(initialData);
+  initialRef.current = initialData;
   const handleRef = useRef<ReturnType<LiveUpdatesClient["realtimeData"]> | null>(null);
 
   useEffect(() => {
@@ -205,6 +214,7 @@ export function useRealtimeData<T, E extends LiveEventName = LiveEventName>({ pa
       onEvent: (event, data, current) =>
         onEventRef.current ? (onEventRef.current as (...args: unknown[]) => T | "refetch")(event, data, current) : "refetch",
       onChange: (s) => setState({ key, ...s }),
+      initialData: initialRef.current,
     });
     handleRef.current = handle;
     return () => {
@@ -215,7 +225,7 @@ export function useRealtimeData<T, E extends LiveEventName = LiveEventName>({ pa
 
   const refetch = useCallback(() => handleRef.current?.refetch() ?? Promise.resolve(), []);
   const setData = useCallback((data: T) => setState((s) => ({ ...s, data })), []);
-  const current = state.key === key ? state : { key, data: null, loading: active, error: null };
+  const current = state.key === key ? state : fresh();
   return { data: current.data, loading: skip ? false : current.loading, error: current.error, refetch, setData };
 }
 
