@@ -242,3 +242,42 @@ describe("useRealtimeData: initialData and renders", () => {
     expect(handles.size).toBe(2);
   });
 });
+
+describe("useRealtimeData: throwOnError", () => {
+  test("a failed fetch reaches the nearest error boundary as a RealtimeDataError", async () => {
+    const { Component } = await import("react");
+    const { RealtimeDataError } = await import("../dist/react/index.js");
+    class Boundary extends Component {
+      constructor(props) {
+        super(props);
+        this.state = { error: null };
+      }
+      static getDerivedStateFromError(error) {
+        return { error };
+      }
+      render() {
+        return this.state.error ? h("p", { "data-testid": "caught" }, `${this.state.error.name}: ${this.state.error.message} (${this.state.error.path})`) : this.props.children;
+      }
+    }
+    function Rules({ throwOnError }) {
+      const { error } = useRealtimeData({ path: "moderation/rules", events: [], throwOnError });
+      return h("p", { "data-testid": "returned" }, String(error));
+    }
+    const { FakeWebSocket } = fakeWebSocketClass();
+    const client = new LiveUpdatesClient({ url: "ws://x", token: "t", WebSocket: FakeWebSocket, resume: false, fetchData: async () => { throw new Error("HTTP 403 for moderation/rules"); } });
+    const errors = console.error;
+    console.error = () => {}; // React logs the caught error
+    try {
+      render(h(LiveUpdatesProvider, { client }, h(LiveGuild, { guildId: A }, h(Boundary, null, h(Rules, { throwOnError: true })), h(Rules, { throwOnError: false }))));
+      await act(async () => {
+        await flush();
+        await new Promise((r) => setTimeout(r, 5));
+      });
+    } finally {
+      console.error = errors;
+    }
+    expect(screen.getByTestId("caught").textContent).toBe("RealtimeDataError: HTTP 403 for moderation/rules (moderation/rules)");
+    expect(screen.getByTestId("returned").textContent).toBe("HTTP 403 for moderation/rules"); // without the option: returned
+    void RealtimeDataError;
+  });
+});

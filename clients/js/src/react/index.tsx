@@ -164,6 +164,23 @@ export interface UseRealtimeDataOptions<T, E extends LiveEventName = LiveEventNa
   initialData?: T;
   /** Default: the guild of the nearest <LiveGuild>. */
   guildId?: string;
+  /**
+   * Throw a failed fetch (a RealtimeDataError) during rendering, to the nearest error boundary (Next.js:
+   * `error.tsx`), instead of returning it as `error`. A boundary's retry remounts the component, which fetches again.
+   */
+  throwOnError?: boolean;
+}
+
+/** A failed fetch of useRealtimeData, as `throwOnError` throws it. */
+export class RealtimeDataError extends Error {
+  readonly guildId: string;
+  readonly path: string;
+  constructor(message: string, guildId: string, path: string) {
+    super(message);
+    this.name = "RealtimeDataError";
+    this.guildId = guildId;
+    this.path = path;
+  }
 }
 
 export interface UseRealtimeDataResult<T> {
@@ -188,7 +205,7 @@ interface KeyedState<T> {
  * whenever the event stream could not be recovered. Switching guild or path starts afresh (never shows the previous
  * guild's data as this one's).
  */
-export function useRealtimeData<T, E extends LiveEventName = LiveEventName>({ path, events, onEvent, skip = false, guildId, initialData }: UseRealtimeDataOptions<T, E>): UseRealtimeDataResult<T> {
+export function useRealtimeData<T, E extends LiveEventName = LiveEventName>({ path, events, onEvent, skip = false, guildId, initialData, throwOnError = false }: UseRealtimeDataOptions<T, E>): UseRealtimeDataResult<T> {
   const client = useContext(ClientContext);
   const contextGuild = useContext(GuildContext);
   const gid = guildId ?? contextGuild;
@@ -226,6 +243,7 @@ export function useRealtimeData<T, E extends LiveEventName = LiveEventName>({ pa
   const refetch = useCallback(() => handleRef.current?.refetch() ?? Promise.resolve(), []);
   const setData = useCallback((data: T) => setState((s) => ({ ...s, data })), []);
   const current = state.key === key ? state : fresh();
+  if (throwOnError && current.error !== null && !skip && gid) throw new RealtimeDataError(current.error, gid, path);
   return { data: current.data, loading: skip ? false : current.loading, error: current.error, refetch, setData };
 }
 
