@@ -1,5 +1,5 @@
-"use client";
 // The signed-in frame: the LiveUpdates provider (one WebSocket per tab), the connection indicator, the guild switcher.
+// A Server Component, as in the README's guide: the provider's props (url, tokenUrl) are plain strings.
 import type { ReactNode } from "react";
 import Link from "next/link";
 import { ConnectionIndicator, LiveUpdatesProvider } from "@liveupdates/client/react";
