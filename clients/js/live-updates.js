@@ -357,7 +357,8 @@ function defaultFetchData(fetchImpl, api = {}) {
 function realtimeData(host, fetcher, options) {
   const { guildId, path, events, onEvent, onChange } = options;
   const fetchData = options.fetchData ?? fetcher;
-  const state = { data: null, loading: true, error: null, fetches: 0 };
+  const initial = options.initialData !== void 0;
+  const state = { data: initial ? options.initialData : null, loading: !initial, error: null, fetches: 0 };
   let stopped = false;
   let running = null;
   let again = false;
@@ -423,7 +424,7 @@ function realtimeData(host, fetcher, options) {
       if (recovered === false || recovered === void 0 && !coveredBySubscription) void refetch();
     })
   );
-  void refetch();
+  if (!initial) void refetch();
   return {
     get data() {
       return state.data;
@@ -473,6 +474,8 @@ export class GuildSubscription {
   _everSubscribed = false;
   /** @internal */
   _refused = null;
+  /** @internal */
+  _refusedMessage = void 0;
   _waiters = [];
   /** @internal */
   constructor(guildId) {
@@ -497,13 +500,17 @@ export class GuildSubscription {
   get refused() {
     return this._refused;
   }
+  /** The refusal as an error (code, guildId, the server's message), or null while not refused. */
+  get error() {
+    return this._refused === null ? null : new SubscriptionError(this.guildId, this._refused, this._refusedMessage);
+  }
   /**
    * Resolves once the server has confirmed the subscription on the current connection (at once if it has); rejects
    * with a SubscriptionError when the server refuses it or every join is undone first.
    */
   ready() {
     if (this._state === "subscribed") return Promise.resolve();
-    if (this._refused !== null) return Promise.reject(new SubscriptionError(this.guildId, this._refused));
+    if (this._refused !== null) return Promise.reject(this.error);
     return new Promise((resolve, reject) => this._waiters.push({ resolve, reject }));
   }
   /** @internal The server confirmed it: state, and the position to recover from next time. */
@@ -517,11 +524,13 @@ export class GuildSubscription {
     this._settle((w) => w.resolve());
   }
   /** @internal The server refused it or revoked it: not retried until joined afresh. */
-  _refuse(code) {
+  _refuse(code, message) {
     this._state = "unsubscribed";
     this._refused = code;
+    this._refusedMessage = message;
     this._forgetPosition();
-    this._settle((w) => w.reject(new SubscriptionError(this.guildId, code)));
+    const error = this.error;
+    this._settle((w) => w.reject(error));
   }
   /** @internal Every join was undone. */
   _left() {
@@ -558,6 +567,7 @@ export class LiveUpdatesClient {
   _statusListeners = /* @__PURE__ */ new Set();
   _syncListeners = /* @__PURE__ */ new Map();
   _errorListeners = /* @__PURE__ */ new Set();
+  _subscriptionListeners = /* @__PURE__ */ new Set();
   constructor(options) {
     if (!options || typeof options.url !== "string" || options.url === "") {
       throw new TypeError("LiveUpdatesClient: options.url (the WebSocket URL, e.g. ws://localhost:3002) is required");
@@ -615,6 +625,7 @@ export class LiveUpdatesClient {
     guild._refs += 1;
     if (guild._refs === 1) guild._refused = null;
     this._pump();
+    if (guild._refs === 1) this._changed(guildId);
     let left = false;
     return () => {
       if (left) return;
@@ -630,6 +641,7 @@ export class LiveUpdatesClient {
     if (guild._refs === 0) {
       guild._left();
       this._pump();
+      this._changed(guildId);
     }
   }
   /** How many joins guildId has (0 when not joined). */
@@ -668,6 +680,28 @@ export class LiveUpdatesClient {
   onSync(guildId, handler) {
     return addTo(this._syncListeners, guildId, handler);
   }
+  /**
+   * Where a guild stands for this page: `idle` (not joined), `pending` (joined, not confirmed on the current
+   * connection yet: connecting, subscribing, or waiting for a reconnect), `subscribed`, or `refused` (the server
+   * refused or revoked it: `FORBIDDEN`, `TOO_MANY_GUILDS`, …; not retried until joined afresh).
+   */
+  guildState(guildId) {
+    const guild = this._guilds.get(guildId);
+    if (!guild || guild._refs === 0) return "idle";
+    if (guild._refused !== null) return "refused";
+    return guild._state === "subscribed" && this._connection.authenticated ? "subscribed" : "pending";
+  }
+  /** The joined guilds the server refused (their subscriptions' errors). */
+  refusedGuilds() {
+    const refused = [];
+    for (const guild of this._guilds.values()) if (guild._refs > 0 && guild._refused !== null) refused.push(guild.error);
+    return refused;
+  }
+  /** Called with a guild's id whenever its guildState() may have changed. Returns a function that removes it. */
+  onSubscriptionChange(handler) {
+    this._subscriptionListeners.add(handler);
+    return () => this._subscriptionListeners.delete(handler);
+  }
   /** Listens to the server's `error` messages. */
   onError(handler) {
     this._errorListeners.add(handler);
@@ -693,6 +727,7 @@ export class LiveUpdatesClient {
         const guild = this._guilds.get(msg.guildId ?? msg.data?.guildId);
         if (guild && guild._state !== "subscribing") guild._state = "unsubscribed";
         this._pump();
+        if (guild) this._changed(guild.guildId);
         return;
       }
       case "error":
@@ -710,6 +745,7 @@ export class LiveUpdatesClient {
     const recovered = data.recovered;
     const resubscribed = guild._everSubscribed;
     guild._confirmed(typeof data.seq === "number" ? data.seq : null, data.epoch ?? null, recovered);
+    this._changed(guildId);
     if (guild._refs > 0 && recovered !== true) this._sync(guild, recovered === false ? false : void 0, resubscribed);
     this._pump();
   }
@@ -735,8 +771,10 @@ export class LiveUpdatesClient {
     const guild = guildId ? this._guilds.get(guildId) : void 0;
     if (guild && code === "AUTH_REQUIRED") {
       guild._state = "unsubscribed";
+      this._changed(guild.guildId);
     } else if (guild && (guild._state === "subscribing" || guild._state === "subscribed")) {
-      guild._refuse(code ?? "ERROR");
+      guild._refuse(code ?? "ERROR", data.message);
+      this._changed(guild.guildId);
     }
     for (const handler of [...this._errorListeners]) this._safeCall(handler, { code, message: data.message, guildId });
   }
@@ -766,6 +804,7 @@ export class LiveUpdatesClient {
       guild._state = "unsubscribed";
       if (guild._refs === 0) this._guilds.delete(guildId);
     }
+    for (const guildId of [...this._guilds.keys()]) this._changed(guildId);
   }
   // ── subscriptions ──────────────────────────────────────────────────────────
   /** Brings the server's subscriptions in line with the joined guilds, within the subscribe rate. */
@@ -808,6 +847,9 @@ export class LiveUpdatesClient {
     }
   }
   // ── helpers ────────────────────────────────────────────────────────────────
+  _changed(guildId) {
+    for (const handler of [...this._subscriptionListeners]) this._safeCall(handler, guildId);
+  }
   /** Calls a listener; one faulty listener must not stop the others, nor the client. */
   _safeCall(handler, ...args) {
     try {

@@ -4,7 +4,10 @@ import type { BackoffOptions } from "./backoff.js";
 import { Connection, Status, type ConnectionStatus, type ResumeOptions, type Timers, type TokenSource, type WebSocketConstructor } from "./connection.js";
 import type { ErrorCode, ServerMessage } from "./protocol.js";
 import { defaultFetchData, realtimeData, type ApiOptions, type FetchData, type RealtimeData, type RealtimeDataOptions } from "./realtime-data.js";
-import { GuildSubscription } from "./subscription.js";
+import { GuildSubscription, SubscriptionError } from "./subscription.js";
+
+/** Where a guild stands for a page: see LiveUpdatesClient.guildState(). */
+export type GuildState = "idle" | "pending" | "subscribed" | "refused";
 
 export interface LiveUpdatesOptions {
   /** The WebSocket server, e.g. `wss://ws.example.net` or `ws://localhost:3002`. */
@@ -85,6 +88,7 @@ export class LiveUpdatesClient {
   private readonly _statusListeners = new Set<(status: ConnectionStatus, connected: boolean) => void>();
   private readonly _syncListeners = new Map<string, Set<(info: SyncInfo) => void>>();
   private readonly _errorListeners = new Set<(error: ServerError) => void>();
+  private readonly _subscriptionListeners = new Set<(guildId: string) => void>();
 
   constructor(options: LiveUpdatesOptions) {
     if (!options || typeof options.url !== "string" || options.url === "") {
@@ -149,6 +153,7 @@ export class LiveUpdatesClient {
     guild._refs += 1;
     if (guild._refs === 1) guild._refused = null; // a fresh join may try again after FORBIDDEN
     this._pump();
+    if (guild._refs === 1) this._changed(guildId);
     let left = false;
     return () => {
       if (left) return;
@@ -165,6 +170,7 @@ export class LiveUpdatesClient {
     if (guild._refs === 0) {
       guild._left();
       this._pump();
+      this._changed(guildId);
     }
   }
 
@@ -215,6 +221,31 @@ export class LiveUpdatesClient {
     return addTo(this._syncListeners, guildId, handler);
   }
 
+  /**
+   * Where a guild stands for this page: `idle` (not joined), `pending` (joined, not confirmed on the current
+   * connection yet: connecting, subscribing, or waiting for a reconnect), `subscribed`, or `refused` (the server
+   * refused or revoked it: `FORBIDDEN`, `TOO_MANY_GUILDS`, …; not retried until joined afresh).
+   */
+  guildState(guildId: string): GuildState {
+    const guild = this._guilds.get(guildId);
+    if (!guild || guild._refs === 0) return "idle";
+    if (guild._refused !== null) return "refused";
+    return guild._state === "subscribed" && this._connection.authenticated ? "subscribed" : "pending";
+  }
+
+  /** The joined guilds the server refused (their subscriptions' errors). */
+  refusedGuilds(): SubscriptionError[] {
+    const refused: SubscriptionError[] = [];
+    for (const guild of this._guilds.values()) if (guild._refs > 0 && guild._refused !== null) refused.push(guild.error!);
+    return refused;
+  }
+
+  /** Called with a guild's id whenever its guildState() may have changed. Returns a function that removes it. */
+  onSubscriptionChange(handler: (guildId: string) => void): () => void {
+    this._subscriptionListeners.add(handler);
+    return () => this._subscriptionListeners.delete(handler);
+  }
+
   /** Listens to the server's `error` messages. */
   onError(handler: (error: ServerError) => void): () => void {
     this._errorListeners.add(handler);
@@ -243,6 +274,7 @@ export class LiveUpdatesClient {
         const guild = this._guilds.get((msg.guildId ?? msg.data?.guildId) as string);
         if (guild && guild._state !== "subscribing") guild._state = "unsubscribed";
         this._pump();
+        if (guild) this._changed(guild.guildId);
         return;
       }
       case "error":
@@ -261,6 +293,7 @@ export class LiveUpdatesClient {
     const recovered: boolean | undefined = data.recovered;
     const resubscribed = guild._everSubscribed;
     guild._confirmed(typeof data.seq === "number" ? data.seq : null, data.epoch ?? null, recovered);
+    this._changed(guildId);
     if (guild._refs > 0 && recovered !== true) this._sync(guild, recovered === false ? false : undefined, resubscribed);
     this._pump();
   }
@@ -290,10 +323,12 @@ export class LiveUpdatesClient {
     if (guild && code === "AUTH_REQUIRED") {
       // A subscribe that crossed the end of the session: not a refusal; it is sent again after the next auth.
       guild._state = "unsubscribed";
+      this._changed(guild.guildId);
     } else if (guild && (guild._state === "subscribing" || guild._state === "subscribed")) {
       // A refused subscribe (FORBIDDEN, TOO_MANY_GUILDS, …), or access revoked while subscribed (FORBIDDEN with the
       // guild's id: the server ended the subscription). Either way: not retried until joined afresh.
-      guild._refuse(code ?? "ERROR");
+      guild._refuse(code ?? "ERROR", data.message);
+      this._changed(guild.guildId);
     }
     for (const handler of [...this._errorListeners]) this._safeCall(handler, { code, message: data.message, guildId });
   }
@@ -325,6 +360,7 @@ export class LiveUpdatesClient {
       guild._state = "unsubscribed";
       if (guild._refs === 0) this._guilds.delete(guildId);
     }
+    for (const guildId of [...this._guilds.keys()]) this._changed(guildId);
   }
 
   // ── subscriptions ──────────────────────────────────────────────────────────
@@ -371,6 +407,10 @@ export class LiveUpdatesClient {
   }
 
   // ── helpers ────────────────────────────────────────────────────────────────
+
+  private _changed(guildId: string): void {
+    for (const handler of [...this._subscriptionListeners]) this._safeCall(handler, guildId);
+  }
 
   /** Calls a listener; one faulty listener must not stop the others, nor the client. */
   private _safeCall(handler: (...args: any[]) => void, ...args: unknown[]): void {

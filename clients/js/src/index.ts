@@ -1,6 +1,6 @@
 // @liveupdates/client: the browser client of LiveUpdates. React bindings: @liveupdates/client/react.
 export { LiveUpdatesClient, createLiveUpdatesClient, Status } from "./client.js";
-export type { LiveUpdatesOptions, SyncInfo, ServerError, AnyEvent } from "./client.js";
+export type { LiveUpdatesOptions, SyncInfo, ServerError, AnyEvent, GuildState } from "./client.js";
 export type { ConnectionStatus, Timers, WebSocketLike, WebSocketConstructor, TokenSource, ResumeOptions } from "./connection.js";
 export { backoffDelay } from "./backoff.js";
 export type { BackoffOptions } from "./backoff.js";

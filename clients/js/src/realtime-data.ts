@@ -29,6 +29,12 @@ export interface RealtimeDataOptions<T> {
   onChange?: (state: RealtimeDataState<T>) => void;
   /** Overrides the client's fetchData for this data. */
   fetchData?: FetchData;
+  /**
+   * Data fetched already (e.g. by a Server Component): shown at once, and not fetched again on start. It is
+   * refetched once when the guild's subscription is first confirmed (events between that fetch and the subscription
+   * would be lost otherwise), with `loading` true meanwhile and the data kept.
+   */
+  initialData?: T;
 }
 
 export interface RealtimeDataState<T> {
@@ -92,7 +98,8 @@ export function defaultFetchData(fetchImpl: typeof fetch, api: ApiOptions = {}):
 export function realtimeData<T>(host: RealtimeHost, fetcher: FetchData, options: RealtimeDataOptions<T>): RealtimeData<T> {
   const { guildId, path, events, onEvent, onChange } = options;
   const fetchData = options.fetchData ?? fetcher;
-  const state = { data: null as T | null, loading: true, error: null as string | null, fetches: 0 };
+  const initial = options.initialData !== undefined;
+  const state = { data: initial ? (options.initialData as T) : null, loading: !initial, error: null as string | null, fetches: 0 };
   let stopped = false;
   let running: Promise<void> | null = null;
   let again = false;
@@ -163,7 +170,7 @@ export function realtimeData<T>(host: RealtimeHost, fetcher: FetchData, options:
     }),
   );
 
-  void refetch();
+  if (!initial) void refetch();
   return {
     get data() {
       return state.data;

@@ -29,6 +29,7 @@ export class GuildSubscription {
   /** @internal */ _epoch: string | null = null;
   /** @internal */ _everSubscribed = false;
   /** @internal */ _refused: string | null = null;
+  /** @internal */ _refusedMessage: string | undefined = undefined;
   private _waiters: { resolve: () => void; reject: (e: SubscriptionError) => void }[] = [];
 
   /** @internal */
@@ -60,13 +61,18 @@ export class GuildSubscription {
     return this._refused;
   }
 
+  /** The refusal as an error (code, guildId, the server's message), or null while not refused. */
+  get error(): SubscriptionError | null {
+    return this._refused === null ? null : new SubscriptionError(this.guildId, this._refused, this._refusedMessage);
+  }
+
   /**
    * Resolves once the server has confirmed the subscription on the current connection (at once if it has); rejects
    * with a SubscriptionError when the server refuses it or every join is undone first.
    */
   ready(): Promise<void> {
     if (this._state === "subscribed") return Promise.resolve();
-    if (this._refused !== null) return Promise.reject(new SubscriptionError(this.guildId, this._refused));
+    if (this._refused !== null) return Promise.reject(this.error!);
     return new Promise((resolve, reject) => this._waiters.push({ resolve, reject }));
   }
 
@@ -83,11 +89,13 @@ export class GuildSubscription {
   }
 
   /** @internal The server refused it or revoked it: not retried until joined afresh. */
-  _refuse(code: string): void {
+  _refuse(code: string, message?: string): void {
     this._state = "unsubscribed";
     this._refused = code;
+    this._refusedMessage = message;
     this._forgetPosition();
-    this._settle((w) => w.reject(new SubscriptionError(this.guildId, code)));
+    const error = this.error!;
+    this._settle((w) => w.reject(error));
   }
 
   /** @internal Every join was undone. */

@@ -9,7 +9,7 @@ public enum BrokerCapabilities
 {
     /// <summary>
     /// No promise beyond <see cref="IBroker"/>'s: publications may be delivered later, from the broker's own threads,
-    /// and calls may complete asynchronously.
+    /// and calls may complete asynchronously; the streams belong to this instance alone (see <see cref="Shared"/>).
     /// </summary>
     None = 0,
 
@@ -24,7 +24,8 @@ public enum BrokerCapabilities
     /// <summary>
     /// The streams are shared with other server instances (another process may publish to the same guild and deliver
     /// to its own clients). The server then also announces a guild's permission change through the stream, so that
-    /// every instance re-checks its clients at the same point of the guild's order.
+    /// every instance re-checks its clients at the same point of the guild's order. A broker whose streams other
+    /// processes publish to must declare it: without it, a permission change reaches only this instance's clients.
     /// </summary>
     Shared = 2,
 }

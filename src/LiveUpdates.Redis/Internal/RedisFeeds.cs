@@ -323,7 +323,8 @@ internal sealed partial class RedisFeeds
             feed.UnknownWhileWatched = true;
         }
 
-        return HistoryResult.FromStream(new StreamPosition(0, UnavailableEpoch), since, []);
+        // A placeholder, not a place in any stream: nobody recovers from it (not even a reader that was given it).
+        return new HistoryResult(new StreamPosition(0, UnavailableEpoch), since is null ? null : false, []);
     }
 
     /// <summary>The reader's answer from what the stream still holds after its position (entries past the age bound left out).</summary>

@@ -7,7 +7,8 @@ namespace LiveUpdates.BrowserTests.Infrastructure;
 /// <summary>
 /// <c>samples/nextjs-dashboard</c> as a user runs it: a production build (<c>next build</c>, made here when missing or
 /// older than its sources or the client package) served by <c>next start</c> on a free loopback port, pointed at a
-/// running sample host and sharing its AUTH_SECRET. Needs Node.js and the workspace's packages (<c>npm ci</c> and
+/// running sample host and sharing its AUTH_SECRET; or, with <c>development: true</c>, <c>next dev</c> (no build;
+/// each route compiles on its first request, into <c>.next/dev</c>, beside the production build). Needs Node.js and the workspace's packages (<c>npm ci</c> and
 /// <c>npm run build</c> at the repository root; tests/run.sh does both): without them the tests fail, they never skip.
 /// </summary>
 internal sealed class RunningNextApp : IAsyncDisposable
@@ -46,7 +47,7 @@ internal sealed class RunningNextApp : IAsyncDisposable
     /// <summary>The app's origin, which the sample host must list in <c>LiveUpdates:AllowedOrigins</c>.</summary>
     public static string Origin(int port) => $"http://127.0.0.1:{port}";
 
-    public static async Task<RunningNextApp> StartAsync(RunningSampleHost host, int port)
+    public static async Task<RunningNextApp> StartAsync(RunningSampleHost host, int port, bool development = false)
     {
         var root = RepositoryRoot();
         var next = Path.Combine(root, "node_modules", "next", "dist", "bin", "next");
@@ -57,10 +58,24 @@ internal sealed class RunningNextApp : IAsyncDisposable
                         "at the repository root (tests/run.sh does). These tests never skip.");
         }
 
-        await EnsureBuiltAsync(next);
+        if (!development)
+        {
+            await EnsureBuiltAsync(next);
+        }
+        else
+        {
+            // A fresh dev build: Turbopack's cache from an earlier run against another build of the client package was
+            // seen to recompile and reload the page in a loop.
+            var devDir = Path.Combine(AppDirectory, ".next", "dev");
+            if (Directory.Exists(devDir))
+            {
+                Directory.Delete(devDir, recursive: true);
+            }
+        }
 
         var output = new StringBuilder();
-        var start = NodeProcess(next, $"start --port {port} --hostname 127.0.0.1");
+        var start = NodeProcess(next, $"{(development ? "dev" : "start")} --port {port} --hostname 127.0.0.1", development);
+        var readyWithin = TimeSpan.FromSeconds(development ? 120 : 60); // next dev compiles the first route asked for
         start.Environment["AUTH_SECRET"] = RunningSampleHost.Secret;
         start.Environment["NEXTAUTH_URL"] = Origin(port);
         start.Environment["LIVEUPDATES_API_URL"] = $"http://127.0.0.1:{host.ApiPort}";
@@ -69,7 +84,7 @@ internal sealed class RunningNextApp : IAsyncDisposable
         var app = new RunningNextApp(process, output, port);
         try
         {
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(development ? 60 : 5) };
             var watch = Stopwatch.StartNew();
             while (true)
             {
@@ -95,9 +110,9 @@ internal sealed class RunningNextApp : IAsyncDisposable
                     // slow first answer
                 }
 
-                if (watch.Elapsed > TimeSpan.FromSeconds(60))
+                if (watch.Elapsed > readyWithin)
                 {
-                    Assert.Fail($"next start did not answer within 60 s:\n{app.Output}");
+                    Assert.Fail($"next {(development ? "dev" : "start")} did not answer within {readyWithin.TotalSeconds} s:\n{app.Output}");
                 }
 
                 await Task.Delay(100);
@@ -148,7 +163,7 @@ internal sealed class RunningNextApp : IAsyncDisposable
         TestContext.Progress.WriteLine($"next build: {watch.Elapsed.TotalSeconds:0.0} s");
     }
 
-    private static ProcessStartInfo NodeProcess(string next, string arguments)
+    private static ProcessStartInfo NodeProcess(string next, string arguments, bool development = false)
     {
         var node = Environment.GetEnvironmentVariable("LIVEUPDATES_NODE") is { Length: > 0 } n ? n : "node";
         var info = new ProcessStartInfo(node, $"\"{next}\" {arguments}")
@@ -159,7 +174,7 @@ internal sealed class RunningNextApp : IAsyncDisposable
             UseShellExecute = false,
         };
         info.Environment["NEXT_TELEMETRY_DISABLED"] = "1";
-        info.Environment["NODE_ENV"] = "production";
+        info.Environment["NODE_ENV"] = development ? "development" : "production";
         return info;
     }
 

@@ -58,6 +58,9 @@ internal sealed class ScriptedBroker(InMemoryBroker streams, BrokerCapabilities 
         }
     }
 
+    /// <summary>Gets the last sequence number of <paramref name="guildId"/> handed to the server (or lost on the way).</summary>
+    public long DeliveredUpTo(string guildId) => Handled(guildId);
+
     /// <summary>Completes when a read answer is being held by <see cref="HoldAnswers"/>.</summary>
     public Task AnswerHeld => _anyAnswerHeld.Task;
 

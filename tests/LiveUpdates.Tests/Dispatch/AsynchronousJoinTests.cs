@@ -93,6 +93,35 @@ public sealed class AsynchronousJoinTests
     }
 
     [Test]
+    public async Task EventsFannedOutWhileAJoinWaits_AtOrBeforeItsAnsweredPosition_AreNotSentTwice()
+    {
+        await StartAsync();
+        var start = (await _broker.ReadSinceAsync(G1, null, CancellationToken.None)).Current;
+        _broker.HoldSubscribes(G1);
+        var joining = await _server.ConnectAuthenticatedAsync("b", [G1]);
+        await joining.SendAsync(new { type = "subscribe", guildId = G1, lastSeq = start.Seq, epoch = start.Epoch });
+        await Wait.UntilAsync(() => _broker.Calls.Subscribes == 1, "the broker asked for G1");
+
+        // Delivered and fanned out (to nobody yet) while the join waits; the history read that follows covers them.
+        for (var n = 0; n < 3; n++)
+        {
+            _server.Manager.Broadcast(G1, LiveEvents.Moderation.RuleCreated, new { n });
+        }
+
+        await Wait.UntilAsync(() => _broker.DeliveredUpTo(G1) == start.Seq + 3, "three publications handed to the server");
+        await _server.FlushAsync();
+        _broker.ReleaseSubscribes(G1);
+
+        var subscribed = await joining.ExpectAsync("subscribed", Short);
+        var received = await joining.DrainUntilPongAsync(Short);
+        Assert.Multiple(() =>
+        {
+            Assert.That(subscribed.GetProperty("data").GetProperty("seq").GetInt64(), Is.EqualTo(start.Seq + 3));
+            Assert.That(received.Select(e => PositionOf(e).Seq), Is.EqualTo(new[] { start.Seq + 1, start.Seq + 2, start.Seq + 3 }), "replayed from the history, once each");
+        });
+    }
+
+    [Test]
     public async Task APermissionChangeWhileAJoinWaits_IsCheckedBeforeTheClientJoins()
     {
         var policy = new SwitchableAccessPolicy();

@@ -5,7 +5,10 @@ using System.Threading.Channels;
 
 namespace LiveUpdates.Tests.Infrastructure;
 
-/// <summary>A real <see cref="ClientWebSocket"/> over loopback with a background reader that queues every message it receives.</summary>
+/// <summary>
+/// A real client WebSocket with a background reader that queues every message it receives: a <see cref="ClientWebSocket"/>
+/// over loopback (<see cref="ConnectAsync"/>), or the client end of an in-memory pair (<see cref="InMemory"/>).
+/// </summary>
 internal sealed class TestClient : IAsyncDisposable
 {
     private readonly Channel<JsonElement> _messages = Channel.CreateUnbounded<JsonElement>();
@@ -13,9 +16,9 @@ internal sealed class TestClient : IAsyncDisposable
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private Task _reader = Task.CompletedTask;
 
-    private TestClient(ClientWebSocket socket) => Socket = socket;
+    private TestClient(WebSocket socket) => Socket = socket;
 
-    public ClientWebSocket Socket { get; }
+    public WebSocket Socket { get; }
 
     /// <summary>Completes with the server's close status when the connection ends (null status when it was aborted).</summary>
     public Task<(WebSocketCloseStatus? Status, string? Reason)> Closed => _closed.Task;
@@ -32,6 +35,19 @@ internal sealed class TestClient : IAsyncDisposable
         }
 
         return client;
+    }
+
+    /// <summary>
+    /// A client over an in-memory WebSocket pair (no HttpListener, no sockets); <paramref name="serverSocket"/> is the
+    /// other end, for the code under test.
+    /// </summary>
+    public static TestClient InMemory(out WebSocket serverSocket)
+    {
+        var (server, client) = InMemoryDuplexStream.CreatePair();
+        serverSocket = WebSocket.CreateFromStream(server, isServer: true, subProtocol: null, keepAliveInterval: TimeSpan.Zero);
+        var testClient = new TestClient(WebSocket.CreateFromStream(client, isServer: false, subProtocol: null, keepAliveInterval: TimeSpan.Zero));
+        testClient._reader = Task.Run(testClient.ReadLoopAsync);
+        return testClient;
     }
 
     public async Task SendAsync(object message) => await SendTextAsync(JsonSerializer.Serialize(message));

@@ -26,4 +26,31 @@ public sealed class RedisBrokerTests : BrokerSpecification
     });
 
     protected override Task AdvanceAsync(TimeSpan time) => Task.Delay(time);
+
+    [Test]
+    public async Task ReadSince_WhileRedisIsUnreachable_NeverRecovers_NotEvenFromThePlaceholderPositionItAnswered()
+    {
+        // While Redis does not answer, a reader is answered (0, "unavailable"): a placeholder, not a place in any stream.
+        // A client that comes back with it must refetch, or it would skip whatever was published meanwhile.
+        await using var down = await RedisServer.StartAsync();
+        await down.KillAsync();
+        var broker = new RedisBroker(new RedisBrokerOptions { Configuration = down.Configuration, OperationTimeout = TimeSpan.FromSeconds(1) });
+        try
+        {
+            await broker.StartAsync(new RecordingHandler(), CancellationToken.None);
+            var first = await broker.ReadSinceAsync(GuildA, null, CancellationToken.None);
+            var again = await broker.ReadSinceAsync(GuildA, first.Current, CancellationToken.None);
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(first.Recovered, Is.Null);
+                Assert.That(again.Recovered, Is.False, $"a reader at {first.Current} while Redis is unreachable");
+                Assert.That(again.Publications, Is.Empty);
+            });
+        }
+        finally
+        {
+            await broker.DisposeAsync();
+        }
+    }
 }

@@ -7,7 +7,6 @@ using LiveUpdates.Internal.Dispatch;
 using LiveUpdates.Internal.Protocol;
 using LiveUpdates.Internal.Security;
 using LiveUpdates.Internal.Subscriptions;
-using LiveUpdates.Internal.Transport;
 using LiveUpdates.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -34,8 +33,8 @@ public sealed class ClientConnectionTests
     [Test]
     public async Task RunAsync_OnOpen_SendsConnected_WithTheAuthTimeout()
     {
-        await using var client = new InMemoryClient();
-        _server.Open(client);
+        await using var client = TestClient.InMemory(out var serverSocket);
+        _server.Open(serverSocket);
 
         var connected = await client.ExpectAsync("connected");
 
@@ -45,8 +44,8 @@ public sealed class ClientConnectionTests
     [Test]
     public async Task Ping_IsAnsweredWithPong()
     {
-        await using var client = new InMemoryClient();
-        _server.Open(client);
+        await using var client = TestClient.InMemory(out var serverSocket);
+        _server.Open(serverSocket);
         await client.ExpectAsync("connected");
 
         await client.SendAsync(new { type = "ping" });
@@ -57,8 +56,8 @@ public sealed class ClientConnectionTests
     [Test]
     public async Task Auth_WithAValidToken_IsAnsweredWithAuthenticated_ForThatUserAndTheirGuilds()
     {
-        await using var client = new InMemoryClient();
-        var opened = _server.Open(client);
+        await using var client = TestClient.InMemory(out var serverSocket);
+        var opened = _server.Open(serverSocket);
         await client.ExpectAsync("connected");
 
         await client.SendAsync(new { type = "auth", token = TestTokens.Create("42", [GuildA, GuildB]) });
@@ -75,8 +74,8 @@ public sealed class ClientConnectionTests
     [Test]
     public async Task Auth_WithGarbage_IsAnsweredWithTokenInvalid_AndLeavesTheConnectionAnonymous()
     {
-        await using var client = new InMemoryClient();
-        var opened = _server.Open(client);
+        await using var client = TestClient.InMemory(out var serverSocket);
+        var opened = _server.Open(serverSocket);
         await client.ExpectAsync("connected");
 
         await client.SendAsync(new { type = "auth", token = "garbage" });
@@ -88,8 +87,8 @@ public sealed class ClientConnectionTests
     [Test]
     public async Task Subscribe_IsAnsweredWithSubscribed_ThenABroadcastToThatGuildReachesTheClient_AndOneToAnotherDoesNot()
     {
-        await using var client = new InMemoryClient();
-        var opened = _server.Open(client);
+        await using var client = TestClient.InMemory(out var serverSocket);
+        var opened = _server.Open(serverSocket);
         await client.ExpectAsync("connected");
         await client.SendAsync(new { type = "auth", token = TestTokens.Create("42", [GuildA, GuildB]) });
         await client.ExpectAsync("authenticated");
@@ -112,15 +111,15 @@ public sealed class ClientConnectionTests
     [Test]
     public async Task ACloseFromTheClient_IsAnswered_AndEndsTheConnection_ReleasingTheTransportWithoutAborting()
     {
-        await using var client = new InMemoryClient();
-        var opened = _server.Open(client);
+        await using var client = TestClient.InMemory(out var serverSocket);
+        var opened = _server.Open(serverSocket);
         await client.ExpectAsync("connected");
         await client.SendAsync(new { type = "auth", token = TestTokens.Create("42", [GuildA]) });
         await client.ExpectAsync("authenticated");
         await client.SendAsync(new { type = "subscribe", guildId = GuildA });
         await client.ExpectAsync("subscribed");
 
-        await client.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye");
+        await Wait.ForAsync(client.Socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None), "client close");
 
         var (status, reason) = await Wait.ForAsync(client.Closed, "the server's answer to the close");
         await Wait.ForAsync(opened.Connection.Completion, "the connection's completion");
@@ -139,8 +138,8 @@ public sealed class ClientConnectionTests
     [Test]
     public async Task RequestClose_SendsTheCloseFrame_AndEndsTheConnectionOnceTheClientAnswers()
     {
-        await using var client = new InMemoryClient();
-        var opened = _server.Open(client);
+        await using var client = TestClient.InMemory(out var serverSocket);
+        var opened = _server.Open(serverSocket);
         await client.ExpectAsync("connected");
 
         opened.Connection.RequestClose(WebSocketCloseStatus.EndpointUnavailable, ProtocolNames.CloseServerShutdown, drainFirst: true);
@@ -159,8 +158,8 @@ public sealed class ClientConnectionTests
     [Test]
     public async Task Abort_TearsTheSocketDown_AbortsTheTransport_AndEndsTheConnection()
     {
-        await using var client = new InMemoryClient();
-        var opened = _server.Open(client);
+        await using var client = TestClient.InMemory(out var serverSocket);
+        var opened = _server.Open(serverSocket);
         await client.ExpectAsync("connected");
         await client.SendAsync(new { type = "auth", token = TestTokens.Create("42", [GuildA]) });
         await client.ExpectAsync("authenticated");
@@ -242,14 +241,14 @@ public sealed class ClientConnectionTests
             return new Server(context, broker, dispatcher, metrics);
         }
 
-        /// <summary>Runs a connection over the server end of <paramref name="client"/>, as the listener would after an upgrade.</summary>
-        public Opened Open(InMemoryClient client)
+        /// <summary>Runs a connection over <paramref name="serverSocket"/>, the server end of an in-memory pair, as the listener would after an upgrade.</summary>
+        public Opened Open(WebSocket serverSocket)
         {
             var transport = new RecordingTransport();
             var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var request = new ConnectionRequest("10.0.0.1:50000", "10.0.0.1", Origin: null);
-            var connection = new ClientConnection(_context, client.ServerSocket, request, transport, _ => closed.TrySetResult());
-            var opened = new Opened(connection, transport, client.ServerSocket, closed.Task, Task.Run(connection.RunAsync));
+            var connection = new ClientConnection(_context, serverSocket, request, transport, _ => closed.TrySetResult());
+            var opened = new Opened(connection, transport, serverSocket, closed.Task, Task.Run(connection.RunAsync));
             _opened.Add(opened);
             return opened;
         }

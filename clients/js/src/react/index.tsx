@@ -6,8 +6,9 @@
 // as the new one's).
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from "react";
 import type { LiveEventName, LiveEventPayloads, LiveEventEnvelope } from "../../live-events.js";
-import { LiveUpdatesClient, Status, type LiveUpdatesOptions } from "../client.js";
+import { LiveUpdatesClient, Status, type GuildState, type LiveUpdatesOptions } from "../client.js";
 import type { ConnectionStatus, TokenSource } from "../connection.js";
+import { SubscriptionError } from "../subscription.js";
 
 const ClientContext = createContext<LiveUpdatesClient | null>(null);
 const GuildContext = createContext<string | null>(null);
@@ -21,6 +22,12 @@ export interface LiveUpdatesProviderProps extends Partial<Omit<LiveUpdatesOption
    * The NextAuth/Auth.js session cookie is httpOnly: serve its value from a route handler (see the README).
    */
   getToken?: () => string | Promise<string>;
+  /**
+   * Instead of getToken: a same-origin route answering `{ token }` (e.g. "/api/live-token", made with
+   * `createLiveTokenRoute` from "@liveupdates/client/next"). A plain string, so a Server Component can render the
+   * provider. A non-2xx answer (401 once signed out) fails the authentication, and the client backs off.
+   */
+  tokenUrl?: string;
   /** A fixed token instead of getToken. */
   token?: TokenSource;
   /** Use this client instead of creating one (the provider then still connects and closes it). */
@@ -32,9 +39,10 @@ export interface LiveUpdatesProviderProps extends Partial<Omit<LiveUpdatesOption
  * are read once, when the client is created; getToken is always the latest one. Renders nothing special on the
  * server (no connection there).
  */
-export function LiveUpdatesProvider({ children, client: given, url, getToken, token, ...options }: LiveUpdatesProviderProps) {
-  const tokenRef = useRef<TokenSource | undefined>(getToken ?? token);
-  tokenRef.current = getToken ?? token;
+export function LiveUpdatesProvider({ children, client: given, url, getToken, tokenUrl, token, ...options }: LiveUpdatesProviderProps) {
+  const source = getToken ?? (tokenUrl !== undefined ? () => fetchToken(tokenUrl) : token);
+  const tokenRef = useRef<TokenSource | undefined>(source);
+  tokenRef.current = source;
   const [client] = useState<LiveUpdatesClient | null>(() => {
     if (given) return given;
     if (typeof window === "undefined" && !options.WebSocket) return null; // server rendering
@@ -43,7 +51,7 @@ export function LiveUpdatesProvider({ children, client: given, url, getToken, to
       url: url ?? "ws://localhost:3002",
       token: () => {
         const t = tokenRef.current;
-        if (t === undefined) throw new Error("LiveUpdatesProvider: pass getToken (or token)");
+        if (t === undefined) throw new Error("LiveUpdatesProvider: pass getToken, tokenUrl or token");
         return typeof t === "function" ? t() : t;
       },
     });
@@ -66,6 +74,14 @@ export function LiveUpdatesProvider({ children, client: given, url, getToken, to
   }, [client]);
 
   return <ClientContext.Provider value={client}>{children}</ClientContext.Provider>;
+}
+
+/** GETs a token route: `{ token }` from a 2xx answer, else an error (the connection backs off and asks again later). */
+async function fetchToken(tokenUrl: string): Promise<string> {
+  const response = await fetch(tokenUrl, { cache: "no-store", credentials: "same-origin", headers: { Accept: "application/json" } });
+  const body = (await response.json().catch(() => null)) as { token?: unknown } | null;
+  if (!response.ok || typeof body?.token !== "string") throw new Error(`${tokenUrl} answered ${response.status}`);
+  return body.token;
 }
 
 /** Sets the guild the hooks below it use (e.g. in `app/guilds/[guildId]/layout.tsx`) and keeps it joined while mounted. */
@@ -123,17 +139,48 @@ export function useLiveUpdates(): LiveUpdatesHandle {
 /** The seed's name for useLiveUpdates(). */
 export const useWebSocket = useLiveUpdates;
 
-export interface UseRealtimeDataOptions<T> {
+/**
+ * onEvent's arguments for one of the listed events: `(event, data, current)`, `data` typed by the event's name, so
+ * that `event === LiveEvents.Moderation.RuleDeleted` narrows `data` to that event's payload.
+ */
+export type RealtimeEventArgs<T, E extends LiveEventName = LiveEventName> = {
+  [K in E]: [event: K, data: LiveEventPayloads[K], current: T];
+}[E];
+
+export interface UseRealtimeDataOptions<T, E extends LiveEventName = LiveEventName> {
   /** API path relative to the guild, e.g. "moderation/rules". */
   path: string;
   /** Events that change this data. */
-  events: readonly LiveEventName[];
-  /** Patch the data from an event instead of refetching: return the new data, or "refetch". */
-  onEvent?: (event: LiveEventName, data: any, current: T) => T | "refetch";
+  events: readonly E[];
+  /** Patch the data from an event instead of refetching: return the new data, or "refetch". `data` is typed by `event`. */
+  onEvent?: (...args: RealtimeEventArgs<T, E>) => T | "refetch";
   /** Don't fetch (yet). */
   skip?: boolean;
+  /**
+   * Data the server fetched already (e.g. a Server Component passing it down): rendered at once, on the server and
+   * in the browser (`loading: false`, no loading flash), not fetched again on mount; refetched once when the guild's
+   * subscription is confirmed, so that events in between are not lost (the data stays shown meanwhile).
+   */
+  initialData?: T;
   /** Default: the guild of the nearest <LiveGuild>. */
   guildId?: string;
+  /**
+   * Throw a failed fetch (a RealtimeDataError) during rendering, to the nearest error boundary (Next.js:
+   * `error.tsx`), instead of returning it as `error`. A boundary's retry remounts the component, which fetches again.
+   */
+  throwOnError?: boolean;
+}
+
+/** A failed fetch of useRealtimeData, as `throwOnError` throws it. */
+export class RealtimeDataError extends Error {
+  readonly guildId: string;
+  readonly path: string;
+  constructor(message: string, guildId: string, path: string) {
+    super(message);
+    this.name = "RealtimeDataError";
+    this.guildId = guildId;
+    this.path = path;
+  }
 }
 
 export interface UseRealtimeDataResult<T> {
@@ -158,16 +205,21 @@ interface KeyedState<T> {
  * whenever the event stream could not be recovered. Switching guild or path starts afresh (never shows the previous
  * guild's data as this one's).
  */
-export function useRealtimeData<T>({ path, events, onEvent, skip = false, guildId }: UseRealtimeDataOptions<T>): UseRealtimeDataResult<T> {
+export function useRealtimeData<T, E extends LiveEventName = LiveEventName>({ path, events, onEvent, skip = false, guildId, initialData, throwOnError = false }: UseRealtimeDataOptions<T, E>): UseRealtimeDataResult<T> {
   const client = useContext(ClientContext);
   const contextGuild = useContext(GuildContext);
   const gid = guildId ?? contextGuild;
   const eventsKey = events.join(",");
   const key = `${gid}\u0000${path}\u0000${eventsKey}`;
-  const active = !!client && !!gid && !skip;
-  const [state, setState] = useState<KeyedState<T>>({ key, data: null, loading: active, error: null });
+  // Loading as soon as there is something to load, client or not: the server's render (no client there) and the
+  // browser's first render must agree, or React reports a hydration mismatch.
+  const active = !!gid && !skip;
+  const fresh = (): KeyedState<T> => ({ key, data: initialData ?? null, loading: active && initialData === undefined, error: null });
+  const [state, setState] = useState<KeyedState<T>>(fresh);
   const onEventRef = useRef(onEvent);
   onEventRef.current = onEvent;
+  const initialRef = useRef(initialData);
+  initialRef.current = initialData;
   const handleRef = useRef<ReturnType<LiveUpdatesClient["realtimeData"]> | null>(null);
 
   useEffect(() => {
@@ -176,8 +228,10 @@ export function useRealtimeData<T>({ path, events, onEvent, skip = false, guildI
       guildId: gid,
       path,
       events: eventsKey === "" ? [] : (eventsKey.split(",") as LiveEventName[]),
-      onEvent: (event, data, current) => (onEventRef.current ? onEventRef.current(event, data, current) : "refetch"),
+      onEvent: (event, data, current) =>
+        onEventRef.current ? (onEventRef.current as (...args: unknown[]) => T | "refetch")(event, data, current) : "refetch",
       onChange: (s) => setState({ key, ...s }),
+      initialData: initialRef.current,
     });
     handleRef.current = handle;
     return () => {
@@ -188,7 +242,8 @@ export function useRealtimeData<T>({ path, events, onEvent, skip = false, guildI
 
   const refetch = useCallback(() => handleRef.current?.refetch() ?? Promise.resolve(), []);
   const setData = useCallback((data: T) => setState((s) => ({ ...s, data })), []);
-  const current = state.key === key ? state : { key, data: null, loading: active, error: null };
+  const current = state.key === key ? state : fresh();
+  if (throwOnError && current.error !== null && !skip && gid) throw new RealtimeDataError(current.error, gid, path);
   return { data: current.data, loading: skip ? false : current.loading, error: current.error, refetch, setData };
 }
 
@@ -215,28 +270,120 @@ export function useRealtimeEvent<E extends LiveEventName>(
   }, [client, gid, event]);
 }
 
-const LABELS: Record<ConnectionStatus, string> = {
+export interface GuildSubscriptionResult {
+  /** The guild this is about (the argument, else the nearest <LiveGuild>'s), or null. */
+  guildId: string | null;
+  /**
+   * `idle` (not joined, or no client: during server rendering), `pending` (joined, not confirmed on the current
+   * connection yet), `subscribed`, `refused` (the server refused or revoked it; see `error`).
+   */
+  state: GuildState;
+  /** Why the server refused the guild (`code`: `FORBIDDEN`, `TOO_MANY_GUILDS`, …; `message`: the server's), else null. */
+  error: SubscriptionError | null;
+}
+
+const idle = "idle\u0000\u0000";
+
+/**
+ * Where a guild's live updates stand, re-rendering when that changes: `{ guildId, state, error }`. The guild is the
+ * argument, else the nearest <LiveGuild>'s. It does not join the guild (<LiveGuild> and the data hooks do).
+ */
+export function useGuildSubscription(guildId?: string): GuildSubscriptionResult {
+  const client = useContext(ClientContext);
+  const contextGuild = useContext(GuildContext);
+  const gid = guildId ?? contextGuild;
+  const subscribe = useCallback(
+    (onChange: () => void) => {
+      if (!client || !gid) return noop;
+      const offSub = client.onSubscriptionChange((changed) => changed === gid && onChange());
+      const offStatus = client.onStatus(onChange);
+      return () => {
+        offSub();
+        offStatus();
+      };
+    },
+    [client, gid],
+  );
+  const snapshot = useSyncExternalStore(
+    subscribe,
+    () => {
+      if (!client || !gid) return idle;
+      const state = client.guildState(gid);
+      const error = state === "refused" ? client.subscription(gid)?.error : null;
+      return `${state}\u0000${error?.code ?? ""}\u0000${error?.message ?? ""}`;
+    },
+    () => idle,
+  );
+  return useMemo(() => {
+    const [state, code, message] = snapshot.split("\u0000") as [GuildState, string, string];
+    return { guildId: gid, state, error: state === "refused" && gid ? new SubscriptionError(gid, code, message || undefined) : null };
+  }, [snapshot, gid]);
+}
+
+/** The joined guilds the server refused, for a frame that is not inside one <LiveGuild> (e.g. a header). */
+function useRefusedGuilds(enabled: boolean): SubscriptionError[] {
+  const client = useContext(ClientContext);
+  const subscribe = useCallback(
+    (onChange: () => void) => (client && enabled ? client.onSubscriptionChange(onChange) : noop),
+    [client, enabled],
+  );
+  const snapshot = useSyncExternalStore(
+    subscribe,
+    () => (client && enabled ? client.refusedGuilds().map((e) => `${e.guildId}\u0000${e.code}\u0000${e.message}`).join("\u0001") : ""),
+    () => "",
+  );
+  return useMemo(
+    () =>
+      snapshot === ""
+        ? []
+        : snapshot.split("\u0001").map((s) => {
+            const [guildId, code, message] = s.split("\u0000") as [string, string, string];
+            return new SubscriptionError(guildId, code, message);
+          }),
+    [snapshot],
+  );
+}
+
+/** What <ConnectionIndicator> shows: the connection's status, or `refused` when its guild was refused. */
+export type IndicatorStatus = ConnectionStatus | "refused";
+
+const LABELS: Record<IndicatorStatus, string> = {
   connecting: "Connecting…",
   live: "Live",
   reconnecting: "Reconnecting…",
   closed: "Offline",
+  refused: "No access",
 };
 
 export interface ConnectionIndicatorProps {
   className?: string;
-  labels?: Partial<Record<ConnectionStatus, string>>;
+  labels?: Partial<Record<IndicatorStatus, string>>;
+  /**
+   * The guild whose refusal it shows. Default: the nearest <LiveGuild>'s; outside any, every joined guild (so a
+   * header above the guild pages says "No access" while the open guild is refused).
+   */
+  guildId?: string;
 }
 
-/** The seed's status dot: "Live" / "Reconnecting…". Style it through `data-status` (connecting, live, reconnecting, closed). */
-export function ConnectionIndicator({ className = "live-indicator", labels }: ConnectionIndicatorProps) {
+/**
+ * The seed's status dot: "Live" / "Reconnecting…", and "No access" when the server refused the guild (its `title`
+ * says why). Style it through `data-status` (connecting, live, reconnecting, closed, refused).
+ */
+export function ConnectionIndicator({ className = "live-indicator", labels, guildId }: ConnectionIndicatorProps) {
   const status = useConnectionStatus();
+  const contextGuild = useContext(GuildContext);
+  const gid = guildId ?? contextGuild ?? undefined;
+  const guild = useGuildSubscription(gid);
+  const anyRefused = useRefusedGuilds(gid === undefined);
+  const refusal = gid !== undefined ? guild.error : (anyRefused[0] ?? null);
+  const shown: IndicatorStatus = refusal && status === Status.Live ? "refused" : status;
   return (
-    <span className={className} data-status={status} role="status" aria-live="polite">
+    <span className={className} data-status={shown} role="status" aria-live="polite" title={refusal ? refusal.message : undefined}>
       <span className={`${className}-dot`} aria-hidden="true" />
-      <span className={`${className}-label`}>{labels?.[status] ?? LABELS[status]}</span>
+      <span className={`${className}-label`}>{labels?.[shown] ?? LABELS[shown]}</span>
     </span>
   );
 }
 
-export { Status };
-export type { ConnectionStatus };
+export { Status, SubscriptionError };
+export type { ConnectionStatus, GuildState };

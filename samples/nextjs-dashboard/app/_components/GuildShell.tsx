@@ -1,10 +1,10 @@
 "use client";
 // One guild: joins it for as long as any of its pages is open, shows toasts for new infractions (the seed's section
 // 6.7), and says so when the bot refuses this user the guild.
-import { useEffect, useState, type ReactNode } from "react";
+import { useState, type ReactNode } from "react";
 import Link from "next/link";
 import { usePathname } from "next/navigation";
-import { LiveGuild, useLiveUpdates, useRealtimeEvent } from "@liveupdates/client/react";
+import { LiveGuild, useGuildSubscription, useRealtimeEvent } from "@liveupdates/client/react";
 import { LiveEvents } from "@liveupdates/client";
 
 interface Toast {
@@ -32,19 +32,12 @@ function Toasts() {
   );
 }
 
-function AccessError({ guildId }: { guildId: string }) {
-  const { client } = useLiveUpdates();
-  const [refused, setRefused] = useState<string | null>(null);
-  useEffect(() => {
-    setRefused(null);
-    return client?.onError((e) => {
-      if (e.guildId === guildId) setRefused(e.code);
-    });
-  }, [client, guildId]);
-  if (!refused) return null;
+function AccessError() {
+  const { state, error } = useGuildSubscription(); // the guild of the <LiveGuild> above
+  if (state !== "refused" || !error) return null;
   return (
     <p className="error" data-testid="access-error">
-      The bot refused live updates for this guild ({refused}).
+      The bot refused live updates for this guild ({error.code}).
     </p>
   );
 }
@@ -72,7 +65,7 @@ export function GuildShell({ guildId, name, children }: { guildId: string; name:
             );
           })}
         </nav>
-        <AccessError guildId={guildId} />
+        <AccessError />
         {children}
       </div>
       <Toasts />

@@ -56,7 +56,7 @@ internal sealed partial class ClientConnection
         // The dispatcher queues `subscribed`, replays what the client missed and joins the room between two
         // fan-outs. Awaiting it keeps this client's messages in order (a following unsubscribe sees the join).
         var since = lastSeq is { } seq ? new StreamPosition(seq, epoch ?? string.Empty) : (StreamPosition?)null;
-        if (await _server.Dispatcher.SubscribeAsync(new JoinWork(this, user, access, accessVersion, guildId, since), _server.Stopping.Token).ConfigureAwait(false))
+        if (await _server.Dispatcher.JoinAsync(new JoinWork(this, user, access, accessVersion, guildId, since), _server.Stopping.Token).ConfigureAwait(false))
         {
             Log.Subscribed(_logger, Id, user.UserId, guildId);
         }

@@ -4,7 +4,6 @@ using LiveUpdates.Internal.Delivery;
 using LiveUpdates.Internal.Protocol;
 using LiveUpdates.Internal.Sessions;
 using LiveUpdates.Internal.Subscriptions;
-using LiveUpdates.Internal.Transport;
 using LiveUpdates.Security;
 using Microsoft.Extensions.Logging;
 

@@ -20,6 +20,6 @@ internal static partial class DispatchLog
     [LoggerMessage(21, LogLevel.Warning, "Guild {GuildId} lost events up to seq {Seq} on this server; its subscribers were told to refetch")]
     public static partial void StreamLost(ILogger logger, string guildId, long seq);
 
-    [LoggerMessage(23, LogLevel.Warning, "The access policy failed while re-checking subscriber {SubscriberId} of guild {GuildId}; its subscription ends (it may subscribe again)")]
+    [LoggerMessage(23, LogLevel.Error, "The access policy failed while re-checking subscriber {SubscriberId} of guild {GuildId}; its subscription ends (it may subscribe again)")]
     public static partial void RecheckFailed(ILogger logger, Exception exception, long subscriberId, string guildId);
 }

@@ -106,7 +106,7 @@ internal sealed class Dispatcher : IBrokerHandler
     /// Queues a subscription and waits for it; the task says whether the subscriber joined. Unlike a broadcast, a
     /// subscription waits for room in a full queue (only its own client waits), until <paramref name="cancellationToken"/>.
     /// </summary>
-    public async Task<bool> SubscribeAsync(JoinWork join, CancellationToken cancellationToken)
+    public async Task<bool> JoinAsync(JoinWork join, CancellationToken cancellationToken)
     {
         try
         {

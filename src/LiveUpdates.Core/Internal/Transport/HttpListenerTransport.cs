@@ -1,4 +1,5 @@
 using System.Net;
+using LiveUpdates.Internal.Connections;
 
 namespace LiveUpdates.Internal.Transport;
 

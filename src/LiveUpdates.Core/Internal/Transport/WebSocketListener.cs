@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.WebSockets;
 using System.Text;
 using LiveUpdates.Internal.Admission;
+using LiveUpdates.Internal.Connections;
 using Microsoft.Extensions.Logging;
 
 namespace LiveUpdates.Internal.Transport;

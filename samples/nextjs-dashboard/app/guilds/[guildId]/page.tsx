@@ -12,7 +12,7 @@ function ConfigPanel({ guildId }: { guildId: string }) {
   const { data, loading, error } = useRealtimeData<Config>({
     path: "moderation/config",
     events: [M.ConfigUpdated],
-    onEvent: (_event, data) => data.config as Config,
+    onEvent: (event, data, _current) => (event === M.ConfigUpdated ? (data.config as Config) : "refetch"),
   });
   const [busy, setBusy] = useState(false);
   const save = async (patch: Partial<Config>) => {
@@ -52,7 +52,8 @@ function RulesPanel({ guildId }: { guildId: string }) {
     events: [M.RuleCreated, M.RuleUpdated, M.RuleDeleted],
     onEvent: (event, data, current) => {
       if (event === M.RuleDeleted) return current.filter((r) => r.id !== data.ruleId);
-      const rule = data.rule as ModerationRule;
+      if (event !== M.RuleCreated && event !== M.RuleUpdated) return "refetch";
+      const rule = data.rule;
       return [...current.filter((r) => r.id !== rule.id), rule].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
     },
   });

@@ -7,7 +7,8 @@ export default function InfractionsPage() {
   const { data, loading, error } = useRealtimeData<Infraction[]>({
     path: "moderation/infractions?limit=25",
     events: [LiveEvents.Moderation.InfractionCreated],
-    onEvent: (_event, data, list) => [data.infraction as Infraction, ...list.filter((i) => i.id !== data.infraction.id)].slice(0, 25),
+    onEvent: (event, data, list) =>
+      event === LiveEvents.Moderation.InfractionCreated ? [data.infraction, ...list.filter((i) => i.id !== data.infraction.id)].slice(0, 25) : "refetch",
   });
   return (
     <section className="panel" data-testid="infractions">

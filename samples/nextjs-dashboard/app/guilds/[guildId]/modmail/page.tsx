@@ -12,7 +12,10 @@ export default function ModmailPage() {
     path: "modmail/conversations",
     events: [MM.ConversationCreated, MM.MessageReceived, MM.MessageSent, MM.ConversationClaimed, MM.ConversationClosed],
     onEvent: (event, data, list) => {
-      const conversation = data.conversation as ModmailConversation;
+      if (event !== MM.ConversationCreated && event !== MM.MessageReceived && event !== MM.MessageSent && event !== MM.ConversationClaimed && event !== MM.ConversationClosed) {
+        return "refetch";
+      }
+      const conversation = data.conversation;
       if (event === MM.ConversationClosed) return list.filter((c) => c.id !== conversation.id);
       return [...list.filter((c) => c.id !== conversation.id), conversation].sort((a, b) => b.lastMessageAt.localeCompare(a.lastMessageAt));
     },

@@ -1,4 +1,4 @@
-namespace LiveUpdates.Internal.Transport;
+namespace LiveUpdates.Internal.Connections;
 
 /// <summary>
 /// What a connection knows of the request it was accepted from, made by the transport at the upgrade and immutable

@@ -1,4 +1,4 @@
-namespace LiveUpdates.Internal.Transport;
+namespace LiveUpdates.Internal.Connections;
 
 /// <summary>
 /// What only the transport that accepted a socket knows how to do for it, called by the socket's connection:
