@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Globalization;
 using System.Net;
 using System.Net.WebSockets;
 using LiveUpdates.Brokers;
@@ -130,6 +131,7 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
     }
 
     /// <inheritdoc/>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the guild id's type (string or ulong), never in which arguments may be left out.")]
     public void Broadcast(string guildId, string eventName, object? data = null)
     {
         LiveNames.ThrowIfInvalidGuildId(guildId);
@@ -146,7 +148,15 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
     }
 
     /// <inheritdoc/>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the guild id's type (string or ulong), never in which arguments may be left out.")]
+    public void Broadcast(ulong guildId, string eventName, object? data = null) =>
+        Broadcast(guildId.ToString(CultureInfo.InvariantCulture), eventName, data);
+
+    /// <inheritdoc/>
     public IRoomEmitter To(string room) => new RoomEmitter(this, LiveNames.GuildIdFromRoom(room));
+
+    /// <inheritdoc/>
+    public IRoomEmitter To(ulong guildId) => new RoomEmitter(this, guildId.ToString(CultureInfo.InvariantCulture));
 
     /// <summary>
     /// Stops the server: every client gets close status 1001 (going away), clients that do not answer within
@@ -197,6 +207,7 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
     /// <param name="cancellationToken">Stops waiting (the re-check still happens).</param>
     /// <returns>A task that completes when the guild's subscriptions have been re-checked.</returns>
     /// <exception cref="ArgumentException">The guild id is malformed.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the guild id's type (string or ulong), never in which arguments may be left out.")]
     public Task InvalidateGuildAccessAsync(string guildId, CancellationToken cancellationToken = default)
     {
         LiveNames.ThrowIfInvalidGuildId(guildId);
@@ -213,6 +224,17 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
 
         return local;
     }
+
+    /// <summary>
+    /// Re-checks every open subscription of <paramref name="guildId"/>, given as the <see cref="ulong"/> snowflake that
+    /// .NET Discord libraries hand out; see <see cref="InvalidateGuildAccessAsync(string, CancellationToken)"/>.
+    /// </summary>
+    /// <param name="guildId">The guild whose permissions changed.</param>
+    /// <param name="cancellationToken">Stops waiting (the re-check still happens).</param>
+    /// <returns>A task that completes when the guild's subscriptions have been re-checked.</returns>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the guild id's type (string or ulong), never in which arguments may be left out.")]
+    public Task InvalidateGuildAccessAsync(ulong guildId, CancellationToken cancellationToken = default) =>
+        InvalidateGuildAccessAsync(guildId.ToString(CultureInfo.InvariantCulture), cancellationToken);
 
     /// <summary>Stops the server if it is running; see <see cref="StopAsync(CancellationToken)"/>.</summary>
     /// <returns>A task that completes when the server has stopped.</returns>

@@ -24,6 +24,7 @@ internal sealed partial class WebSocketListener
     private readonly ConnectionLimiter _limiter;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly LogThrottles _refusalLog;
     private readonly Func<bool> _isRunning;
     private readonly Func<AcceptedSocket, Task> _onAccepted;
     private HttpListener? _listener;
@@ -37,6 +38,7 @@ internal sealed partial class WebSocketListener
         _limiter = new ConnectionLimiter(options.MaxConnections, options.MaxConnectionsPerAddress);
         _time = time;
         _logger = logger;
+        _refusalLog = new LogThrottles(time);
         _isRunning = isRunning;
         _onAccepted = onAccepted;
     }
@@ -146,7 +148,7 @@ internal sealed partial class WebSocketListener
                 context.Response.AddHeader("Sec-WebSocket-Version", "13");
             }
 
-            Refuse(context, decision.Status, decision.Message, remote?.ToString());
+            Refuse(context, decision, remote?.ToString());
             return;
         }
 
@@ -180,12 +182,24 @@ internal sealed partial class WebSocketListener
         await _onAccepted(new AcceptedSocket(socket, accepted, new HttpListenerTransport(context), () => _limiter.Release(address))).ConfigureAwait(false);
     }
 
-    private void Refuse(HttpListenerContext context, HttpStatusCode status, string message, string? remote)
+    private void Refuse(HttpListenerContext context, AdmissionResult decision, string? remote)
     {
-        Log.HttpRefused(_logger, context.Request.HttpMethod, context.Request.Url?.AbsolutePath, remote, (int)status);
+        var status = decision.Status;
+
+        // Browsers do not show a refused upgrade's status to the page, so this line is often the only clue: it says
+        // which rule refused and what to change, at most once a second per rule (with how many were not logged).
+        if (_refusalLog.Count(decision.Rule, out var suppressed))
+        {
+            Log.Refused(_logger, remote, (int)status, decision.Rule, decision.Reason, suppressed);
+        }
+        else
+        {
+            Log.HttpRefused(_logger, context.Request.HttpMethod, AdmissionPolicy.Clip(context.Request.Url?.AbsolutePath), remote, (int)status, decision.Rule);
+        }
+
         try
         {
-            var body = Encoding.UTF8.GetBytes(message + "\n");
+            var body = Encoding.UTF8.GetBytes(decision.Message + "\n");
             var response = context.Response;
             response.KeepAlive = false; // a refused client gets no second request on this connection, nor is its body waited for
             response.StatusCode = (int)status;
@@ -202,8 +216,11 @@ internal sealed partial class WebSocketListener
 
     private static partial class Log
     {
-        [LoggerMessage(15, LogLevel.Debug, "Refused HTTP request {Method} {Path} from {RemoteEndPoint}: {Status}")]
-        public static partial void HttpRefused(ILogger logger, string method, string? path, string? remoteEndPoint, int status);
+        [LoggerMessage(15, LogLevel.Debug, "Refused HTTP request {Method} {Path} from {RemoteEndPoint}: {Status} ({Rule})")]
+        public static partial void HttpRefused(ILogger logger, string method, string? path, string? remoteEndPoint, int status, string rule);
+
+        [LoggerMessage(24, LogLevel.Information, "Refused a WebSocket request from {RemoteEndPoint} with HTTP {Status} (rule {Rule}): {Reason}. {Suppressed} more refusal(s) by this rule since its last line")]
+        public static partial void Refused(ILogger logger, string? remoteEndPoint, int status, string rule, string reason, long suppressed);
 
         [LoggerMessage(22, LogLevel.Debug, "WebSocket handshake from {RemoteEndPoint} failed: {Error}")]
         public static partial void HandshakeFailed(ILogger logger, string? remoteEndPoint, string error);
