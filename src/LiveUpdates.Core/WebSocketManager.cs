@@ -127,7 +127,7 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
         _listener.StartAccepting();
         _connections.StartSweeping(_options.LivenessCheckInterval);
         Volatile.Write(ref _state, Running);
-        Log.Listening(_logger, Prefix);
+        LogSummary();
     }
 
     /// <inheritdoc/>
@@ -300,6 +300,24 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
         await connection.RunAsync().ConfigureAwait(false);
     }
 
+    /// <summary>What an operator needs to know of a server that just started, one line per concern.</summary>
+    private void LogSummary()
+    {
+        Log.Listening(_logger, string.Join(", ", _listener.Prefixes), StartupSummary.ClientUrls(_options));
+        Log.OriginPolicy(_logger, StartupSummary.Origins(_options));
+        if (StartupSummary.IsMemberSourceWithoutStore(_server.AccessPolicy))
+        {
+            Log.AccessPolicyWarning(_logger, StartupSummary.Access(_server.AccessPolicy, _options));
+        }
+        else
+        {
+            Log.AccessPolicy(_logger, StartupSummary.Access(_server.AccessPolicy, _options));
+        }
+
+        Log.Broker(_logger, StartupSummary.Broker(_broker, _options));
+        Log.ChangedSettings(_logger, StartupSummary.ChangedSettings(_options));
+    }
+
     private async Task SpinUntilStopTask()
     {
         // Another caller moved the state to Stopping and is about to publish the stop task.
@@ -371,8 +389,23 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "LiveUpdates WebSocket server listening on {Prefix}")]
-        public static partial void Listening(ILogger logger, string prefix);
+        [LoggerMessage(1, LogLevel.Information, "LiveUpdates WebSocket server listening on {Prefix}; clients connect to {ClientUrls}")]
+        public static partial void Listening(ILogger logger, string prefix, string clientUrls);
+
+        [LoggerMessage(27, LogLevel.Information, "LiveUpdates origins: {Origins}")]
+        public static partial void OriginPolicy(ILogger logger, string origins);
+
+        [LoggerMessage(28, LogLevel.Information, "LiveUpdates access: {Access}")]
+        public static partial void AccessPolicy(ILogger logger, string access);
+
+        [LoggerMessage(29, LogLevel.Warning, "LiveUpdates access: {Access}")]
+        public static partial void AccessPolicyWarning(ILogger logger, string access);
+
+        [LoggerMessage(30, LogLevel.Information, "LiveUpdates broker: {Broker}")]
+        public static partial void Broker(ILogger logger, string broker);
+
+        [LoggerMessage(31, LogLevel.Information, "LiveUpdates settings changed from their defaults: {Changes}")]
+        public static partial void ChangedSettings(ILogger logger, string changes);
 
         [LoggerMessage(2, LogLevel.Information, "LiveUpdates WebSocket server stopped; {Aborted} connection(s) had to be aborted")]
         public static partial void Stopped(ILogger logger, int aborted);

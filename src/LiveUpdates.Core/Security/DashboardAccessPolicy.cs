@@ -66,6 +66,12 @@ public sealed class DashboardAccessPolicy : IGuildAccessPolicy, IDependencyHealt
     /// <summary>Gets a value indicating whether a permission store was given (the start-up summary says so).</summary>
     internal bool HasStore => _hasStore;
 
+    /// <summary>Gets the member source's type name, for the start-up summary.</summary>
+    internal string MemberSourceName => _members.GetType().Name;
+
+    /// <summary>Gets the permission store's type name, for the start-up summary.</summary>
+    internal string StoreName => _store.GetType().Name;
+
     private string NoActionReason(GuildMember member)
     {
         var who = member.IsAdministrator

@@ -43,14 +43,21 @@ internal sealed partial class WebSocketListener
         _onAccepted = onAccepted;
     }
 
-    /// <summary>Gets the <see cref="HttpListener"/> prefix, e.g. <c>http://+:3002/</c>.</summary>
-    public string Prefix => $"http://{_options.Host}:{_options.Port}/";
+    /// <summary>Gets the main <see cref="HttpListener"/> prefix, e.g. <c>http://+:3002/</c> (see <see cref="ListenerHost"/> for the host).</summary>
+    public string Prefix => $"http://{ListenerHost.Normalize(_options.Host)}:{_options.Port}/";
 
-    /// <summary>Binds the port; throws <see cref="InvalidOperationException"/> saying which port and what to change.</summary>
+    /// <summary>Gets every prefix registered: <see cref="Prefix"/>, and for a loopback host its twin.</summary>
+    public IReadOnlyList<string> Prefixes => [.. ListenerHost.Hosts(_options.Host).Select(h => $"http://{h}:{_options.Port}/")];
+
+    /// <summary>Binds the port; throws <see cref="InvalidOperationException"/> saying which port or host and what to change.</summary>
     public void Bind()
     {
         var listener = new HttpListener { IgnoreWriteExceptions = true };
-        listener.Prefixes.Add(Prefix);
+        foreach (var prefix in Prefixes)
+        {
+            listener.Prefixes.Add(prefix);
+        }
+
         try
         {
             listener.Start();
@@ -58,12 +65,23 @@ internal sealed partial class WebSocketListener
         catch (HttpListenerException ex)
         {
             ((IDisposable)listener).Dispose();
-            throw new InvalidOperationException(
-                $"LiveUpdates could not listen on {Prefix}: {ex.Message}. Another process may be using port {_options.Port}; set {LiveUpdatesOptions.SectionName}:Port (environment variable WS_PORT) to a free port.",
-                ex);
+            throw new InvalidOperationException($"LiveUpdates could not listen on {Prefix}: {ex.Message.TrimEnd('.')}. {BindAdvice(ex)}", ex);
         }
 
         _listener = listener;
+    }
+
+    /// <summary>The likely fix: the port when it is taken, else the host (HttpListener takes '+', a name or an address of this machine).</summary>
+    private string BindAdvice(HttpListenerException ex)
+    {
+        const string S = LiveUpdatesOptions.SectionName;
+        var portAdvice = $"Another process may be using port {_options.Port}; set {S}:Port (environment variable WS_PORT) to a free port.";
+        if (ex.ErrorCode is AddressInUse or AddressInUseWindows or AlreadyRegisteredWindows || ListenerHost.IsEveryAddress(_options.Host))
+        {
+            return portAdvice;
+        }
+
+        return $"{S}:Host is '{_options.Host}': set it to '+' for every address, or to a host name or IP address of this machine such as 'localhost' or '127.0.0.1'. {portAdvice}";
     }
 
     /// <summary>Closes a bound listener that never started accepting (start-up failed later).</summary>
@@ -83,6 +101,9 @@ internal sealed partial class WebSocketListener
 
         await _acceptLoop.ConfigureAwait(false);
     }
+
+    // SocketError.AddressAlreadyInUse, its WSA code, and http.sys's ERROR_ALREADY_EXISTS (a prefix registered by another process).
+    private const int AddressInUse = 98, AddressInUseWindows = 10048, AlreadyRegisteredWindows = 183;
 
     private async Task AcceptLoopAsync(HttpListener listener)
     {
