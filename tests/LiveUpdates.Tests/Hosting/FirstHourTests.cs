@@ -105,15 +105,28 @@ public sealed class FirstHourTests
         await client.ExpectAsync("connected");
     }
 
-    [Test]
-    public async Task HostThatIsNotThisMachine_FailsWithAdviceOnTheHost()
+    [TestCase("203.0.113.7")]
+    [TestCase("no-such-host.invalid")]
+    public async Task HostThatIsNotThisMachine_FailsWithAdviceOnTheHost(string host)
     {
-        var options = new LiveUpdatesOptions { Host = "203.0.113.7", Port = Ports.GetFree(), AuthSecret = TestTokens.Secret };
+        var options = new LiveUpdatesOptions { Host = host, Port = Ports.GetFree(), AuthSecret = TestTokens.Secret };
         await using var server = new WebSocketManager(options);
 
         var ex = Assert.ThrowsAsync<InvalidOperationException>(() => server.StartAsync());
 
-        Assert.That(ex!.Message, Does.Contain("LiveUpdates:Host is '203.0.113.7': set it to '+' for every address"));
+        Assert.That(ex!.Message, Does.Contain($"LiveUpdates:Host is '{host}': set it to '+' for every address").And.Not.Contain("Another process"), ex.Message);
+    }
+
+    [Test]
+    public async Task PortInUse_WithANamedHost_AdvisesOnThePortOnly()
+    {
+        await using var first = await TestServer.StartAsync();
+        var options = new LiveUpdatesOptions { Host = "127.0.0.1", Port = first.Options.Port, AuthSecret = TestTokens.Secret };
+        await using var second = new WebSocketManager(options);
+
+        var ex = Assert.ThrowsAsync<InvalidOperationException>(() => second.StartAsync());
+
+        Assert.That(ex!.Message, Does.Contain("Another process may be using port").And.Not.Contain("LiveUpdates:Host is"), ex.Message);
     }
 
     [Test]

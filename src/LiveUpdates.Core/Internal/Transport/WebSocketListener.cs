@@ -71,17 +71,19 @@ internal sealed partial class WebSocketListener
         _listener = listener;
     }
 
-    /// <summary>The likely fix: the port when it is taken, else the host (HttpListener takes '+', a name or an address of this machine).</summary>
+    /// <summary>
+    /// The likely fix: the host when HttpListener could not use it (not an address of this machine, or a name it cannot
+    /// resolve), else the port (taken by another process, or by another listener in this one).
+    /// </summary>
     private string BindAdvice(HttpListenerException ex)
     {
         const string S = LiveUpdatesOptions.SectionName;
-        var portAdvice = $"Another process may be using port {_options.Port}; set {S}:Port (environment variable WS_PORT) to a free port.";
-        if (ex.ErrorCode is AddressInUse or AddressInUseWindows or AlreadyRegisteredWindows || ListenerHost.IsEveryAddress(_options.Host))
+        if (ex.ErrorCode is AddressNotAvailable or AddressNotAvailableWindows or NotSupported && !ListenerHost.IsEveryAddress(_options.Host))
         {
-            return portAdvice;
+            return $"{S}:Host is '{_options.Host}': set it to '+' for every address, or to a host name or IP address of this machine such as 'localhost' or '127.0.0.1'.";
         }
 
-        return $"{S}:Host is '{_options.Host}': set it to '+' for every address, or to a host name or IP address of this machine such as 'localhost' or '127.0.0.1'. {portAdvice}";
+        return $"Another process may be using port {_options.Port}; set {S}:Port (environment variable WS_PORT) to a free port.";
     }
 
     /// <summary>Closes a bound listener that never started accepting (start-up failed later).</summary>
@@ -102,8 +104,9 @@ internal sealed partial class WebSocketListener
         await _acceptLoop.ConfigureAwait(false);
     }
 
-    // SocketError.AddressAlreadyInUse, its WSA code, and http.sys's ERROR_ALREADY_EXISTS (a prefix registered by another process).
-    private const int AddressInUse = 98, AddressInUseWindows = 10048, AlreadyRegisteredWindows = 183;
+    // EADDRNOTAVAIL (Linux; WSAEADDRNOTAVAIL on Windows): the host is no address of this machine. ERROR_NOT_SUPPORTED:
+    // HttpListener could not resolve the host, or was given 0.0.0.0 (which ListenerHost maps to '+' beforehand).
+    private const int AddressNotAvailable = 99, AddressNotAvailableWindows = 10049, NotSupported = 50;
 
     private async Task AcceptLoopAsync(HttpListener listener)
     {
