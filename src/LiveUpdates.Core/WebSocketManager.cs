@@ -303,7 +303,7 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
     /// <summary>What an operator needs to know of a server that just started, one line per concern.</summary>
     private void LogSummary()
     {
-        Log.Listening(_logger, string.Join(", ", _listener.Prefixes), StartupSummary.ClientUrls(_options));
+        Log.Listening(_logger, string.Join(", ", _listener.Hosts.Select(h => $"http://{h}:{_options.Port}/")), StartupSummary.ClientUrls(_options, _listener.Hosts));
         Log.OriginPolicy(_logger, StartupSummary.Origins(_options));
         if (StartupSummary.IsMemberSourceWithoutStore(_server.AccessPolicy))
         {

@@ -17,8 +17,8 @@ internal static class StartupSummary
 {
     private const string S = LiveUpdatesOptions.SectionName;
 
-    /// <summary>The URLs a client should dial, and what HttpListener does with other host names.</summary>
-    public static string ClientUrls(LiveUpdatesOptions options)
+    /// <summary>The URLs a client should dial (<paramref name="hosts"/> are those the listener registered), and what HttpListener does with other host names.</summary>
+    public static string ClientUrls(LiveUpdatesOptions options, IReadOnlyList<string> hosts)
     {
         var path = options.Path.Length > 1 ? options.Path.TrimEnd('/') : "/";
         if (ListenerHost.IsEveryAddress(options.Host))
@@ -26,7 +26,7 @@ internal static class StartupSummary
             return $"ws://<any address or name of this machine>:{options.Port}{path} (every address; e.g. ws://localhost:{options.Port}{path})";
         }
 
-        var urls = string.Join(" or ", ListenerHost.Hosts(options.Host).Select(h => $"ws://{h}:{options.Port}{path}"));
+        var urls = string.Join(" or ", hosts.Select(h => $"ws://{h}:{options.Port}{path}"));
         return $"{urls} only: {S}:Host is '{options.Host}', and HttpListener answers a request for any other host name with 404 before LiveUpdates sees it (set {S}:Host to '+' for every address)";
     }
 

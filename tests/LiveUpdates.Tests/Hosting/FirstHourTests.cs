@@ -118,6 +118,23 @@ public sealed class FirstHourTests
     }
 
     [Test]
+    public async Task LoopbackTwinThatCannotBeBound_IsLeftOut_AndTheConfiguredHostServes()
+    {
+        var port = Ports.GetFree();
+        using var other = new System.Net.HttpListener();
+        other.Prefixes.Add($"http://localhost:{port}/"); // holds the twin's prefix, not the configured one
+        other.Start();
+        var logs = new CapturingLoggerProvider();
+        var options = new LiveUpdatesOptions { Host = "127.0.0.1", Port = port, AuthSecret = TestTokens.Secret };
+        await using var server = new WebSocketManager(options, loggerFactory: logs.CreateFactory());
+
+        await server.StartAsync();
+
+        var line = await logs.WaitForAsync(LogLevel.Information, "clients connect to");
+        Assert.That(line.Message, Does.Contain($"ws://127.0.0.1:{port}/ only").And.Not.Contain($"ws://localhost:{port}/"), line.Message);
+    }
+
+    [Test]
     public async Task PortInUse_WithANamedHost_AdvisesOnThePortOnly()
     {
         await using var first = await TestServer.StartAsync();

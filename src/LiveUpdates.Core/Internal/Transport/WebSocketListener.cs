@@ -46,29 +46,62 @@ internal sealed partial class WebSocketListener
     /// <summary>Gets the main <see cref="HttpListener"/> prefix, e.g. <c>http://+:3002/</c> (see <see cref="ListenerHost"/> for the host).</summary>
     public string Prefix => $"http://{ListenerHost.Normalize(_options.Host)}:{_options.Port}/";
 
-    /// <summary>Gets every prefix registered: <see cref="Prefix"/>, and for a loopback host its twin.</summary>
-    public IReadOnlyList<string> Prefixes => [.. ListenerHost.Hosts(_options.Host).Select(h => $"http://{h}:{_options.Port}/")];
+    /// <summary>Gets the hosts registered once bound: the configured one, and for a loopback host its twin when that could be bound too.</summary>
+    public IReadOnlyList<string> Hosts { get; private set; } = [];
 
     /// <summary>Binds the port; throws <see cref="InvalidOperationException"/> saying which port or host and what to change.</summary>
     public void Bind()
     {
-        var listener = new HttpListener { IgnoreWriteExceptions = true };
-        foreach (var prefix in Prefixes)
+        var hosts = ListenerHost.Hosts(_options.Host);
+        HttpListener? listener = null;
+        if (hosts.Count > 1)
         {
-            listener.Prefixes.Add(prefix);
+            try
+            {
+                listener = Start(hosts);
+            }
+            catch (HttpListenerException)
+            {
+                // The loopback twin is a convenience: where it cannot be bound (say, localhost resolves to an IPv6
+                // loopback that is switched off), the configured host alone is what was asked for.
+                hosts = [hosts[0]];
+            }
+        }
+
+        _listener = listener ?? TryStart(hosts);
+        Hosts = hosts;
+    }
+
+    private HttpListener TryStart(IReadOnlyList<string> hosts)
+    {
+        try
+        {
+            return Start(hosts);
+        }
+        catch (HttpListenerException ex)
+        {
+            throw new InvalidOperationException($"LiveUpdates could not listen on {Prefix}: {ex.Message.TrimEnd('.')}. {BindAdvice(ex)}", ex);
+        }
+    }
+
+    private HttpListener Start(IReadOnlyList<string> hosts)
+    {
+        var listener = new HttpListener { IgnoreWriteExceptions = true };
+        foreach (var host in hosts)
+        {
+            listener.Prefixes.Add($"http://{host}:{_options.Port}/");
         }
 
         try
         {
             listener.Start();
+            return listener;
         }
-        catch (HttpListenerException ex)
+        catch
         {
             ((IDisposable)listener).Dispose();
-            throw new InvalidOperationException($"LiveUpdates could not listen on {Prefix}: {ex.Message.TrimEnd('.')}. {BindAdvice(ex)}", ex);
+            throw;
         }
-
-        _listener = listener;
     }
 
     /// <summary>
