@@ -93,6 +93,23 @@ public sealed class RefusalLogTests
     }
 
     [Test]
+    public async Task TooManyAuthAttempts_IsExplainedAtInformation()
+    {
+        var logs = new CapturingLoggerProvider();
+        await using var server = await StartAsync(logs, o => o.MaxAuthAttemptsPerMinute = 1);
+        await using var client = await server.ConnectAsync();
+        await client.ExpectAsync("connected");
+
+        await client.SendAsync(new { type = "auth", token = "not-a-token" });
+        await client.ExpectErrorAsync(LiveErrorCodes.TokenInvalid);
+        await client.SendAsync(new { type = "auth", token = "not-a-token" });
+        await client.ExpectErrorAsync(LiveErrorCodes.TooManyAuthAttempts);
+
+        var line = await logs.WaitForAsync(LogLevel.Information, LiveErrorCodes.TooManyAuthAttempts);
+        Assert.That(line.Message, Does.Contain("more than LiveUpdates:MaxAuthAttemptsPerMinute auth messages in a minute"), line.Message);
+    }
+
+    [Test]
     public async Task GuildNotInTheToken_LogsThePolicyAndTheClaim()
     {
         var logs = new CapturingLoggerProvider();

@@ -261,7 +261,16 @@ internal sealed partial class ClientConnection : ISubscriber
             if (!_session.TryCountAttempt(_server.Now))
             {
                 // Each attempt costs a token decryption and a policy call: a client that loops on auth is cut off.
-                Log.AuthFailed(_logger, Id, LiveErrorCodes.TooManyAuthAttempts);
+                const string Reason = $"more than {LiveUpdatesOptions.SectionName}:MaxAuthAttemptsPerMinute auth messages in a minute; the connection is closed";
+                if (_server.RefusalLog.Count(Reason, out var suppressed))
+                {
+                    Log.AuthRefused(_logger, Id, _request.RemoteEndPoint, LiveErrorCodes.TooManyAuthAttempts, Reason, suppressed);
+                }
+                else
+                {
+                    Log.AuthFailed(_logger, Id, LiveErrorCodes.TooManyAuthAttempts);
+                }
+
                 _server.Metrics.AuthFailures.Add(1, new KeyValuePair<string, object?>("code", LiveErrorCodes.TooManyAuthAttempts));
                 _writer.EnqueueLocked(Control(ServerMessages.Error(LiveErrorCodes.TooManyAuthAttempts, $"At most {_server.Options.MaxAuthAttemptsPerMinute} auth messages per minute.")));
                 _writer.RequestCloseLocked(WebSocketCloseStatus.PolicyViolation, ProtocolNames.CloseTooManyAuthAttempts, drainFirst: true);
