@@ -22,6 +22,7 @@ public static class Broadcast
     /// <param name="eventName">An event name <c>&lt;plugin&gt;:&lt;action&gt;</c>.</param>
     /// <param name="data">The payload; <see langword="null"/> sends <c>{}</c>.</param>
     /// <exception cref="ArgumentException">The guild id or event name is malformed.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the guild id's type (string or ulong), never in which arguments may be left out.")]
     public static void ToGuild(string guildId, string eventName, object? data = null)
     {
         var current = Volatile.Read(ref s_current);
@@ -34,6 +35,18 @@ public static class Broadcast
 
         current.Broadcast(guildId, eventName, data);
     }
+
+    /// <summary>
+    /// Broadcasts an event to the dashboards viewing <paramref name="guildId"/>, given as the <see cref="ulong"/> snowflake
+    /// that .NET Discord libraries hand out, or does nothing when no broadcaster is set.
+    /// </summary>
+    /// <param name="guildId">A Discord guild id (<c>guild.Id</c>).</param>
+    /// <param name="eventName">An event name <c>&lt;plugin&gt;:&lt;action&gt;</c>.</param>
+    /// <param name="data">The payload; <see langword="null"/> sends <c>{}</c>.</param>
+    /// <exception cref="ArgumentException">The event name is malformed.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the guild id's type (string or ulong), never in which arguments may be left out.")]
+    public static void ToGuild(ulong guildId, string eventName, object? data = null) =>
+        ToGuild(guildId.ToString(System.Globalization.CultureInfo.InvariantCulture), eventName, data);
 
     /// <summary>Sets (or, with <see langword="null"/>, clears) the broadcaster behind the facade.</summary>
     /// <param name="broadcaster">The broadcaster, usually the running <see cref="WebSocketManager"/>.</param>

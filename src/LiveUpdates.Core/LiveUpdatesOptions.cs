@@ -17,7 +17,11 @@ public sealed class LiveUpdatesOptions
     /// <value>Default: <c>3002</c>. Range 1–65535.</value>
     public int Port { get; set; } = 3002;
 
-    /// <summary>Gets or sets the host part of the <see cref="System.Net.HttpListener"/> prefix: <c>+</c> for every address, or a host name or IP address such as <c>127.0.0.1</c>.</summary>
+    /// <summary>
+    /// Gets or sets the host part of the <see cref="System.Net.HttpListener"/> prefix: <c>+</c> for every address (<c>0.0.0.0</c>,
+    /// <c>::</c>, <c>[::]</c> and <c>*</c> mean the same), or a host name or IP address of this machine such as <c>127.0.0.1</c>.
+    /// HttpListener answers requests for any other host name with 404; <c>localhost</c> and <c>127.0.0.1</c> each also answer to the other.
+    /// </summary>
     /// <value>Default: <c>+</c> (every address).</value>
     public string Host { get; set; } = "+";
 

@@ -194,7 +194,8 @@ public sealed class LiveUpdatesOptionsValidator : IValidateOptions<LiveUpdatesOp
             }
         }
 
-        return errors;
+        // OptionsValidationException joins the failures with "; ": sentences without their full stop read as one list.
+        return errors.ConvertAll(static e => e.TrimEnd('.'));
     }
 
     private static void Positive(List<string> errors, string name, TimeSpan value, string extra = "")

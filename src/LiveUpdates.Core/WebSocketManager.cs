@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Globalization;
 using System.Net;
 using System.Net.WebSockets;
 using LiveUpdates.Brokers;
@@ -126,10 +127,11 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
         _listener.StartAccepting();
         _connections.StartSweeping(_options.LivenessCheckInterval);
         Volatile.Write(ref _state, Running);
-        Log.Listening(_logger, Prefix);
+        LogSummary();
     }
 
     /// <inheritdoc/>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the guild id's type (string or ulong), never in which arguments may be left out.")]
     public void Broadcast(string guildId, string eventName, object? data = null)
     {
         LiveNames.ThrowIfInvalidGuildId(guildId);
@@ -146,7 +148,15 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
     }
 
     /// <inheritdoc/>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the guild id's type (string or ulong), never in which arguments may be left out.")]
+    public void Broadcast(ulong guildId, string eventName, object? data = null) =>
+        Broadcast(guildId.ToString(CultureInfo.InvariantCulture), eventName, data);
+
+    /// <inheritdoc/>
     public IRoomEmitter To(string room) => new RoomEmitter(this, LiveNames.GuildIdFromRoom(room));
+
+    /// <inheritdoc/>
+    public IRoomEmitter To(ulong guildId) => new RoomEmitter(this, guildId.ToString(CultureInfo.InvariantCulture));
 
     /// <summary>
     /// Stops the server: every client gets close status 1001 (going away), clients that do not answer within
@@ -197,6 +207,7 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
     /// <param name="cancellationToken">Stops waiting (the re-check still happens).</param>
     /// <returns>A task that completes when the guild's subscriptions have been re-checked.</returns>
     /// <exception cref="ArgumentException">The guild id is malformed.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the guild id's type (string or ulong), never in which arguments may be left out.")]
     public Task InvalidateGuildAccessAsync(string guildId, CancellationToken cancellationToken = default)
     {
         LiveNames.ThrowIfInvalidGuildId(guildId);
@@ -213,6 +224,17 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
 
         return local;
     }
+
+    /// <summary>
+    /// Re-checks every open subscription of <paramref name="guildId"/>, given as the <see cref="ulong"/> snowflake that
+    /// .NET Discord libraries hand out; see <see cref="InvalidateGuildAccessAsync(string, CancellationToken)"/>.
+    /// </summary>
+    /// <param name="guildId">The guild whose permissions changed.</param>
+    /// <param name="cancellationToken">Stops waiting (the re-check still happens).</param>
+    /// <returns>A task that completes when the guild's subscriptions have been re-checked.</returns>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the guild id's type (string or ulong), never in which arguments may be left out.")]
+    public Task InvalidateGuildAccessAsync(ulong guildId, CancellationToken cancellationToken = default) =>
+        InvalidateGuildAccessAsync(guildId.ToString(CultureInfo.InvariantCulture), cancellationToken);
 
     /// <summary>Stops the server if it is running; see <see cref="StopAsync(CancellationToken)"/>.</summary>
     /// <returns>A task that completes when the server has stopped.</returns>
@@ -276,6 +298,24 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
         }
 
         await connection.RunAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>What an operator needs to know of a server that just started, one line per concern.</summary>
+    private void LogSummary()
+    {
+        Log.Listening(_logger, string.Join(", ", _listener.Hosts.Select(h => $"http://{h}:{_options.Port}/")), StartupSummary.ClientUrls(_options, _listener.Hosts));
+        Log.OriginPolicy(_logger, StartupSummary.Origins(_options));
+        if (StartupSummary.IsMemberSourceWithoutStore(_server.AccessPolicy))
+        {
+            Log.AccessPolicyWarning(_logger, StartupSummary.Access(_server.AccessPolicy, _options));
+        }
+        else
+        {
+            Log.AccessPolicy(_logger, StartupSummary.Access(_server.AccessPolicy, _options));
+        }
+
+        Log.Broker(_logger, StartupSummary.Broker(_broker, _options));
+        Log.ChangedSettings(_logger, StartupSummary.ChangedSettings(_options));
     }
 
     private async Task SpinUntilStopTask()
@@ -349,8 +389,23 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "LiveUpdates WebSocket server listening on {Prefix}")]
-        public static partial void Listening(ILogger logger, string prefix);
+        [LoggerMessage(1, LogLevel.Information, "LiveUpdates WebSocket server listening on {Prefix}; clients connect to {ClientUrls}")]
+        public static partial void Listening(ILogger logger, string prefix, string clientUrls);
+
+        [LoggerMessage(27, LogLevel.Information, "LiveUpdates origins: {Origins}")]
+        public static partial void OriginPolicy(ILogger logger, string origins);
+
+        [LoggerMessage(28, LogLevel.Information, "LiveUpdates access: {Access}")]
+        public static partial void AccessPolicy(ILogger logger, string access);
+
+        [LoggerMessage(29, LogLevel.Warning, "LiveUpdates access: {Access}")]
+        public static partial void AccessPolicyWarning(ILogger logger, string access);
+
+        [LoggerMessage(30, LogLevel.Information, "LiveUpdates broker: {Broker}")]
+        public static partial void Broker(ILogger logger, string broker);
+
+        [LoggerMessage(31, LogLevel.Information, "LiveUpdates settings changed from their defaults: {Changes}")]
+        public static partial void ChangedSettings(ILogger logger, string changes);
 
         [LoggerMessage(2, LogLevel.Information, "LiveUpdates WebSocket server stopped; {Aborted} connection(s) had to be aborted")]
         public static partial void Stopped(ILogger logger, int aborted);

@@ -63,6 +63,15 @@ public static class LiveUpdatesServiceCollectionExtensions
 
         // Bound before the environment set-up is registered, so WS_PORT / AUTH_SECRET override the section.
         services.AddOptions<LiveUpdatesOptions>().Bind(configuration);
+
+        // What the binder lets through silently (typos, a value where a list belongs, "60" as a time span) fails start-up.
+        // One validator per section, however often the same section is added.
+        var path = (configuration as IConfigurationSection)?.Path;
+        if (!services.Any(d => d.ImplementationInstance is ConfigurationShapeValidator v && (ReferenceEquals(v.Configuration, configuration) || (path is not null && (v.Configuration as IConfigurationSection)?.Path == path))))
+        {
+            services.AddSingleton<IValidateOptions<LiveUpdatesOptions>>(new ConfigurationShapeValidator(configuration));
+        }
+
         return services.AddLiveUpdates();
     }
 

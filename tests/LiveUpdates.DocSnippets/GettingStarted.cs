@@ -44,7 +44,7 @@ public static class GettingStarted
 #region getting-started-service
 public sealed class ModerationConfigService(IBroadcaster broadcaster, IConfigStore store)
 {
-    public async Task SaveAsync(string guildId, ModerationConfig config, string userId)
+    public async Task SaveAsync(ulong guildId, ModerationConfig config, string userId) // guild.Id, as Discord libraries give it
     {
         await store.SaveAsync(guildId, config);                                   // the write
         broadcaster.Broadcast(guildId, LiveEvents.Moderation.ConfigUpdated,      // then one line
@@ -56,7 +56,7 @@ public sealed class ModerationConfigService(IBroadcaster broadcaster, IConfigSto
 /// <summary>What the snippets assume of the bot: its own store.</summary>
 public interface IConfigStore
 {
-    Task SaveAsync(string guildId, ModerationConfig config);
+    Task SaveAsync(ulong guildId, ModerationConfig config);
 }
 
 /// <summary>A plugin's configuration, as the bot stores it.</summary>

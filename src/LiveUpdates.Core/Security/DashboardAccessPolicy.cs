@@ -18,6 +18,7 @@ public sealed class DashboardAccessPolicy : IGuildAccessPolicy, IDependencyHealt
     private readonly IGuildMemberSource _members;
     private readonly IDashboardPermissionStore _store;
     private readonly LiveUpdatesOptions _options;
+    private readonly bool _hasStore;
 
     /// <summary>Creates the policy.</summary>
     /// <param name="members">Answers from the bot's Discord cache: the guilds a user shares with the bot, and a member's roles and flags.</param>
@@ -29,6 +30,7 @@ public sealed class DashboardAccessPolicy : IGuildAccessPolicy, IDependencyHealt
         ArgumentNullException.ThrowIfNull(options);
         _members = members;
         _store = store ?? new EmptyPermissionStore();
+        _hasStore = store is not null;
         _options = options;
     }
 
@@ -53,11 +55,32 @@ public sealed class DashboardAccessPolicy : IGuildAccessPolicy, IDependencyHealt
         var member = await _members.GetMemberAsync(guildId, user, cancellationToken).ConfigureAwait(false);
         if (member is null)
         {
-            return GuildAccess.None;
+            return GuildAccess.Refused("not-a-member", $"the member source ({_members.GetType().Name}) found no member: the user is not in the guild, or the bot does not share it");
         }
 
         var documents = member.IsOwner ? [] : await _store.GetPermissionsAsync(guildId, cancellationToken).ConfigureAwait(false);
-        return DashboardPermissionResolver.Resolve(member, documents, _options.PermissionCategories);
+        var access = DashboardPermissionResolver.Resolve(member, documents, _options.PermissionCategories);
+        return access.CanOpen ? access : GuildAccess.Refused("no-allowed-action", NoActionReason(member));
+    }
+
+    /// <summary>Gets a value indicating whether a permission store was given (the start-up summary says so).</summary>
+    internal bool HasStore => _hasStore;
+
+    /// <summary>Gets the member source's type name, for the start-up summary.</summary>
+    internal string MemberSourceName => _members.GetType().Name;
+
+    /// <summary>Gets the permission store's type name, for the start-up summary.</summary>
+    internal string StoreName => _store.GetType().Name;
+
+    private string NoActionReason(GuildMember member)
+    {
+        var who = member.IsAdministrator
+            ? "an administrator, but _deny_access on their highest role that sets it strips the administrator default"
+            : "neither the owner nor an administrator";
+        var overrides = _hasStore
+            ? $"and no override of their {member.Roles.Count} role(s) in the permission store allows a registered action"
+            : "and no permission store is registered, so no role override can allow one (add .AddMongoPermissionStore() or an IDashboardPermissionStore)";
+        return $"the permission model allows no dashboard action: the member is {who}, {overrides}";
     }
 
     /// <inheritdoc/>

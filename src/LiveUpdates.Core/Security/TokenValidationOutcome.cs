@@ -5,11 +5,12 @@ namespace LiveUpdates.Security;
 /// <summary>The result of <see cref="ITokenValidator.ValidateAsync(string, CancellationToken)"/>: a user, or an error code for the client.</summary>
 public sealed class TokenValidationOutcome
 {
-    private TokenValidationOutcome(AuthenticatedUser? user, string? errorCode, string? message)
+    private TokenValidationOutcome(AuthenticatedUser? user, string? errorCode, string? message, string? reason = null)
     {
         User = user;
         ErrorCode = errorCode;
         Message = message;
+        Reason = reason;
     }
 
     /// <summary>Gets a value indicating whether the token was accepted.</summary>
@@ -25,6 +26,12 @@ public sealed class TokenValidationOutcome
 
     /// <summary>Gets the message sent to the client when the token was refused; it must not reveal why a signature failed.</summary>
     public string? Message { get; }
+
+    /// <summary>
+    /// Gets why the built-in validators refused the token, for the server's log only (the client gets <see cref="ErrorCode"/>
+    /// and <see cref="Message"/>); never the token or a secret. <see langword="null"/> for other validators.
+    /// </summary>
+    internal string? Reason { get; }
 
     /// <summary>Creates an accepted outcome.</summary>
     /// <param name="user">The authenticated user.</param>
@@ -45,4 +52,7 @@ public sealed class TokenValidationOutcome
         ArgumentException.ThrowIfNullOrEmpty(message);
         return new TokenValidationOutcome(null, errorCode, message);
     }
+
+    /// <summary>Creates a refused outcome of a built-in validator, with the reason the log gives.</summary>
+    internal static TokenValidationOutcome Failure(string errorCode, string message, string reason) => new(null, errorCode, message, reason);
 }

@@ -24,7 +24,8 @@ internal sealed class TestServer : IAsyncDisposable
         TimeProvider? timeProvider = null,
         ITokenValidator? tokenValidator = null,
         Func<LiveUpdatesOptions, IGuildAccessPolicy>? accessPolicy = null,
-        IBroker? broker = null)
+        IBroker? broker = null,
+        ILoggerFactory? loggerFactory = null)
     {
         var options = new LiveUpdatesOptions
         {
@@ -33,7 +34,7 @@ internal sealed class TestServer : IAsyncDisposable
             AuthSecret = TestTokens.Secret,
         };
         configure?.Invoke(options);
-        var manager = new WebSocketManager(options, tokenValidator, accessPolicy?.Invoke(options), broker, LoggerFactory, timeProvider);
+        var manager = new WebSocketManager(options, tokenValidator, accessPolicy?.Invoke(options), broker, loggerFactory ?? LoggerFactory, timeProvider);
         await manager.StartAsync();
         return new TestServer(manager, options);
     }

@@ -18,13 +18,15 @@ internal sealed class ConnectionLimiter(int maxConnections, int maxPerAddress)
         if (Interlocked.Increment(ref _total) > maxConnections)
         {
             Interlocked.Decrement(ref _total);
-            return AdmissionResult.Refuse(HttpStatusCode.ServiceUnavailable, "The server holds as many connections as it may; try again later.");
+            return AdmissionResult.Refuse(HttpStatusCode.ServiceUnavailable, "The server holds as many connections as it may; try again later.", AdmissionRules.MaxConnections,
+                $"{maxConnections} connections are open, {LiveUpdatesOptions.SectionName}:MaxConnections; raise it if the server has room");
         }
 
         if (_perAddress.AddOrUpdate(address, 1, static (_, n) => n + 1) > maxPerAddress)
         {
             Release(address);
-            return AdmissionResult.Refuse(HttpStatusCode.TooManyRequests, "Too many connections from this address.");
+            return AdmissionResult.Refuse(HttpStatusCode.TooManyRequests, "Too many connections from this address.", AdmissionRules.MaxConnectionsPerAddress,
+                $"the address {address} holds {maxPerAddress} connections, {LiveUpdatesOptions.SectionName}:MaxConnectionsPerAddress; behind a reverse proxy, list the proxy in {LiveUpdatesOptions.SectionName}:TrustedProxies");
         }
 
         return AdmissionResult.Admit(address);

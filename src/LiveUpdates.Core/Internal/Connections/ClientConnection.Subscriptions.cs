@@ -49,7 +49,7 @@ internal sealed partial class ClientConnection
 
         if (!access.CanOpen)
         {
-            RefuseJoin(guildId);
+            RefuseJoin(guildId, access);
             return;
         }
 
@@ -103,9 +103,9 @@ internal sealed partial class ClientConnection
     }
 
     /// <inheritdoc/>
-    public void RefuseJoin(string guildId)
+    public void RefuseJoin(string guildId, GuildAccess access)
     {
-        Log.SubscribeForbidden(_logger, Id, User?.UserId ?? "-", guildId);
+        LogGuildRefused(User?.UserId ?? "-", guildId, access);
         SendError(LiveErrorCodes.Forbidden, "No access to this guild.", guildId);
     }
 
@@ -188,7 +188,22 @@ internal sealed partial class ClientConnection
             _writer.EnqueueLocked(Control(ServerMessages.Error(LiveErrorCodes.Forbidden, "Access to this guild was revoked.", guildId)));
         }
 
-        Log.SubscribeForbidden(_logger, Id, user.UserId, guildId);
+        LogGuildRefused(user.UserId, guildId, access);
+    }
+
+    /// <summary>Says which policy refused the guild and by which rule, at most once a second per rule (the client gets FORBIDDEN only).</summary>
+    private void LogGuildRefused(string userId, string guildId, GuildAccess access)
+    {
+        const string HostPolicyRule = "host-policy";
+        if (_server.RefusalLog.Count(access.Refusal?.Rule ?? HostPolicyRule, out var suppressed))
+        {
+            var reason = access.Refusal?.Reason ?? "it returned no access for this user and guild (GuildAccess.None)";
+            Log.GuildRefused(_logger, Id, userId, guildId, _server.AccessPolicy.GetType().Name, reason, suppressed);
+        }
+        else
+        {
+            Log.SubscribeForbidden(_logger, Id, userId, guildId);
+        }
     }
 
     /// <inheritdoc/>

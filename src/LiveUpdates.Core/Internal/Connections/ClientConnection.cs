@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net.WebSockets;
 using LiveUpdates.Internal.Delivery;
 using LiveUpdates.Internal.Protocol;
+using LiveUpdates.Internal.Security;
 using LiveUpdates.Internal.Sessions;
 using LiveUpdates.Internal.Subscriptions;
 using LiveUpdates.Security;
@@ -259,7 +260,16 @@ internal sealed partial class ClientConnection : ISubscriber
             if (!_session.TryCountAttempt(_server.Now))
             {
                 // Each attempt costs a token decryption and a policy call: a client that loops on auth is cut off.
-                Log.AuthFailed(_logger, Id, LiveErrorCodes.TooManyAuthAttempts);
+                const string Reason = $"more than {LiveUpdatesOptions.SectionName}:MaxAuthAttemptsPerMinute auth messages in a minute; the connection is closed";
+                if (_server.RefusalLog.Count(Reason, out var suppressed))
+                {
+                    Log.AuthRefused(_logger, Id, _request.RemoteEndPoint, LiveErrorCodes.TooManyAuthAttempts, Reason, suppressed);
+                }
+                else
+                {
+                    Log.AuthFailed(_logger, Id, LiveErrorCodes.TooManyAuthAttempts);
+                }
+
                 _server.Metrics.AuthFailures.Add(1, new KeyValuePair<string, object?>("code", LiveErrorCodes.TooManyAuthAttempts));
                 _writer.EnqueueLocked(Control(ServerMessages.Error(LiveErrorCodes.TooManyAuthAttempts, $"At most {_server.Options.MaxAuthAttemptsPerMinute} auth messages per minute.")));
                 _writer.RequestCloseLocked(WebSocketCloseStatus.PolicyViolation, ProtocolNames.CloseTooManyAuthAttempts, drainFirst: true);
@@ -269,7 +279,7 @@ internal sealed partial class ClientConnection : ISubscriber
 
         if (string.IsNullOrEmpty(token))
         {
-            RefuseAuth(LiveErrorCodes.TokenMissing, "The auth message carried no token.");
+            RefuseAuth(TokenOutcomes.Missing);
             return;
         }
 
@@ -280,7 +290,7 @@ internal sealed partial class ClientConnection : ISubscriber
             outcome = await _server.TokenValidator.ValidateAsync(token, _server.Stopping.Token).ConfigureAwait(false);
             if (!outcome.IsValid)
             {
-                RefuseAuth(outcome.ErrorCode, outcome.Message);
+                RefuseAuth(outcome);
                 return;
             }
 
@@ -320,11 +330,23 @@ internal sealed partial class ClientConnection : ISubscriber
         }
     }
 
-    private void RefuseAuth(string code, string message)
+    private void RefuseAuth(TokenValidationOutcome outcome)
     {
-        Log.AuthFailed(_logger, Id, code);
+        var code = outcome.ErrorCode!;
+
+        // The client gets the stable code only; the log says which check failed (never the token), once a second per reason.
+        var reason = outcome.Reason ?? $"the token validator {_server.TokenValidator.GetType().Name} refused it ({outcome.Message})";
+        if (_server.RefusalLog.Count(outcome.Reason ?? code, out var suppressed))
+        {
+            Log.AuthRefused(_logger, Id, _request.RemoteEndPoint, code, reason, suppressed);
+        }
+        else
+        {
+            Log.AuthFailed(_logger, Id, code);
+        }
+
         _server.Metrics.AuthFailures.Add(1, new KeyValuePair<string, object?>("code", code));
-        SendError(code, message);
+        SendError(code, outcome.Message!);
     }
 
     /// <summary>Applies the idle and auth timeouts, token expiry and the writer's timeouts; called by the liveness sweep.</summary>
@@ -424,14 +446,20 @@ internal sealed partial class ClientConnection : ISubscriber
         [LoggerMessage(5, LogLevel.Debug, "Connection {ConnectionId} authenticated as user {UserId}")]
         public static partial void Authenticated(ILogger logger, long connectionId, string userId);
 
-        [LoggerMessage(6, LogLevel.Information, "Connection {ConnectionId} refused a token: {ErrorCode}")]
+        [LoggerMessage(6, LogLevel.Debug, "Connection {ConnectionId} refused a token: {ErrorCode}")]
         public static partial void AuthFailed(ILogger logger, long connectionId, string errorCode);
+
+        [LoggerMessage(25, LogLevel.Information, "Connection {ConnectionId} from {RemoteEndPoint} refused a token with {ErrorCode}: {Reason}. {Suppressed} more refusal(s) for this reason since its last line")]
+        public static partial void AuthRefused(ILogger logger, long connectionId, string? remoteEndPoint, string errorCode, string reason, long suppressed);
 
         [LoggerMessage(7, LogLevel.Debug, "Connection {ConnectionId} (user {UserId}) subscribed to guild {GuildId}")]
         public static partial void Subscribed(ILogger logger, long connectionId, string userId, string guildId);
 
-        [LoggerMessage(8, LogLevel.Information, "Connection {ConnectionId} (user {UserId}) was refused guild {GuildId}")]
+        [LoggerMessage(8, LogLevel.Debug, "Connection {ConnectionId} (user {UserId}) was refused guild {GuildId}")]
         public static partial void SubscribeForbidden(ILogger logger, long connectionId, string userId, string guildId);
+
+        [LoggerMessage(26, LogLevel.Information, "Connection {ConnectionId} (user {UserId}) was refused guild {GuildId} by {Policy}: {Reason}. {Suppressed} more refusal(s) for this reason since its last line")]
+        public static partial void GuildRefused(ILogger logger, long connectionId, string userId, string guildId, string policy, string reason, long suppressed);
 
         [LoggerMessage(10, LogLevel.Information, "Connection {ConnectionId} timed out: {Reason}")]
         public static partial void TimedOut(ILogger logger, long connectionId, string reason);

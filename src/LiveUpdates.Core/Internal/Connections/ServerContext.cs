@@ -41,5 +41,8 @@ internal sealed class ServerContext(
     /// <summary>Cancelled when the server stops; bounds validator and policy calls.</summary>
     public CancellationTokenSource Stopping { get; } = stopping;
 
+    /// <summary>Rate-limits the Information lines that explain refused tokens and guilds, per reason, across every connection.</summary>
+    public LogThrottles RefusalLog { get; } = new(timeProvider);
+
     public long Now => TimeProvider.GetTimestamp();
 }

@@ -17,6 +17,9 @@ internal sealed class AccessGate(IGuildAccessPolicy policy, RoomStore rooms, Liv
     /// <summary>Gets the access version: read it before resolving a subscription's access, compare it when the subscription completes.</summary>
     public long Version => Interlocked.Read(ref _version);
 
+    /// <summary>What a failed or timed-out policy call amounts to: no access, and the log says why.</summary>
+    private static readonly GuildAccess PolicyFailed = GuildAccess.Refused("policy-failed", "the access policy failed or did not answer within LiveUpdates:AccessCheckTimeout (logged above), so access is denied until the client subscribes again");
+
     /// <summary>Resolves <paramref name="join"/>'s access again (permissions or the session changed while it waited); a failure or timeout denies it.</summary>
     public async Task RecheckAsync(JoinWork join)
     {
@@ -28,7 +31,7 @@ internal sealed class AccessGate(IGuildAccessPolicy policy, RoomStore rooms, Liv
         catch (Exception ex)
         {
             DispatchLog.DispatchFailed(logger, ex, "subscribe", join.GuildId);
-            join.Access = GuildAccess.None;
+            join.Access = PolicyFailed;
         }
     }
 
@@ -77,7 +80,7 @@ internal sealed class AccessGate(IGuildAccessPolicy policy, RoomStore rooms, Liv
         {
             // When in doubt, stop sending: the client may subscribe again and be checked afresh.
             DispatchLog.RecheckFailed(logger, ex, member.Id, guildId);
-            access = GuildAccess.None;
+            access = PolicyFailed;
         }
 
         member.ApplyAccess(guildId, user, access);

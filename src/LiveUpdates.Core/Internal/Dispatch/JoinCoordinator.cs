@@ -61,7 +61,7 @@ internal sealed class JoinCoordinator(
 
             if (!join.Access.CanOpen)
             {
-                join.Subscriber.RefuseJoin(guildId);
+                join.Subscriber.RefuseJoin(guildId, join.Access);
                 join.Completion.TrySetResult(false);
                 return;
             }
@@ -127,7 +127,7 @@ internal sealed class JoinCoordinator(
             await access.RecheckAsync(join).ConfigureAwait(false);
             if (!join.Access.CanOpen)
             {
-                join.Subscriber.RefuseJoin(guildId);
+                join.Subscriber.RefuseJoin(guildId, join.Access);
                 join.Completion.TrySetResult(false);
                 watches.ReleaseIfUnused(guildId);
                 return;

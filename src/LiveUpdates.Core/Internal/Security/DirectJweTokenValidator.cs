@@ -14,7 +14,7 @@ namespace LiveUpdates.Internal.Security;
 /// JWK thumbprint. Its <c>decode</c> also accepts <c>A256GCM</c> with a 32-byte key from the same salt, and so does this.</item>
 /// </list>
 /// Every key is derived once, here, for every secret and cookie name. The payload is the JSON claims set, checked by
-/// <see cref="TokenClaims.Check"/>. Every refusal before the claims is <see cref="TokenOutcomes.Invalid"/>, whatever the reason.
+/// <see cref="TokenClaims.Check"/>. Every refusal before the claims is <c>TOKEN_INVALID</c> for the client, whatever the reason; the reason goes to the log only.
 /// </summary>
 internal sealed class DirectJweTokenValidator
 {
@@ -58,16 +58,20 @@ internal sealed class DirectJweTokenValidator
         var span = token.AsSpan();
         if (span.Split(ranges, '.') != Segments)
         {
-            return TokenOutcomes.Invalid;
+            return TokenOutcomes.Unreadable;
         }
 
         var encodedHeader = span[ranges[0]];
+        if (!JoseHeader.TryParse(encodedHeader, out var header))
+        {
+            return TokenOutcomes.Unreadable;
+        }
+
         if (!span[ranges[1]].IsEmpty // `dir` carries no encrypted key
-            || !JoseHeader.TryParse(encodedHeader, out var header)
             || header!.Alg != DirectAlgorithm
             || header.HasUnsupportedParameters)
         {
-            return TokenOutcomes.Invalid;
+            return TokenOutcomes.UnsupportedEncryption;
         }
 
         var keys = header.Enc switch
@@ -76,13 +80,17 @@ internal sealed class DirectJweTokenValidator
             JweContentDecryption.A256Gcm => _gcmKeys,
             _ => null,
         };
-        if (keys is null
-            || !Base64UrlSegment.TryDecode(span[ranges[2]], out var iv)
+        if (keys is null)
+        {
+            return TokenOutcomes.UnsupportedEncryption;
+        }
+
+        if (!Base64UrlSegment.TryDecode(span[ranges[2]], out var iv)
             || !Base64UrlSegment.TryDecode(span[ranges[3]], out var ciphertext)
             || !Base64UrlSegment.TryDecode(span[ranges[4]], out var tag)
             || !JweContentDecryption.HasValidShape(header.Enc!, iv.Length, ciphertext.Length, tag.Length))
         {
-            return TokenOutcomes.Invalid;
+            return TokenOutcomes.Unreadable;
         }
 
         // The AAD is the ASCII of the encoded protected header (RFC 7516 §5.1 step 14); TryParse checked it is base64url.
@@ -105,7 +113,7 @@ internal sealed class DirectJweTokenValidator
                 }
             }
 
-            return TokenOutcomes.Invalid;
+            return TokenOutcomes.NotDecryptable;
         }
         finally
         {
@@ -128,7 +136,7 @@ internal sealed class DirectJweTokenValidator
     {
         if (!Utf8.IsValid(payload.Span))
         {
-            return TokenOutcomes.Invalid;
+            return TokenOutcomes.BadPayload;
         }
 
         JsonElement claims;
@@ -139,12 +147,12 @@ internal sealed class DirectJweTokenValidator
         }
         catch (JsonException)
         {
-            return TokenOutcomes.Invalid;
+            return TokenOutcomes.BadPayload;
         }
 
         if (claims.ValueKind != JsonValueKind.Object || !header.ReplicatedClaimsMatch(claims))
         {
-            return TokenOutcomes.Invalid;
+            return TokenOutcomes.BadPayload;
         }
 
         return TokenClaims.Check(claims, _options, _timeProvider.GetUtcNow());

@@ -52,7 +52,7 @@ internal sealed class HmacJwtTokenValidator : ITokenValidator
 
         if (token.Length > _options.MaxInboundMessageBytes)
         {
-            return TokenOutcomes.Invalid;
+            return TokenOutcomes.TooLarge;
         }
 
         TokenValidationResult result;
@@ -62,18 +62,18 @@ internal sealed class HmacJwtTokenValidator : ITokenValidator
         }
         catch (Exception ex) when (ex is ArgumentException or SecurityTokenException or FormatException)
         {
-            return TokenOutcomes.Invalid;
+            return Refusal(ex, token);
         }
 
         if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt)
         {
-            return TokenOutcomes.Invalid;
+            return Refusal(result.Exception, token);
         }
 
         // Critical extensions we do not implement must be refused (RFC 7515 §4.1.11), as the JWE path does.
         if (jwt.TryGetHeaderValue<object>("crit", out _))
         {
-            return TokenOutcomes.Invalid;
+            return TokenOutcomes.Critical;
         }
 
         JsonElement claims;
@@ -83,11 +83,21 @@ internal sealed class HmacJwtTokenValidator : ITokenValidator
         }
         catch (Exception ex) when (ex is JsonException or FormatException)
         {
-            return TokenOutcomes.Invalid;
+            return TokenOutcomes.BadPayload;
         }
 
         return TokenClaims.Check(claims, _options, _timeProvider.GetUtcNow());
     }
+
+    /// <summary>Names why IdentityModel refused the token, for the log; the client gets TOKEN_INVALID whatever it is.</summary>
+    private static TokenValidationOutcome Refusal(Exception? error, string token) => error switch
+    {
+        SecurityTokenInvalidAlgorithmException => TokenOutcomes.WrongAlgorithm,
+        SecurityTokenSignatureKeyNotFoundException => TokenOutcomes.WrongKey,
+        SecurityTokenInvalidSignatureException when token.EndsWith('.') => TokenOutcomes.Unsigned, // an empty signature segment
+        SecurityTokenInvalidSignatureException => TokenOutcomes.WrongKey,
+        _ => TokenOutcomes.Unreadable,
+    };
 
     private static JsonElement DecodePayload(string encodedPayload)
     {

@@ -38,14 +38,14 @@ internal sealed class SessionTokenValidator : ITokenValidator
 
         if (token.Length > _options.MaxInboundMessageBytes)
         {
-            return ValueTask.FromResult(TokenOutcomes.Invalid);
+            return ValueTask.FromResult(TokenOutcomes.TooLarge);
         }
 
         return (token.AsSpan().Count('.') + 1) switch
         {
             JwsSegments => _jws.ValidateAsync(token, cancellationToken),
             JweSegments => ValueTask.FromResult(_jwe.Validate(token)),
-            _ => ValueTask.FromResult(TokenOutcomes.Invalid),
+            _ => ValueTask.FromResult(TokenOutcomes.Unreadable),
         };
     }
 }

@@ -4,7 +4,7 @@ using LiveUpdates.Security;
 
 namespace LiveUpdates.Internal.Security;
 
-/// <summary>The built-in guild access policy: the user may open the guilds listed in the token's guilds claim.</summary>
+/// <summary>The built-in guild access policy: the user may open the guilds listed in the token's guilds claim; a refusal says whether the claim lacks the guild or is missing.</summary>
 internal sealed class TokenClaimGuildAccessPolicy : IGuildAccessPolicy
 {
     private readonly string _claim;
@@ -16,7 +16,8 @@ internal sealed class TokenClaimGuildAccessPolicy : IGuildAccessPolicy
 
     public ValueTask<GuildAccess> GetAccessAsync(AuthenticatedUser user, string guildId, CancellationToken cancellationToken)
     {
-        foreach (var g in Read(user))
+        var guilds = Read(user);
+        foreach (var g in guilds)
         {
             if (string.Equals(g, guildId, StringComparison.Ordinal))
             {
@@ -24,8 +25,13 @@ internal sealed class TokenClaimGuildAccessPolicy : IGuildAccessPolicy
             }
         }
 
-        return ValueTask.FromResult(GuildAccess.None);
+        return ValueTask.FromResult(HasClaim(user)
+            ? GuildAccess.Refused("not-in-token-guilds", $"the guild is not in the token's '{_claim}' claim ({guilds.Count} guild id(s) listed); add it where the dashboard makes the token")
+            : GuildAccess.Refused("no-token-guilds", $"the token has no '{_claim}' array claim ({LiveUpdatesOptions.SectionName}:GuildsClaim), so this policy allows no guild; put the user's guild ids there, or register an IGuildMemberSource for the dashboard permission model"));
     }
+
+    private bool HasClaim(AuthenticatedUser user) =>
+        user.Claims.ValueKind == JsonValueKind.Object && user.Claims.TryGetProperty(_claim, out var guilds) && guilds.ValueKind == JsonValueKind.Array;
 
     private List<string> Read(AuthenticatedUser user)
     {

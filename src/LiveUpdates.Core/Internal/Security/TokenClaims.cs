@@ -14,7 +14,7 @@ internal static class TokenClaims
         {
             if (!TryGetUnixTime(exp, out var value))
             {
-                return TokenOutcomes.Invalid;
+                return TokenOutcomes.BadTime;
             }
 
             expiresAt = value;
@@ -27,20 +27,20 @@ internal static class TokenClaims
         else
         {
             // A session token that never expires would outlive every revocation; refuse it.
-            return TokenOutcomes.Invalid;
+            return TokenOutcomes.NoExpiry;
         }
 
         // Like jose, a present iat must be a NumericDate too; it is not otherwise checked (Auth.js sets no maxTokenAge).
         if (claims.TryGetProperty("iat", out var iat) && !TryGetUnixTime(iat, out _))
         {
-            return TokenOutcomes.Invalid;
+            return TokenOutcomes.BadTime;
         }
 
         if (claims.TryGetProperty("nbf", out var nbf))
         {
             if (!TryGetUnixTime(nbf, out var value))
             {
-                return TokenOutcomes.Invalid;
+                return TokenOutcomes.BadTime;
             }
 
             if (now + options.ClockSkew < value)
@@ -106,12 +106,32 @@ internal static class TokenClaims
     }
 }
 
-/// <summary>The refusals, shared so that a refusal allocates nothing.</summary>
+/// <summary>
+/// The refusals, shared so that a refusal allocates nothing. Several share a client-facing code (the client learns no
+/// more than <c>TOKEN_INVALID</c>); each has its own reason, which the server logs (the reasons also key the log's rate
+/// limit, so they are constants).
+/// </summary>
 internal static class TokenOutcomes
 {
-    public static readonly TokenValidationOutcome Missing = TokenValidationOutcome.Failure(LiveErrorCodes.TokenMissing, "The auth message carried no token.");
-    public static readonly TokenValidationOutcome Invalid = TokenValidationOutcome.Failure(LiveErrorCodes.TokenInvalid, "The token is invalid.");
-    public static readonly TokenValidationOutcome Expired = TokenValidationOutcome.Failure(LiveErrorCodes.TokenExpired, "The token has expired.");
-    public static readonly TokenValidationOutcome NotYetValid = TokenValidationOutcome.Failure(LiveErrorCodes.TokenNotYetValid, "The token is not valid yet.");
-    public static readonly TokenValidationOutcome UserMissing = TokenValidationOutcome.Failure(LiveErrorCodes.TokenUserMissing, "The token does not name a user.");
+    private const string InvalidMessage = "The token is invalid.";
+    private const string S = LiveUpdatesOptions.SectionName;
+
+    public static readonly TokenValidationOutcome Missing = TokenValidationOutcome.Failure(LiveErrorCodes.TokenMissing, "The auth message carried no token.", "the auth message carried no token: the dashboard's token route returned nothing");
+    public static readonly TokenValidationOutcome Expired = TokenValidationOutcome.Failure(LiveErrorCodes.TokenExpired, "The token has expired.", $"it expired: its exp is in the past by more than {S}:ClockSkew");
+    public static readonly TokenValidationOutcome NotYetValid = TokenValidationOutcome.Failure(LiveErrorCodes.TokenNotYetValid, "The token is not valid yet.", $"it is not valid yet: its nbf is in the future by more than {S}:ClockSkew (the dashboard's clock is ahead of the bot's)");
+    public static readonly TokenValidationOutcome UserMissing = TokenValidationOutcome.Failure(LiveErrorCodes.TokenUserMissing, "The token does not name a user.", $"it has no user id in the claim named by {S}:UserIdClaim");
+
+    public static readonly TokenValidationOutcome NoExpiry = Invalid($"it has no exp claim; session tokens must expire (set an expiry where the token is made)");
+    public static readonly TokenValidationOutcome BadTime = Invalid("its exp, nbf or iat is not a number of seconds");
+    public static readonly TokenValidationOutcome WrongKey = Invalid($"its signature matches neither {S}:AuthSecret nor any of {S}:AdditionalAuthSecrets: it was signed with another secret");
+    public static readonly TokenValidationOutcome Unsigned = Invalid("it is unsigned (alg: none)");
+    public static readonly TokenValidationOutcome WrongAlgorithm = Invalid("it is signed with another algorithm than HS256");
+    public static readonly TokenValidationOutcome Unreadable = Invalid("it is not a JWT or JWE this server can read (malformed, truncated or not a token)");
+    public static readonly TokenValidationOutcome TooLarge = Invalid($"it is longer than {S}:MaxInboundMessageBytes");
+    public static readonly TokenValidationOutcome Critical = Invalid("its header lists critical extensions (crit) this server does not implement");
+    public static readonly TokenValidationOutcome UnsupportedEncryption = Invalid("it is a JWE, but not alg dir with A256GCM or A256CBC-HS512 (a NextAuth v4 or Auth.js v5 session token)");
+    public static readonly TokenValidationOutcome NotDecryptable = Invalid($"it is a session token (JWE) that no key opens: it was made with another secret than {S}:AuthSecret and {S}:AdditionalAuthSecrets, or (Auth.js v5) for a cookie name not in {S}:SessionCookieNames");
+    public static readonly TokenValidationOutcome BadPayload = Invalid("it opened, but its payload is not a JSON object of claims (or its header's replicated claims differ from the payload's)");
+
+    private static TokenValidationOutcome Invalid(string reason) => TokenValidationOutcome.Failure(LiveErrorCodes.TokenInvalid, InvalidMessage, reason);
 }

@@ -32,8 +32,8 @@ internal interface ISubscriber
     /// <returns><see langword="true"/> when the subscriber joined (or already was in) the room.</returns>
     bool CompleteJoin(AuthenticatedUser user, GuildAccess access, string guildId, byte[] subscribed, IReadOnlyList<OutboundFrame> replay);
 
-    /// <summary>Refuses a subscription whose access a re-check on the dispatch loop denied: the client gets FORBIDDEN.</summary>
-    void RefuseJoin(string guildId);
+    /// <summary>Refuses a subscription whose access (<paramref name="access"/>) a re-check on the dispatch loop denied: the client gets FORBIDDEN.</summary>
+    void RefuseJoin(string guildId, GuildAccess access);
 
     /// <summary>Gets the user the subscriber is subscribed to <paramref name="guildId"/> as, or <see langword="null"/> when it is not subscribed.</summary>
     AuthenticatedUser? SubscribedAs(string guildId);

@@ -25,6 +25,7 @@ internal sealed partial class WebSocketListener
     private readonly ConnectionLimiter _limiter;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly LogThrottles _refusalLog;
     private readonly Func<bool> _isRunning;
     private readonly Func<AcceptedSocket, Task> _onAccepted;
     private HttpListener? _listener;
@@ -38,31 +39,85 @@ internal sealed partial class WebSocketListener
         _limiter = new ConnectionLimiter(options.MaxConnections, options.MaxConnectionsPerAddress);
         _time = time;
         _logger = logger;
+        _refusalLog = new LogThrottles(time);
         _isRunning = isRunning;
         _onAccepted = onAccepted;
     }
 
-    /// <summary>Gets the <see cref="HttpListener"/> prefix, e.g. <c>http://+:3002/</c>.</summary>
-    public string Prefix => $"http://{_options.Host}:{_options.Port}/";
+    /// <summary>Gets the main <see cref="HttpListener"/> prefix, e.g. <c>http://+:3002/</c> (see <see cref="ListenerHost"/> for the host).</summary>
+    public string Prefix => $"http://{ListenerHost.Normalize(_options.Host)}:{_options.Port}/";
 
-    /// <summary>Binds the port; throws <see cref="InvalidOperationException"/> saying which port and what to change.</summary>
+    /// <summary>Gets the hosts registered once bound: the configured one, and for a loopback host its twin when that could be bound too.</summary>
+    public IReadOnlyList<string> Hosts { get; private set; } = [];
+
+    /// <summary>Binds the port; throws <see cref="InvalidOperationException"/> saying which port or host and what to change.</summary>
     public void Bind()
     {
-        var listener = new HttpListener { IgnoreWriteExceptions = true };
-        listener.Prefixes.Add(Prefix);
+        var hosts = ListenerHost.Hosts(_options.Host);
+        HttpListener? listener = null;
+        if (hosts.Count > 1)
+        {
+            try
+            {
+                listener = Start(hosts);
+            }
+            catch (HttpListenerException)
+            {
+                // The loopback twin is a convenience: where it cannot be bound (say, localhost resolves to an IPv6
+                // loopback that is switched off), the configured host alone is what was asked for.
+                hosts = [hosts[0]];
+            }
+        }
+
+        _listener = listener ?? TryStart(hosts);
+        Hosts = hosts;
+    }
+
+    private HttpListener TryStart(IReadOnlyList<string> hosts)
+    {
         try
         {
-            listener.Start();
+            return Start(hosts);
         }
         catch (HttpListenerException ex)
         {
-            ((IDisposable)listener).Dispose();
-            throw new InvalidOperationException(
-                $"LiveUpdates could not listen on {Prefix}: {ex.Message}. Another process may be using port {_options.Port}; set {LiveUpdatesOptions.SectionName}:Port (environment variable WS_PORT) to a free port.",
-                ex);
+            throw new InvalidOperationException($"LiveUpdates could not listen on {Prefix}: {ex.Message.TrimEnd('.')}. {BindAdvice(ex)}", ex);
+        }
+    }
+
+    private HttpListener Start(IReadOnlyList<string> hosts)
+    {
+        var listener = new HttpListener { IgnoreWriteExceptions = true };
+        foreach (var host in hosts)
+        {
+            listener.Prefixes.Add($"http://{host}:{_options.Port}/");
         }
 
-        _listener = listener;
+        try
+        {
+            listener.Start();
+            return listener;
+        }
+        catch
+        {
+            ((IDisposable)listener).Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The likely fix: the host when HttpListener could not use it (not an address of this machine, or a name it cannot
+    /// resolve), else the port (taken by another process, or by another listener in this one).
+    /// </summary>
+    private string BindAdvice(HttpListenerException ex)
+    {
+        const string S = LiveUpdatesOptions.SectionName;
+        if (ex.ErrorCode is AddressNotAvailable or AddressNotAvailableWindows or NotSupported && !ListenerHost.IsEveryAddress(_options.Host))
+        {
+            return $"{S}:Host is '{_options.Host}': set it to '+' for every address, or to a host name or IP address of this machine such as 'localhost' or '127.0.0.1'.";
+        }
+
+        return $"Another process may be using port {_options.Port}; set {S}:Port (environment variable WS_PORT) to a free port.";
     }
 
     /// <summary>Closes a bound listener that never started accepting (start-up failed later).</summary>
@@ -82,6 +137,10 @@ internal sealed partial class WebSocketListener
 
         await _acceptLoop.ConfigureAwait(false);
     }
+
+    // EADDRNOTAVAIL (Linux; WSAEADDRNOTAVAIL on Windows): the host is no address of this machine. ERROR_NOT_SUPPORTED:
+    // HttpListener could not resolve the host, or was given 0.0.0.0 (which ListenerHost maps to '+' beforehand).
+    private const int AddressNotAvailable = 99, AddressNotAvailableWindows = 10049, NotSupported = 50;
 
     private async Task AcceptLoopAsync(HttpListener listener)
     {
@@ -147,7 +206,7 @@ internal sealed partial class WebSocketListener
                 context.Response.AddHeader("Sec-WebSocket-Version", "13");
             }
 
-            Refuse(context, decision.Status, decision.Message, remote?.ToString());
+            Refuse(context, decision, remote?.ToString());
             return;
         }
 
@@ -181,12 +240,24 @@ internal sealed partial class WebSocketListener
         await _onAccepted(new AcceptedSocket(socket, accepted, new HttpListenerTransport(context), () => _limiter.Release(address))).ConfigureAwait(false);
     }
 
-    private void Refuse(HttpListenerContext context, HttpStatusCode status, string message, string? remote)
+    private void Refuse(HttpListenerContext context, AdmissionResult decision, string? remote)
     {
-        Log.HttpRefused(_logger, context.Request.HttpMethod, context.Request.Url?.AbsolutePath, remote, (int)status);
+        var status = decision.Status;
+
+        // Browsers do not show a refused upgrade's status to the page, so this line is often the only clue: it says
+        // which rule refused and what to change, at most once a second per rule (with how many were not logged).
+        if (_refusalLog.Count(decision.Rule, out var suppressed))
+        {
+            Log.Refused(_logger, remote, (int)status, decision.Rule, decision.Reason, suppressed);
+        }
+        else
+        {
+            Log.HttpRefused(_logger, context.Request.HttpMethod, AdmissionPolicy.Clip(context.Request.Url?.AbsolutePath), remote, (int)status, decision.Rule);
+        }
+
         try
         {
-            var body = Encoding.UTF8.GetBytes(message + "\n");
+            var body = Encoding.UTF8.GetBytes(decision.Message + "\n");
             var response = context.Response;
             response.KeepAlive = false; // a refused client gets no second request on this connection, nor is its body waited for
             response.StatusCode = (int)status;
@@ -203,8 +274,11 @@ internal sealed partial class WebSocketListener
 
     private static partial class Log
     {
-        [LoggerMessage(15, LogLevel.Debug, "Refused HTTP request {Method} {Path} from {RemoteEndPoint}: {Status}")]
-        public static partial void HttpRefused(ILogger logger, string method, string? path, string? remoteEndPoint, int status);
+        [LoggerMessage(15, LogLevel.Debug, "Refused HTTP request {Method} {Path} from {RemoteEndPoint}: {Status} ({Rule})")]
+        public static partial void HttpRefused(ILogger logger, string method, string? path, string? remoteEndPoint, int status, string rule);
+
+        [LoggerMessage(24, LogLevel.Information, "Refused a WebSocket request from {RemoteEndPoint} with HTTP {Status} (rule {Rule}): {Reason}. {Suppressed} more refusal(s) by this rule since its last line")]
+        public static partial void Refused(ILogger logger, string? remoteEndPoint, int status, string rule, string reason, long suppressed);
 
         [LoggerMessage(22, LogLevel.Debug, "WebSocket handshake from {RemoteEndPoint} failed: {Error}")]
         public static partial void HandshakeFailed(ILogger logger, string? remoteEndPoint, string error);
