@@ -208,7 +208,11 @@ public sealed class RedisScaleOutTests
             "the event broadcast after the revocation does not reach B's socket");
     }
 
-    private static void Categories(LiveUpdatesOptions options) => options.PermissionCategories["moderation"] = ["moderation.manage_config"];
+    private static void Categories(LiveUpdatesOptions options)
+    {
+        options.PermissionCategories["moderation"] = ["moderation.manage_config"];
+        options.DeliverUncategorizedEventsToEveryone = true; // tags:* (no category) is what the moderator watches here
+    }
 
     [Test]
     public async Task AMemberRemovedOnOneInstance_IsRefusedOnAnother_WithinASecond_AndGetsNothingBroadcastAfterTheCall()
