@@ -163,6 +163,8 @@ export declare const LiveEvents: {
     readonly Plugin: "dashboard";
     /** Raised when dashboard permissions change for the guild. Payload: the updated permissions. */
     readonly PermissionsUpdated: "dashboard:permissions_updated";
+    /** Raised when one member's access to the guild may have changed (they left, were banned, their roles changed). Payload: `{ "userId": "…" }`. Every server instance re-checks that user's subscriptions to the guild where it meets this event in the guild's stream; `WebSocketManager.InvalidateMemberAccessAsync` raises it. */
+    readonly MemberAccessUpdated: "dashboard:member_access_updated";
     /** Raised when dashboard settings change. Payload: the updated settings. */
     readonly SettingsUpdated: "dashboard:settings_updated";
   };
@@ -216,6 +218,7 @@ export type LiveEventName =
   | "reminders:reminder_deleted"
   | "vc-transcription:config_updated"
   | "dashboard:permissions_updated"
+  | "dashboard:member_access_updated"
   | "dashboard:settings_updated";
 
 /** Every plugin name: the part of an event name before the colon. */
@@ -288,6 +291,7 @@ export interface LiveEventPayloads {
   "reminders:reminder_deleted": unknown;
   "vc-transcription:config_updated": unknown;
   "dashboard:permissions_updated": unknown;
+  "dashboard:member_access_updated": unknown;
   "dashboard:settings_updated": unknown;
 }
 

@@ -91,6 +91,7 @@ export const LiveEvents = Object.freeze({
   Dashboard: Object.freeze({
     Plugin: "dashboard",
     PermissionsUpdated: "dashboard:permissions_updated",
+    MemberAccessUpdated: "dashboard:member_access_updated",
     SettingsUpdated: "dashboard:settings_updated",
   }),
 });
@@ -143,5 +144,6 @@ export const LiveEventNames = Object.freeze([
   "reminders:reminder_deleted",
   "vc-transcription:config_updated",
   "dashboard:permissions_updated",
+  "dashboard:member_access_updated",
   "dashboard:settings_updated",
 ]);

@@ -234,6 +234,13 @@ public static class LiveEvents
         /// <summary>Raised when dashboard permissions change for the guild. Payload: the updated permissions.</summary>
         public const string PermissionsUpdated = "dashboard:permissions_updated";
 
+        /// <summary>
+        /// Raised when one member's access to the guild may have changed (they left, were banned, their roles changed).
+        /// Payload: <c>{ "userId": "…" }</c>. Every server instance re-checks that user's subscriptions to the guild
+        /// where it meets this event in the guild's stream; <see cref="WebSocketManager.InvalidateMemberAccessAsync(string, string, CancellationToken)"/> raises it.
+        /// </summary>
+        public const string MemberAccessUpdated = "dashboard:member_access_updated";
+
         /// <summary>Raised when dashboard settings change. Payload: the updated settings.</summary>
         public const string SettingsUpdated = "dashboard:settings_updated";
     }

@@ -127,6 +127,15 @@ public sealed class LiveUpdatesOptions
     /// <value>Default: empty (no category: every event reaches every subscriber).</value>
     public Dictionary<string, List<string>> PermissionCategories { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Gets or sets whether events of plugins that map to no registered category reach every subscriber of the guild.
+    /// With <see cref="PermissionCategories"/> empty, every event does anyway; with a registry, such events reach only
+    /// users who see every category (guild owners, or policies that grant full access) unless this is set: a plugin
+    /// forgotten in the registry must not leak its events. <c>dashboard:*</c> events always reach every subscriber.
+    /// </summary>
+    /// <value>Default: <see langword="false"/>.</value>
+    public bool DeliverUncategorizedEventsToEveryone { get; set; }
+
     /// <summary>Gets the event plugins whose category has another name, e.g. <c>attachment-blocker</c> → <c>moderation</c>. Other plugins map to the category of the same name.</summary>
     /// <value>Default: empty.</value>
     public Dictionary<string, string> EventCategories { get; } = new(StringComparer.Ordinal);

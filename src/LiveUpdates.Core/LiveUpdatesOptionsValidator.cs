@@ -146,6 +146,11 @@ public sealed class LiveUpdatesOptionsValidator : IValidateOptions<LiveUpdatesOp
             {
                 errors.Add($"{S}:EventCategories maps '{plugin}' to '{category}'; map an event plugin name to a category name.");
             }
+            else if (!o.PermissionCategories.ContainsKey(category))
+            {
+                // A typo here would silently take the plugin out of its own category: fail instead.
+                errors.Add($"{S}:EventCategories maps '{plugin}' to '{category}', which is not a category of {S}:PermissionCategories ({(o.PermissionCategories.Count == 0 ? "none is registered" : string.Join(", ", o.PermissionCategories.Keys.Order(StringComparer.Ordinal)))}); name a registered category or register it.");
+            }
         }
         AtLeast(errors, nameof(o.MaxInboundMessageBytes), o.MaxInboundMessageBytes, MinInboundMessageBytes);
         AtLeast(errors, nameof(o.ReceiveBufferBytes), o.ReceiveBufferBytes, MinReceiveBufferBytes);

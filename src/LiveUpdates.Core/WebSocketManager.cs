@@ -216,7 +216,7 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
             return Task.CompletedTask;
         }
 
-        var local = _dispatcher.ReauthorizeAsync(guildId, cancellationToken);
+        var local = _dispatcher.ReauthorizeAsync(guildId, null, cancellationToken);
         if ((_broker.Capabilities & BrokerCapabilities.Shared) != 0)
         {
             Broadcast(guildId, LiveEvents.Dashboard.PermissionsUpdated); // the other instances re-check in stream order
@@ -235,6 +235,51 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
     [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the guild id's type (string or ulong), never in which arguments may be left out.")]
     public Task InvalidateGuildAccessAsync(ulong guildId, CancellationToken cancellationToken = default) =>
         InvalidateGuildAccessAsync(guildId.ToString(CultureInfo.InvariantCulture), cancellationToken);
+
+    /// <summary>
+    /// Re-checks one member's subscriptions to <paramref name="guildId"/> after their access may have changed — call it
+    /// from the bot's Discord event handlers when a member leaves, is kicked or banned, or their roles change. If the
+    /// access policy no longer allows the guild, that user's sockets are unsubscribed with
+    /// <see cref="LiveErrorCodes.Forbidden"/> and receive nothing broadcast after the call; otherwise their feature
+    /// filters are replaced. Other members are not re-checked. With a broker shared by several instances (Redis), the
+    /// call also broadcasts <see cref="LiveEvents.Dashboard.MemberAccessUpdated"/> to the guild, so that every instance
+    /// re-checks that user's sockets at that point of the guild's stream; the returned task covers this instance's.
+    /// </summary>
+    /// <param name="guildId">The guild.</param>
+    /// <param name="userId">The member's user id, as the access policy knows users (<see cref="AuthenticatedUser.UserId"/>).</param>
+    /// <param name="cancellationToken">Stops waiting (the re-check still happens).</param>
+    /// <returns>A task that completes when the member's subscriptions on this instance have been re-checked.</returns>
+    /// <exception cref="ArgumentException">The guild id is malformed or the user id is empty.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the ids' type (string or ulong), never in which arguments may be left out.")]
+    public Task InvalidateMemberAccessAsync(string guildId, string userId, CancellationToken cancellationToken = default)
+    {
+        LiveNames.ThrowIfInvalidGuildId(guildId);
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        if (Volatile.Read(ref _state) != Running)
+        {
+            return Task.CompletedTask;
+        }
+
+        var local = _dispatcher.ReauthorizeAsync(guildId, userId, cancellationToken);
+        if ((_broker.Capabilities & BrokerCapabilities.Shared) != 0)
+        {
+            Broadcast(guildId, LiveEvents.Dashboard.MemberAccessUpdated, new MemberAccessChange(userId)); // every instance, in stream order
+        }
+
+        return local;
+    }
+
+    /// <summary>
+    /// Re-checks one member's subscriptions to a guild, with the <see cref="ulong"/> snowflakes .NET Discord libraries
+    /// hand out; see <see cref="InvalidateMemberAccessAsync(string, string, CancellationToken)"/>.
+    /// </summary>
+    /// <param name="guildId">The guild.</param>
+    /// <param name="userId">The member's Discord user id.</param>
+    /// <param name="cancellationToken">Stops waiting (the re-check still happens).</param>
+    /// <returns>A task that completes when the member's subscriptions on this instance have been re-checked.</returns>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the ids' type (string or ulong), never in which arguments may be left out.")]
+    public Task InvalidateMemberAccessAsync(ulong guildId, ulong userId, CancellationToken cancellationToken = default) =>
+        InvalidateMemberAccessAsync(guildId.ToString(CultureInfo.InvariantCulture), userId.ToString(CultureInfo.InvariantCulture), cancellationToken);
 
     /// <summary>Stops the server if it is running; see <see cref="StopAsync(CancellationToken)"/>.</summary>
     /// <returns>A task that completes when the server has stopped.</returns>
@@ -413,4 +458,7 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
         [LoggerMessage(14, LogLevel.Debug, "Broadcast of {EventName} for guild {GuildId} ignored: the server is not running")]
         public static partial void NotRunning(ILogger logger, string eventName, string guildId);
     }
+
+    /// <summary>The payload of <see cref="LiveEvents.Dashboard.MemberAccessUpdated"/>.</summary>
+    private sealed record MemberAccessChange(string UserId);
 }

@@ -123,9 +123,23 @@ public static class LiveUpdatesServiceCollectionExtensions
     /// permission model over the registered <see cref="IDashboardPermissionStore"/> (if any); else <see langword="null"/>
     /// (the manager's built-in policy: the guilds listed in the token).
     /// </summary>
-    internal static IGuildAccessPolicy? GetAccessPolicy(IServiceProvider services, LiveUpdatesOptions options) =>
-        services.GetService<IGuildAccessPolicy>() ??
-        (services.GetService<IGuildMemberSource>() is { } members
-            ? new DashboardAccessPolicy(members, services.GetService<IDashboardPermissionStore>(), options)
-            : null);
+    /// <exception cref="InvalidOperationException">A permission store is registered without a member source: its documents would never be read.</exception>
+    internal static IGuildAccessPolicy? GetAccessPolicy(IServiceProvider services, LiveUpdatesOptions options)
+    {
+        if (services.GetService<IGuildAccessPolicy>() is { } policy)
+        {
+            return policy;
+        }
+
+        var store = services.GetService<IDashboardPermissionStore>();
+        if (services.GetService<IGuildMemberSource>() is { } members)
+        {
+            return new DashboardAccessPolicy(members, store, options);
+        }
+
+        return store is null ? null : throw new InvalidOperationException(
+            $"A dashboard permission store ({store.GetType().Name}, e.g. from .AddMongoPermissionStore()) is registered, but no IGuildMemberSource: " +
+            "the dashboard permission model needs the bot's view of each member (roles, owner, administrator), and without it access would silently follow the token's 'guilds' claim and the store would never be read. " +
+            "Register an IGuildMemberSource (services.AddSingleton<IGuildMemberSource, YourMemberSource>()), or remove the permission store.");
+    }
 }

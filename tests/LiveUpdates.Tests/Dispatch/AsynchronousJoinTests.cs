@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
 using LiveUpdates.Brokers;
 using LiveUpdates.Internal.Brokers;
@@ -223,19 +222,5 @@ public sealed class AsynchronousJoinTests
     {
         _broker = new ScriptedBroker(new InMemoryBroker(256, TimeSpan.FromMinutes(5), TimeProvider.System));
         _server = await TestServer.StartAsync(accessPolicy: policy is null ? null : _ => policy, broker: _broker);
-    }
-
-    /// <summary>Each user sees the guilds a test allows, fully, until the test says otherwise.</summary>
-    private sealed class SwitchableAccessPolicy : IGuildAccessPolicy
-    {
-        private readonly ConcurrentDictionary<(string User, string Guild), bool> _allowed = new();
-
-        public void Set(string userId, string guildId, bool allowed) => _allowed[(userId, guildId)] = allowed;
-
-        public ValueTask<IReadOnlyList<string>> GetGuildsAsync(AuthenticatedUser user, CancellationToken cancellationToken) =>
-            ValueTask.FromResult<IReadOnlyList<string>>([.. _allowed.Where(a => a.Key.User == user.UserId && a.Value).Select(a => a.Key.Guild)]);
-
-        public ValueTask<GuildAccess> GetAccessAsync(AuthenticatedUser user, string guildId, CancellationToken cancellationToken) =>
-            ValueTask.FromResult(_allowed.GetValueOrDefault((user.UserId, guildId)) ? GuildAccess.Full : GuildAccess.None);
     }
 }

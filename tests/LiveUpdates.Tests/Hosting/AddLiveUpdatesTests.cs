@@ -43,6 +43,19 @@ public sealed class AddLiveUpdatesTests
     }
 
     [Test]
+    public void APermissionStoreWithoutAMemberSource_FailsWhenTheServerIsBuilt_SayingWhatToAdd()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret).AddMongoPermissionStore("mongodb://127.0.0.1:1/bot");
+        using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<WebSocketManager>());
+
+        Assert.That(error!.Message, Does.Contain("no IGuildMemberSource").And.Contain("Register an IGuildMemberSource"));
+    }
+
+    [Test]
     public void AddMongoPermissionStore_Twice_RegistersTheStoreOnce()
     {
         var services = new ServiceCollection();

@@ -50,7 +50,7 @@ public sealed class AccessControlTests
     }
 
     [Test]
-    public async Task Events_AreFilteredByCategory_UncategorizedPluginsReachEveryone_MappedPluginsFollowTheirCategory()
+    public async Task Events_AreFilteredByCategory_UncategorizedPluginsAreClosed_MappedPluginsFollowTheirCategory()
     {
         _members.Set(G, "tickets-only", new GuildMember([new MemberRole("support", 1)]));
         _members.Set(G, "admin", new GuildMember([], IsAdministrator: true));
@@ -67,10 +67,56 @@ public sealed class AccessControlTests
         Assert.Multiple(async () =>
         {
             Assert.That((await support.DrainUntilPongAsync()).Select(m => m.GetProperty("event").GetString()),
-                Is.EqualTo(new[] { "tickets:ticket_created", "tags:tag_created" }));
+                Is.EqualTo(new[] { "tickets:ticket_created" }), "tags has no registered category: closed");
             Assert.That((await admin.DrainUntilPongAsync()).Select(m => m.GetProperty("event").GetString()),
-                Is.EqualTo(new[] { "moderation:rule_created", "tickets:ticket_created", "tags:tag_created", "attachment-blocker:config_updated" }));
+                Is.EqualTo(new[] { "moderation:rule_created", "tickets:ticket_created", "attachment-blocker:config_updated" }), "closed even to an administrator, who sees the registered categories");
         });
+    }
+
+    [Test]
+    public async Task UncategorizedPlugins_ReachEverySubscriber_OnlyWhenOpenedExplicitly_DashboardEventsAlways()
+    {
+        _members.Set(G, "tickets-only", new GuildMember([new MemberRole("support", 1)]));
+        _members.Set(G, "owner", new GuildMember([], IsOwner: true));
+        _store.Set(G, Role(G, "support", Allow("tickets")));
+        await using var opened = await TestServer.StartAsync(
+            o =>
+            {
+                o.PermissionCategories["tickets"] = ["tickets.view"];
+                o.DeliverUncategorizedEventsToEveryone = true;
+            },
+            accessPolicy: options => new LiveUpdates.Security.DashboardAccessPolicy(_members, _store, options));
+        await using var supportOpened = await opened.ConnectAuthenticatedAsync("tickets-only", [], G);
+        await using var supportClosed = await _server.ConnectAuthenticatedAsync("tickets-only", [], G);
+        await using var owner = await _server.ConnectAuthenticatedAsync("owner", [], G);
+
+        foreach (var server in new[] { opened, _server })
+        {
+            server.Manager.Broadcast(G, LiveEvents.Tags.TagCreated);
+            server.Manager.Broadcast(G, LiveEvents.Dashboard.SettingsUpdated);
+            await server.FlushAsync();
+        }
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That((await supportOpened.DrainUntilPongAsync()).Select(m => m.GetProperty("event").GetString()),
+                Is.EqualTo(new[] { "tags:tag_created", "dashboard:settings_updated" }), "opened by DeliverUncategorizedEventsToEveryone");
+            Assert.That((await supportClosed.DrainUntilPongAsync()).Select(m => m.GetProperty("event").GetString()),
+                Is.EqualTo(new[] { "dashboard:settings_updated" }), "closed by default; dashboard:* always delivered");
+            Assert.That((await owner.DrainUntilPongAsync()).Select(m => m.GetProperty("event").GetString()),
+                Is.EqualTo(new[] { "tags:tag_created", "dashboard:settings_updated" }), "the owner sees every category");
+        });
+    }
+
+    [Test]
+    public void AnEventCategoryMappedToAnUnregisteredCategory_FailsStartUp_NamingTheEntry()
+    {
+        var options = new LiveUpdatesOptions { AuthSecret = TestTokens.Secret };
+        options.PermissionCategories["moderation"] = ["moderation.manage_config"];
+        options.EventCategories["attachment-blocker"] = "moderaton";
+
+        var error = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => _ = new WebSocketManager(options));
+        Assert.That(error!.Message, Does.Contain("LiveUpdates:EventCategories maps 'attachment-blocker' to 'moderaton', which is not a category of LiveUpdates:PermissionCategories (moderation)"));
     }
 
     [Test]

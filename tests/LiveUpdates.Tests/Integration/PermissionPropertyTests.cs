@@ -250,8 +250,10 @@ public sealed class PermissionPropertyTests
             return result;
         }
 
+        // A plugin in no registered category is closed (DeliverUncategorizedEventsToEveryone is off): only users who see
+        // every category (owners) receive it.
         public static bool Sees(GuildMember? member, Dictionary<string, Dictionary<string, PermissionOverride>> documents, string plugin) =>
-            !Registry.ContainsKey(plugin) || Categories(member, documents) is not { } categories || categories.Contains(plugin);
+            Categories(member, documents) is not { } categories || (Registry.ContainsKey(plugin) && categories.Contains(plugin));
 
         private static PermissionOverride? Opinion(GuildMember member, Dictionary<string, Dictionary<string, PermissionOverride>> documents, string key)
         {

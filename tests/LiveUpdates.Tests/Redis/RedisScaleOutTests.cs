@@ -208,7 +208,43 @@ public sealed class RedisScaleOutTests
             "the event broadcast after the revocation does not reach B's socket");
     }
 
-    private static void Categories(LiveUpdatesOptions options) => options.PermissionCategories["moderation"] = ["moderation.manage_config"];
+    private static void Categories(LiveUpdatesOptions options)
+    {
+        options.PermissionCategories["moderation"] = ["moderation.manage_config"];
+        options.DeliverUncategorizedEventsToEveryone = true; // tags:* (no category) is what the moderator watches here
+    }
+
+    [Test]
+    public async Task AMemberRemovedOnOneInstance_IsRefusedOnAnother_WithinASecond_AndGetsNothingBroadcastAfterTheCall()
+    {
+        var policy = new SwitchableAccessPolicy();
+        policy.Set("mod", G1, allowed: true);
+        policy.Set("other", G1, allowed: true);
+        var a = await StartInstanceAsync(_ => policy);
+        var b = await StartInstanceAsync(_ => policy);
+        await using var moderator = await b.ConnectAuthenticatedAsync("mod", [G1], G1);
+        await using var other = await b.ConnectAuthenticatedAsync("other", [G1], G1);
+        var otherChecks = policy.ChecksOf("other");
+
+        policy.Set("mod", G1, allowed: false);
+        var started = DateTime.UtcNow;
+        await a.Manager.InvalidateMemberAccessAsync(G1, "mod");
+        a.Manager.Broadcast(G1, LiveEvents.Moderation.RuleCreated, new { n = 1 });
+
+        var refused = await moderator.ExpectAsync("error");
+        var elapsed = DateTime.UtcNow - started;
+        var received = await ReceiveEventsAsync(other, 2); // the member change (delivered to dashboards), then the event
+        await b.FlushAsync();
+        var afterwards = await moderator.DrainUntilPongAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused.GetProperty("data").GetProperty("code").GetString(), Is.EqualTo(LiveErrorCodes.Forbidden));
+            Assert.That(elapsed, Is.LessThan(TimeSpan.FromSeconds(1)), "refused on the other instance within a second");
+            Assert.That(afterwards.Where(e => e.GetProperty("event").GetString() == LiveEvents.Moderation.RuleCreated), Is.Empty, "nothing broadcast after the call");
+            Assert.That(received.Select(e => e.GetProperty("event").GetString()), Is.EqualTo(new[] { LiveEvents.Dashboard.MemberAccessUpdated, LiveEvents.Moderation.RuleCreated }));
+            Assert.That(policy.ChecksOf("other"), Is.EqualTo(otherChecks), "only the named member was re-checked");
+        });
+    }
 
     private async Task<TestServer> StartInstanceAsync(Func<LiveUpdatesOptions, IGuildAccessPolicy>? accessPolicy = null, Action<LiveUpdatesOptions>? configure = null)
     {

@@ -25,7 +25,7 @@ public sealed class LiveEventsTypeScriptTests
         var plugins = TypeScriptVocabulary.Plugins();
 
         Assert.That(plugins, Has.Count.EqualTo(13));
-        Assert.That(plugins.Sum(p => p.Events.Count), Is.EqualTo(47));
+        Assert.That(plugins.Sum(p => p.Events.Count), Is.EqualTo(48));
         Assert.Multiple(() =>
         {
             foreach (var (_, _, events) in plugins)

@@ -36,16 +36,22 @@ internal sealed class AccessGate(IGuildAccessPolicy policy, RoomStore rooms, Liv
     }
 
     /// <summary>
-    /// Re-resolves every subscription of <paramref name="guildId"/>: the policy's cache of the guild is dropped, the
-    /// version moves on (joins in flight check again), and each member gets its new access, or loses the guild.
+    /// Re-resolves the subscriptions of <paramref name="guildId"/> — every member's, or only those of
+    /// <paramref name="userId"/>: the policy's cache of the guild is dropped, the version moves on (joins in flight check
+    /// again), and each member re-checked gets its new access, or loses the guild.
     /// </summary>
-    public async Task ReauthorizeRoomAsync(string guildId)
+    public async Task ReauthorizeRoomAsync(string guildId, string? userId = null)
     {
         Interlocked.Increment(ref _version);
         try
         {
             policy.Invalidate(guildId);
             var members = rooms.GetMembers(guildId);
+            if (userId is not null)
+            {
+                members = Array.FindAll(members, m => string.Equals(m.SubscribedAs(guildId)?.UserId, userId, StringComparison.Ordinal));
+            }
+
             if (members.Length > 0)
             {
                 // Bounded: a hung policy must not stall every guild's events. Checks still running afterwards

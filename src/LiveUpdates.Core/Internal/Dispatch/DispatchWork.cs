@@ -75,10 +75,13 @@ internal sealed class FlushWork : DispatchWork
     public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
 
-/// <summary>Re-checks every subscription of a guild after its permissions changed, before anything later is fanned out.</summary>
-internal sealed class ReauthorizeWork(string guildId) : DispatchWork
+/// <summary>Re-checks the subscriptions of a guild (all, or one user's) after access changed, before anything later is fanned out.</summary>
+internal sealed class ReauthorizeWork(string guildId, string? userId) : DispatchWork
 {
     public string GuildId { get; } = guildId;
+
+    /// <summary>Gets the user whose subscriptions are re-checked, or <see langword="null"/> for every subscriber of the guild.</summary>
+    public string? UserId { get; } = userId;
 
     public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

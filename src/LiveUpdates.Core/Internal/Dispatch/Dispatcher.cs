@@ -132,10 +132,13 @@ internal sealed class Dispatcher : IBrokerHandler
         return flush.Completion.Task;
     }
 
-    /// <summary>Re-resolves every subscription of <paramref name="guildId"/> before anything queued later is fanned out. Waits for room in a full queue.</summary>
-    public async Task ReauthorizeAsync(string guildId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Re-resolves the subscriptions of <paramref name="guildId"/> — every one, or only <paramref name="userId"/>'s —
+    /// before anything queued later is fanned out. Waits for room in a full queue.
+    /// </summary>
+    public async Task ReauthorizeAsync(string guildId, string? userId, CancellationToken cancellationToken)
     {
-        var work = new ReauthorizeWork(guildId);
+        var work = new ReauthorizeWork(guildId, userId);
         try
         {
             await _channel.Writer.WriteAsync(DispatchItem.Of(work), cancellationToken).ConfigureAwait(false);
@@ -293,7 +296,7 @@ internal sealed class Dispatcher : IBrokerHandler
                 flush.Completion.TrySetResult();
                 break;
             case ReauthorizeWork reauthorize:
-                await _access.ReauthorizeRoomAsync(reauthorize.GuildId).ConfigureAwait(false);
+                await _access.ReauthorizeRoomAsync(reauthorize.GuildId, reauthorize.UserId).ConfigureAwait(false);
                 reauthorize.Completion.TrySetResult();
                 break;
             case StreamLostWork lost:

@@ -6,8 +6,15 @@ namespace LiveUpdates.Internal.Dispatch;
 /// </summary>
 internal sealed class EventTraits
 {
+    /// <summary>
+    /// The category of an event whose plugin is in no registered category while a registry exists (closed by default):
+    /// no user's category set holds it, so only users who see every category receive such events.
+    /// </summary>
+    public const string Uncategorized = "\0uncategorized";
+
     private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _categoryByPlugin;
     private readonly string[] _latestValueSuffixes;
+    private readonly string? _unmapped;
 
     public EventTraits(LiveUpdatesOptions options)
     {
@@ -26,19 +33,23 @@ internal sealed class EventTraits
             }
             else
             {
-                categoryByPlugin.Remove(plugin);
+                categoryByPlugin.Remove(plugin); // refused at start-up by the options' validation
             }
         }
+
+        // Protocol events reach every subscriber; other unmapped plugins only when the registry is empty or opened.
+        categoryByPlugin.TryAdd(LiveEvents.Dashboard.Plugin, null!);
+        _unmapped = options.PermissionCategories.Count > 0 && !options.DeliverUncategorizedEventsToEveryone ? Uncategorized : null;
 
         _categoryByPlugin = categoryByPlugin.GetAlternateLookup<ReadOnlySpan<char>>();
         _latestValueSuffixes = [.. options.LatestValueActions.Select(a => ":" + a)];
     }
 
-    /// <summary>Gets the category of <paramref name="eventName"/>, or <see langword="null"/> when every subscriber receives it.</summary>
+    /// <summary>Gets the category of <paramref name="eventName"/>, or <see langword="null"/> when every subscriber receives it (see <see cref="Uncategorized"/>).</summary>
     public string? CategoryOf(string eventName)
     {
         var plugin = eventName.AsSpan(0, eventName.IndexOf(':', StringComparison.Ordinal));
-        return _categoryByPlugin.TryGetValue(plugin, out var category) ? category : null;
+        return _categoryByPlugin.TryGetValue(plugin, out var category) ? category : _unmapped;
     }
 
     public bool IsLatestValue(string eventName)

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using LiveUpdates.Brokers;
 using LiveUpdates.Internal.Delivery;
 using LiveUpdates.Internal.Subscriptions;
@@ -42,7 +43,7 @@ internal sealed class FanOut(RoomStore rooms, PublicationFrames frames, AccessGa
             {
                 // A gap may stand for a lost permission change: the room is re-checked before anything after it.
                 // The announcement of a permission change is itself delivered under the new permissions.
-                await access.ReauthorizeRoomAsync(guildId).ConfigureAwait(false);
+                await access.ReauthorizeRoomAsync(guildId, MemberOf(_pending[i].Message)).ConfigureAwait(false);
             }
 
             _run.Clear();
@@ -81,9 +82,48 @@ internal sealed class FanOut(RoomStore rooms, PublicationFrames frames, AccessGa
         _run.Clear();
     }
 
-    /// <summary>Whether <paramref name="message"/> announces a permission change (fanned out alone, after its room's re-check).</summary>
+    /// <summary>Whether <paramref name="message"/> announces an access change, of the guild or of one member (fanned out alone, after the re-check).</summary>
     public static bool IsPermissionChange(in BrokerMessage message) =>
-        string.Equals(message.EventName, LiveEvents.Dashboard.PermissionsUpdated, StringComparison.Ordinal);
+        string.Equals(message.EventName, LiveEvents.Dashboard.PermissionsUpdated, StringComparison.Ordinal) ||
+        string.Equals(message.EventName, LiveEvents.Dashboard.MemberAccessUpdated, StringComparison.Ordinal);
+
+    /// <summary>
+    /// The user a member access change names (<c>{"userId":"…"}</c>), or <see langword="null"/> to re-check every member:
+    /// a guild change, a gap, or a member change whose payload names nobody readable (when in doubt, everyone).
+    /// </summary>
+    private static string? MemberOf(in BrokerMessage message)
+    {
+        if (!string.Equals(message.EventName, LiveEvents.Dashboard.MemberAccessUpdated, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(message.Data.Span);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isUser = reader.ValueTextEquals("userId"u8);
+                reader.Read();
+                if (isUser)
+                {
+                    return reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                }
+
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return null;
+    }
 
     private void Deliver(string guildId, List<OutboundFrame> run)
     {
