@@ -13,6 +13,16 @@ public sealed class LiveUpdatesOptions
     /// <summary>The configuration section that <c>AddLiveUpdates(IConfiguration)</c> reads by convention.</summary>
     public const string SectionName = "LiveUpdates";
 
+    /// <summary>
+    /// Gets or sets whether the server accepts sockets on its own <see cref="System.Net.HttpListener"/> (at
+    /// <see cref="Host"/>, <see cref="Port"/> and <see cref="Path"/>). <see langword="false"/> when the host's own
+    /// server hands it the sockets instead, through <see cref="WebSocketManager.AcceptAsync(Transports.WebSocketUpgrade, CancellationToken)"/>:
+    /// <c>AddLiveUpdates().UseAspNetCore()</c> from the <c>LiveUpdates.AspNetCore</c> package sets it, and
+    /// <c>app.MapLiveUpdates(…)</c> maps the endpoint. Exactly one transport takes sockets.
+    /// </summary>
+    /// <value>Default: <see langword="true"/>.</value>
+    public bool HttpListenerEnabled { get; set; } = true;
+
     /// <summary>Gets or sets the TCP port of the WebSocket server (environment variable <c>WS_PORT</c>).</summary>
     /// <value>Default: <c>3002</c>. Range 1–65535.</value>
     public int Port { get; set; } = 3002;

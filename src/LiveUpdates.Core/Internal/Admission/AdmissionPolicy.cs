@@ -42,7 +42,7 @@ internal sealed class AdmissionPolicy
 
         if (!request.ServerRunning)
         {
-            return AdmissionResult.Refuse(HttpStatusCode.ServiceUnavailable, "The LiveUpdates server is shutting down.");
+            return ShuttingDown;
         }
 
         if (!request.IsWebSocketRequest)
@@ -62,13 +62,19 @@ internal sealed class AdmissionPolicy
             return AdmissionResult.Refuse(HttpStatusCode.BadRequest, "Missing or malformed Sec-WebSocket-Key.");
         }
 
-        if (_allowedOrigins.Count > 0 && request.Origin is not null && !_allowedOrigins.Contains(request.Origin))
-        {
-            return AdmissionResult.Refuse(HttpStatusCode.Forbidden, "This origin may not open a LiveUpdates socket.");
-        }
-
-        return AdmissionResult.Admit(ClientAddress(request.RemoteAddress, request.ForwardedFor));
+        return AllowsOrigin(request.Origin)
+            ? AdmissionResult.Admit(ClientAddress(request.RemoteAddress, request.ForwardedFor))
+            : RefusedOrigin;
     }
+
+    /// <summary>
+    /// The decision for an upgrade a host's transport has routed and checked already (path, method, version and key
+    /// are the host's): the server's state and the Origin allow-list. The client address is the host's, used as given.
+    /// </summary>
+    public AdmissionResult DecideRouted(bool serverRunning, string? origin, IPAddress? clientAddress) =>
+        !serverRunning ? ShuttingDown
+        : !AllowsOrigin(origin) ? RefusedOrigin
+        : AdmissionResult.Admit(clientAddress?.ToString() ?? "unknown");
 
     /// <summary>The client's address: the remote end point, or the last <c>X-Forwarded-For</c> entry when the remote is a trusted proxy.</summary>
     public string ClientAddress(IPAddress? remote, string? forwardedFor)
@@ -84,6 +90,12 @@ internal sealed class AdmissionPolicy
 
         return remote?.ToString() ?? "unknown";
     }
+
+    private static AdmissionResult ShuttingDown => AdmissionResult.Refuse(HttpStatusCode.ServiceUnavailable, "The LiveUpdates server is shutting down.");
+
+    private static AdmissionResult RefusedOrigin => AdmissionResult.Refuse(HttpStatusCode.Forbidden, "This origin may not open a LiveUpdates socket.");
+
+    private bool AllowsOrigin(string? origin) => _allowedOrigins.Count == 0 || origin is null || _allowedOrigins.Contains(origin);
 
     private static bool IsValidKey(string? key)
     {
