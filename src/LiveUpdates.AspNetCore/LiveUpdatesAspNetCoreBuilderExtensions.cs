@@ -30,7 +30,7 @@ public static class LiveUpdatesAspNetCoreBuilderExtensions
         services.AddSingleton<AspNetCoreTransport>();
         services.PostConfigure<LiveUpdatesOptions>(static o => o.HttpListenerEnabled = false);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LiveUpdatesOptions>, AspNetCoreOptionsValidator>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, AspNetCoreTransportCheck>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, AspNetCoreTransportLifetime>());
         return builder;
     }
 }

@@ -31,13 +31,14 @@ public static class LiveUpdatesEndpointRouteBuilderExtensions
             ?? throw new InvalidOperationException(
                 "MapLiveUpdates needs services.AddLiveUpdates(…).UseAspNetCore(): without it the server takes its sockets on its own HttpListener port, " +
                 "and two transports for one server is never what a host wants. Add .UseAspNetCore() to the AddLiveUpdates call.");
-        var manager = endpoints.ServiceProvider.GetRequiredService<LiveUpdatesServer>();
-        var options = endpoints.ServiceProvider.GetRequiredService<IOptions<LiveUpdatesOptions>>();
+        // Resolved per request, not here: the server and its options are built when the host starts, where invalid
+        // options fail start-up with the validators' message.
+        var services = endpoints.ServiceProvider;
 
         // The endpoint carries the WebSocket middleware (as SignalR's MapHub does), so the host's pipeline needs nothing more.
         var app = endpoints.CreateApplicationBuilder();
         app.UseWebSockets();
-        app.Run(context => AcceptAsync(manager, options.Value, context));
+        app.Run(context => AcceptAsync(services.GetRequiredService<LiveUpdatesServer>(), services.GetRequiredService<IOptions<LiveUpdatesOptions>>().Value, context));
         var builder = endpoints.Map(pattern, app.Build()).WithDisplayName("LiveUpdates WebSocket endpoint");
         transport.EndpointMapped();
         return builder;

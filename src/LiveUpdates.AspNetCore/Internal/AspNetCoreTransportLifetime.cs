@@ -3,10 +3,13 @@ using Microsoft.Extensions.Hosting;
 namespace LiveUpdates.AspNetCore.Internal;
 
 /// <summary>
-/// Fails the host's start, before any service starts, when <c>UseAspNetCore()</c> turned the HttpListener off but
-/// no endpoint maps the server: it would run and accept no socket at all.
+/// The ASP.NET Core transport's part in the host's start and stop. Starting: fails the host, before any service
+/// starts, when <c>UseAspNetCore()</c> turned the HttpListener off but no endpoint maps the server (it would accept no
+/// socket at all). Stopping: stops the server before any hosted service stops, because the web server stops first
+/// (WebApplication starts it last) and would otherwise wait out its shutdown timeout on the open sockets, which end
+/// only when the server closes them with 1001.
 /// </summary>
-internal sealed class AspNetCoreTransportCheck(AspNetCoreTransport transport) : IHostedLifecycleService
+internal sealed class AspNetCoreTransportLifetime(AspNetCoreTransport transport, WebSocketManager manager) : IHostedLifecycleService
 {
     public Task StartingAsync(CancellationToken cancellationToken) =>
         transport.IsMapped
@@ -19,7 +22,7 @@ internal sealed class AspNetCoreTransportCheck(AspNetCoreTransport transport) : 
 
     public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StoppingAsync(CancellationToken cancellationToken) => manager.StopAsync(cancellationToken);
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
