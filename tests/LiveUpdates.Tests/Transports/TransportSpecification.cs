@@ -138,7 +138,7 @@ public abstract class TransportSpecification
     }
 
     [Test]
-    public async Task SlowReader_IsClosedWith1013_TheHealthyClientGetsEverything()
+    public async Task SlowReader_IsClosedWith1013_WhileTheHealthyClientKeepsReceiving()
     {
         var server = await StartAsync(o =>
         {
