@@ -55,7 +55,7 @@ public static class LiveUpdatesEndpointRouteBuilderExtensions
             return;
         }
 
-        var upgrade = new HttpContextUpgrade(context, options.KeepAliveInterval);
+        var upgrade = new HttpContextUpgrade(context, options);
         try
         {
             await manager.AcceptAsync(upgrade, context.RequestAborted).ConfigureAwait(false);

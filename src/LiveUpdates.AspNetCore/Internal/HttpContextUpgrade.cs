@@ -10,7 +10,7 @@ namespace LiveUpdates.AspNetCore.Internal;
 /// One WebSocket upgrade request of the host's ASP.NET Core app, as the LiveUpdates server sees it. Lives for the
 /// request: the endpoint awaits the whole connection, and an abort after the request ended does nothing.
 /// </summary>
-internal sealed class HttpContextUpgrade(HttpContext context, TimeSpan keepAliveInterval) : WebSocketUpgrade
+internal sealed class HttpContextUpgrade(HttpContext context, LiveUpdatesOptions options) : WebSocketUpgrade
 {
     private volatile bool _ended;
 
@@ -36,8 +36,17 @@ internal sealed class HttpContextUpgrade(HttpContext context, TimeSpan keepAlive
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// Per-message deflate when <see cref="LiveUpdatesOptions.EnableCompression"/> is on and the client offers it,
+    /// without server context takeover: no deflate window is kept per socket between messages.
+    /// </remarks>
     public override Task<WebSocket> AcceptAsync() =>
-        context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = keepAliveInterval });
+        context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        {
+            KeepAliveInterval = options.KeepAliveInterval,
+            DangerousEnableCompression = options.EnableCompression,
+            DisableServerContextTakeover = true,
+        });
 
     /// <inheritdoc/>
     public override void Abort()

@@ -139,6 +139,59 @@ public sealed class AspNetCoreTransportTests : TransportSpecification
         Assert.That(services.Count(d => d.ServiceType == typeof(Microsoft.Extensions.Hosting.IHostedService)), Is.EqualTo(2), "the server's hosted service and the transport check, once each");
     }
 
+    [Test]
+    public async Task Compression_Enabled_NegotiatesPerMessageDeflate_AndDeliversSmallAndLargeEventsIntact()
+    {
+        await using var server = await KestrelTestServer.StartAsync(o => o.EnableCompression = true);
+        await using var client = await TestClient.ConnectAsync(server.Uri, configure: OfferDeflate);
+        await client.ExpectAsync("connected");
+        await client.AuthenticateAsync(TestTokens.Create("1", [GuildA]));
+        await client.SubscribeAsync(GuildA);
+        var large = string.Concat(Enumerable.Repeat("moderation rule text ", 500)); // ~10 KB, above the threshold
+
+        server.Manager.Broadcast(GuildA, "moderation:rule_created", new { text = "small" });
+        server.Manager.Broadcast(GuildA, "moderation:rule_created", new { text = large });
+        var small = await client.ExpectAsync("moderation:rule_created");
+        var big = await client.ExpectAsync("moderation:rule_created");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Extensions(client), Does.Contain("permessage-deflate"));
+            Assert.That(small.GetProperty("data").GetProperty("text").GetString(), Is.EqualTo("small"));
+            Assert.That(big.GetProperty("data").GetProperty("text").GetString(), Is.EqualTo(large));
+        });
+    }
+
+    [Test]
+    public async Task Compression_ByDefault_IsNotNegotiated()
+    {
+        await using var server = await KestrelTestServer.StartAsync();
+        await using var client = await TestClient.ConnectAsync(server.Uri, configure: OfferDeflate);
+
+        await client.ExpectAsync("connected");
+
+        Assert.That(Extensions(client), Is.Empty);
+    }
+
+    [Test]
+    public void Compression_OnTheHttpListener_IsRefusedNamingTheSetting()
+    {
+        var options = new LiveUpdatesOptions { AuthSecret = TestTokens.Secret, EnableCompression = true };
+
+        Assert.That(() => new WebSocketManager(options), Throws.InstanceOf<OptionsValidationException>().With.Message.Contains("LiveUpdates:EnableCompression"));
+    }
+
+    private static void OfferDeflate(System.Net.WebSockets.ClientWebSocketOptions options)
+    {
+        options.DangerousDeflateOptions = new System.Net.WebSockets.WebSocketDeflateOptions();
+        options.CollectHttpResponseDetails = true;
+    }
+
+    private static string Extensions(TestClient client) =>
+        ((System.Net.WebSockets.ClientWebSocket)client.Socket).HttpResponseHeaders?.TryGetValue("Sec-WebSocket-Extensions", out var values) == true
+            ? string.Join(",", values)
+            : string.Empty;
+
     /// <summary>A self-signed certificate for localhost and 127.0.0.1, made in the test (no machine store involved).</summary>
     private static X509Certificate2 CreateLoopbackCertificate()
     {
