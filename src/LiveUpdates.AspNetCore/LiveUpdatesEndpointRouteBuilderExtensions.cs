@@ -17,7 +17,8 @@ public static class LiveUpdatesEndpointRouteBuilderExtensions
     /// (<see cref="LiveUpdatesOptions.AllowedOrigins"/>, connection limits), options, metrics and health as the
     /// HttpListener transport, on the app's own port, TLS and route. Needs <c>services.AddLiveUpdates(…).UseAspNetCore()</c>.
     /// The endpoint brings its own WebSocket middleware (<c>app.UseWebSockets()</c> is not needed) and answers
-    /// requests that are not WebSocket upgrades with 426. Mapping several patterns serves the same server on each.
+    /// requests that are not WebSocket upgrades with 426. HTTP/2 WebSockets work where Kestrel offers HTTP/2 (TLS with
+    /// ALPN, by default). Mapping several patterns serves the same server on each.
     /// </summary>
     /// <param name="endpoints">The app, or a route group.</param>
     /// <param name="pattern">The route pattern of the endpoint.</param>
@@ -39,6 +40,7 @@ public static class LiveUpdatesEndpointRouteBuilderExtensions
         var app = endpoints.CreateApplicationBuilder();
         app.UseWebSockets();
         app.Run(context => AcceptAsync(services.GetRequiredService<LiveUpdatesServer>(), services.GetRequiredService<IOptions<LiveUpdatesOptions>>().Value, context));
+        // Every method, not GET alone: an HTTP/2 WebSocket arrives as an extended CONNECT (RFC 8441).
         var builder = endpoints.Map(pattern, app.Build()).WithDisplayName("LiveUpdates WebSocket endpoint");
         transport.EndpointMapped();
         return builder;

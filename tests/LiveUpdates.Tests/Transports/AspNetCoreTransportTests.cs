@@ -37,6 +37,34 @@ public sealed class AspNetCoreTransportTests : TransportSpecification
     }
 
     [Test]
+    public async Task Http2WebSocket_OverTls_AuthenticatesAndDeliversAnEvent()
+    {
+        using var certificate = CreateLoopbackCertificate();
+        await using var server = await KestrelTestServer.StartAsync(certificate: certificate);
+        using var handler = new SocketsHttpHandler();
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, presented, _, _) => presented?.GetCertHashString() == certificate.GetCertHashString();
+        using var invoker = new HttpMessageInvoker(handler);
+
+        await using var client = await TestClient.ConnectAsync(server.Uri, invoker: invoker, configure: o =>
+        {
+            o.HttpVersion = HttpVersion.Version20;
+            o.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+            o.CollectHttpResponseDetails = true;
+        });
+        await client.ExpectAsync("connected");
+        await client.AuthenticateAsync(TestTokens.Create("1", [GuildA]));
+        await client.SubscribeAsync(GuildA);
+        server.Manager.Broadcast(GuildA, "moderation:rule_created", new { id = 9 });
+        var delivered = await client.ExpectAsync("moderation:rule_created");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(((System.Net.WebSockets.ClientWebSocket)client.Socket).HttpStatusCode, Is.EqualTo(HttpStatusCode.OK), "an HTTP/2 extended CONNECT is answered 200 (HTTP/1.1's upgrade, 101)");
+            Assert.That(delivered.GetProperty("data").GetProperty("id").GetInt32(), Is.EqualTo(9));
+        });
+    }
+
+    [Test]
     public async Task Wss_WithAnUntrustedCertificate_DoesNotConnect()
     {
         using var certificate = CreateLoopbackCertificate();
