@@ -67,9 +67,9 @@ internal sealed class KestrelTestServer : ILiveServer
     }
 
     /// <summary>Builds and starts the app; <paramref name="configureApp"/> adds middleware before the endpoint is mapped (e.g. forwarded headers).</summary>
-    public static async Task<KestrelTestServer> StartAsync(Action<LiveUpdatesOptions>? configure = null, X509Certificate2? certificate = null, Action<WebApplication>? configureApp = null)
+    public static async Task<KestrelTestServer> StartAsync(Action<LiveUpdatesOptions>? configure = null, X509Certificate2? certificate = null, Action<WebApplication>? configureApp = null, ILoggerProvider? logs = null)
     {
-        var app = Build(configure, certificate);
+        var app = Build(configure, certificate, logs is null ? null : b => b.Logging.AddProvider(logs));
         configureApp?.Invoke(app);
         app.MapLiveUpdates(Pattern);
         await Wait.ForAsync(app.StartAsync(), "web app start");

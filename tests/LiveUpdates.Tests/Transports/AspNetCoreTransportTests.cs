@@ -93,6 +93,23 @@ public sealed class AspNetCoreTransportTests : TransportSpecification
     }
 
     [Test]
+    public async Task ARefusedOrigin_IsExplainedInTheLog_AsTheHttpListenerExplainsIt()
+    {
+        using var logs = new CapturingLoggerProvider();
+        await using var server = await KestrelTestServer.StartAsync(o => o.AllowedOrigins.Add("https://dashboard.example"), logs: logs);
+
+        using var refused = await TryConnectAsync(server, "https://evil.example");
+        var line = await logs.WaitForAsync(Microsoft.Extensions.Logging.LogLevel.Information, "rule origin");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused.HttpStatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
+            Assert.That(line.EventId.Id, Is.EqualTo(24));
+            Assert.That(line.Message, Does.Contain("'https://evil.example' is not in LiveUpdates:AllowedOrigins"));
+        });
+    }
+
+    [Test]
     public async Task NonWebSocketRequest_Gets426()
     {
         await using var server = await KestrelTestServer.StartAsync();
