@@ -13,6 +13,34 @@ public sealed class LiveUpdatesOptions
     /// <summary>The configuration section that <c>AddLiveUpdates(IConfiguration)</c> reads by convention.</summary>
     public const string SectionName = "LiveUpdates";
 
+    /// <summary>
+    /// Gets or sets whether the server accepts sockets on its own <see cref="System.Net.HttpListener"/> (at
+    /// <see cref="Host"/>, <see cref="Port"/> and <see cref="Path"/>). <see langword="false"/> when the host's own
+    /// server hands it the sockets instead, through <see cref="WebSocketManager.AcceptAsync(Transports.WebSocketUpgrade, CancellationToken)"/>:
+    /// <c>AddLiveUpdates().UseAspNetCore()</c> from the <c>LiveUpdates.AspNetCore</c> package sets it, and
+    /// <c>app.MapLiveUpdates(…)</c> maps the endpoint. Exactly one transport takes sockets.
+    /// </summary>
+    /// <value>Default: <see langword="true"/>.</value>
+    public bool HttpListenerEnabled { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets whether sockets may negotiate per-message deflate (RFC 7692) with clients that offer it, as
+    /// browsers do. Only a transport that supports it can: the ASP.NET Core endpoint (<c>LiveUpdates.AspNetCore</c>),
+    /// not the HttpListener, so turning it on with <see cref="HttpListenerEnabled"/> fails start-up. The server keeps
+    /// no compression context between messages (less memory per socket, a little less compression). Compression of
+    /// messages that mix secrets with attacker-chosen text can leak the secrets (CRIME/BREACH): our events carry no
+    /// tokens, but a host's event data might.
+    /// </summary>
+    /// <value>Default: <see langword="false"/>.</value>
+    public bool EnableCompression { get; set; }
+
+    /// <summary>
+    /// Gets or sets the size under which a message is sent uncompressed on a socket that negotiated per-message
+    /// deflate (<see cref="EnableCompression"/>): small messages cost more CPU to deflate than the bytes they save.
+    /// </summary>
+    /// <value>Default: 1 KiB. 0 compresses every message.</value>
+    public int CompressionThresholdBytes { get; set; } = 1024;
+
     /// <summary>Gets or sets the TCP port of the WebSocket server (environment variable <c>WS_PORT</c>).</summary>
     /// <value>Default: <c>3002</c>. Range 1–65535.</value>
     public int Port { get; set; } = 3002;

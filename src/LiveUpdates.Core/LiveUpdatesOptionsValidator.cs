@@ -96,6 +96,11 @@ public sealed class LiveUpdatesOptionsValidator : IValidateOptions<LiveUpdatesOp
         AtLeast(errors, nameof(o.SendQueueMaxBytes), o.SendQueueMaxBytes, 1024);
         AtLeast(errors, nameof(o.DispatchQueueCapacity), o.DispatchQueueCapacity, 1);
         AtLeast(errors, nameof(o.MaxBatchBytes), o.MaxBatchBytes, 0);
+        AtLeast(errors, nameof(o.CompressionThresholdBytes), o.CompressionThresholdBytes, 0);
+        if (o.EnableCompression && o.HttpListenerEnabled)
+        {
+            errors.Add($"{S}:EnableCompression is on, but the HttpListener transport cannot negotiate per-message deflate; serve LiveUpdates from the host's ASP.NET Core app (LiveUpdates.AspNetCore: AddLiveUpdates().UseAspNetCore() and app.MapLiveUpdates(...)), or turn EnableCompression off.");
+        }
         AtLeast(errors, nameof(o.HistoryCapacity), o.HistoryCapacity, 0);
         Positive(errors, nameof(o.HistoryMaxAge), o.HistoryMaxAge);
         AtLeast(errors, nameof(o.MaxSubscriptionChangesPerSecond), o.MaxSubscriptionChangesPerSecond, 1);

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.WebSockets;
 using LiveUpdates.Brokers;
 using LiveUpdates.Internal;
+using LiveUpdates.Internal.Admission;
 using LiveUpdates.Internal.Brokers;
 using LiveUpdates.Internal.Connections;
 using LiveUpdates.Internal.Dispatch;
@@ -13,6 +14,7 @@ using LiveUpdates.Internal.Security;
 using LiveUpdates.Internal.Subscriptions;
 using LiveUpdates.Internal.Transport;
 using LiveUpdates.Security;
+using LiveUpdates.Transports;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -39,10 +41,14 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
     private readonly IBroker _broker;
     private readonly Dispatcher _dispatcher;
     private readonly ConnectionRegistry _connections;
-    private readonly WebSocketListener _listener;
+    private readonly AdmissionPolicy _admission;
+    private readonly ConnectionLimiter _limiter;
+    private readonly WebSocketListener? _listener;
     private readonly LiveUpdatesMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly ILogger _upgradeLogger;
+    private readonly LogThrottles _upgradeRefusalLog;
     private int _state;
     private Task _dispatchLoop = Task.CompletedTask;
     private Task? _stopTask;
@@ -88,7 +94,13 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
             _dispatcher,
             _metrics,
             stopping);
-        _listener = new WebSocketListener(options, _time, loggerFactory.CreateLogger<WebSocketListener>(), () => IsRunning, RunConnectionAsync);
+        _admission = new AdmissionPolicy(options);
+        _limiter = new ConnectionLimiter(options.MaxConnections, options.MaxConnectionsPerAddress);
+        _upgradeLogger = loggerFactory.CreateLogger<WebSocketUpgrade>();
+        _upgradeRefusalLog = new LogThrottles(_time);
+        _listener = options.HttpListenerEnabled
+            ? new WebSocketListener(options, _admission, _limiter, _time, loggerFactory.CreateLogger<WebSocketListener>(), () => IsRunning, RunConnectionAsync)
+            : null;
     }
 
     /// <summary>Gets a value indicating whether the server is accepting connections and delivering broadcasts.</summary>
@@ -97,8 +109,11 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
     /// <summary>Gets the number of open WebSocket connections.</summary>
     public int ConnectionCount => _connections.Count;
 
-    /// <summary>Gets the <see cref="HttpListener"/> prefix the server listens on, e.g. <c>http://+:3002/</c>.</summary>
-    public string Prefix => _listener.Prefix;
+    /// <summary>
+    /// Gets the <see cref="HttpListener"/> prefix the server listens on, e.g. <c>http://+:3002/</c>; empty when
+    /// <see cref="LiveUpdatesOptions.HttpListenerEnabled"/> is <see langword="false"/> (the host's server takes the sockets).
+    /// </summary>
+    public string Prefix => _listener?.Prefix ?? string.Empty;
 
     /// <summary>Starts listening, the broker, the dispatcher and the liveness checks.</summary>
     /// <param name="cancellationToken">Cancels start-up.</param>
@@ -113,18 +128,18 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
 
         try
         {
-            _listener.Bind();
+            _listener?.Bind();
             await _broker.StartAsync(_dispatcher, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
             Volatile.Write(ref _state, Stopped);
-            _listener.Unbind();
+            _listener?.Unbind();
             throw;
         }
 
         _dispatchLoop = Task.Run(_dispatcher.RunAsync, CancellationToken.None);
-        _listener.StartAccepting();
+        _listener?.StartAccepting();
         _connections.StartSweeping(_options.LivenessCheckInterval);
         Volatile.Write(ref _state, Running);
         LogSummary();
@@ -311,8 +326,68 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
             : broker is { IsAvailable: false } ? (LiveUpdatesHealthStatus.Degraded, $"The broker is not connected ({broker.Description}); local delivery goes on.")
             : accessPolicy is { IsAvailable: false } ? (LiveUpdatesHealthStatus.Degraded, $"The permission store is not reachable ({accessPolicy.Description}); subscriptions that need it are refused.")
             : lag > _options.HealthDispatchLagThreshold / 4 ? (LiveUpdatesHealthStatus.Degraded, $"The dispatch loop lags {lag.TotalMilliseconds:0} ms behind.")
-            : (LiveUpdatesHealthStatus.Healthy, $"Listening on {Prefix}; {_connections.Count} connection(s).");
+            : (LiveUpdatesHealthStatus.Healthy, $"{(_listener is null ? "Accepting sockets from the host's endpoint" : $"Listening on {Prefix}")}; {_connections.Count} connection(s).");
         return new LiveUpdatesHealth(status, description, IsRunning, _connections.Count, _dispatcher.QueueLength, lag, broker, accessPolicy);
+    }
+
+    /// <summary>
+    /// Admits and runs one WebSocket that a transport other than the server's own <see cref="HttpListener"/> received
+    /// (the <c>LiveUpdates.AspNetCore</c> endpoint calls it): the same admission decision as the listener's (the
+    /// server's state, <see cref="LiveUpdatesOptions.AllowedOrigins"/>, <see cref="LiveUpdatesOptions.MaxConnections"/>
+    /// and <see cref="LiveUpdatesOptions.MaxConnectionsPerAddress"/>), then either
+    /// <see cref="WebSocketUpgrade.RefuseAsync"/> or <see cref="WebSocketUpgrade.AcceptAsync"/> within
+    /// <see cref="LiveUpdatesOptions.HandshakeTimeout"/>, then the connection's whole life: the protocol, delivery,
+    /// liveness and the close. The same options, metrics and health apply as to sockets from the listener.
+    /// </summary>
+    /// <param name="upgrade">The request, as the transport sees it.</param>
+    /// <param name="cancellationToken">Cancels a refusal or a handshake still under way; a running connection ends by its protocol or the server's stop, not by this token.</param>
+    /// <returns>A task that completes when the request was refused, or when the connection has ended and been cleaned up.</returns>
+    public async Task AcceptAsync(WebSocketUpgrade upgrade, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(upgrade);
+        var decision = _admission.DecideRouted(IsRunning, upgrade.Origin, upgrade.ClientAddress);
+        if (decision.IsAdmitted)
+        {
+            decision = _limiter.TryAcquire(decision.Address);
+        }
+
+        if (!decision.IsAdmitted)
+        {
+            // Explained at Information, at most once a second per rule (a browser never shows a refused upgrade's status).
+            if (_upgradeRefusalLog.Count(decision.Rule, out var suppressed))
+            {
+                Log.UpgradeRefused(_upgradeLogger, upgrade.RemoteEndPoint, (int)decision.Status, decision.Rule, decision.Reason, suppressed);
+            }
+            else
+            {
+                Log.UpgradeRefusedQuietly(_upgradeLogger, upgrade.RemoteEndPoint, (int)decision.Status, decision.Rule);
+            }
+
+            await upgrade.RefuseAsync(decision.Status, decision.Message).WaitAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var address = decision.Address;
+        WebSocket socket;
+        try
+        {
+            socket = await upgrade.AcceptAsync().WaitAsync(_options.HandshakeTimeout, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is WebSocketException or TimeoutException or OperationCanceledException or IOException)
+        {
+            _limiter.Release(address);
+            Log.UpgradeFailed(_upgradeLogger, upgrade.RemoteEndPoint, ex.Message);
+            upgrade.Abort();
+            return;
+        }
+        catch
+        {
+            _limiter.Release(address);
+            throw;
+        }
+
+        var request = new ConnectionRequest(upgrade.RemoteEndPoint, address, upgrade.Origin);
+        await RunConnectionAsync(new AcceptedSocket(socket, request, new RoutedUpgradeTransport(upgrade), () => _limiter.Release(address))).ConfigureAwait(false);
     }
 
     /// <summary>Completes when every broadcast made before the call has been handed to its recipients' queues.</summary>
@@ -348,7 +423,15 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
     /// <summary>What an operator needs to know of a server that just started, one line per concern.</summary>
     private void LogSummary()
     {
-        Log.Listening(_logger, string.Join(", ", _listener.Hosts.Select(h => $"http://{h}:{_options.Port}/")), StartupSummary.ClientUrls(_options, _listener.Hosts));
+        if (_listener is null)
+        {
+            Log.AcceptingFromHost(_logger);
+        }
+        else
+        {
+            Log.Listening(_logger, string.Join(", ", _listener.Hosts.Select(h => $"http://{h}:{_options.Port}/")), StartupSummary.ClientUrls(_options, _listener.Hosts));
+        }
+
         Log.OriginPolicy(_logger, StartupSummary.Origins(_options));
         if (StartupSummary.IsMemberSourceWithoutStore(_server.AccessPolicy))
         {
@@ -410,7 +493,10 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
         // Anything still open (including a socket accepted while stopping) is aborted; that completes promptly.
         var aborted = _connections.AbortAll();
         await _connections.WhenAllClosed().ConfigureAwait(false);
-        await _listener.StopAsync().ConfigureAwait(false);
+        if (_listener is not null)
+        {
+            await _listener.StopAsync().ConfigureAwait(false);
+        }
         await _connections.DisposeAsync().ConfigureAwait(false);
         _dispatcher.Complete();
         await _dispatchLoop.ConfigureAwait(false);
@@ -454,6 +540,19 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
 
         [LoggerMessage(2, LogLevel.Information, "LiveUpdates WebSocket server stopped; {Aborted} connection(s) had to be aborted")]
         public static partial void Stopped(ILogger logger, int aborted);
+
+        [LoggerMessage(32, LogLevel.Information, "LiveUpdates WebSocket server started; its HttpListener is off, sockets come from the host's endpoint")]
+        public static partial void AcceptingFromHost(ILogger logger);
+
+        // The same ids and words as the HttpListener's refusals (WebSocketListener), under the upgrade's category.
+        [LoggerMessage(24, LogLevel.Information, "Refused a WebSocket request from {RemoteEndPoint} with HTTP {Status} (rule {Rule}): {Reason}. {Suppressed} more refusal(s) by this rule since its last line")]
+        public static partial void UpgradeRefused(ILogger logger, string? remoteEndPoint, int status, string rule, string reason, long suppressed);
+
+        [LoggerMessage(15, LogLevel.Debug, "Refused WebSocket upgrade from {RemoteEndPoint}: {Status} ({Rule})")]
+        public static partial void UpgradeRefusedQuietly(ILogger logger, string? remoteEndPoint, int status, string rule);
+
+        [LoggerMessage(22, LogLevel.Debug, "WebSocket upgrade from {RemoteEndPoint} failed: {Error}")]
+        public static partial void UpgradeFailed(ILogger logger, string? remoteEndPoint, string error);
 
         [LoggerMessage(14, LogLevel.Debug, "Broadcast of {EventName} for guild {GuildId} ignored: the server is not running")]
         public static partial void NotRunning(ILogger logger, string eventName, string guildId);

@@ -9,7 +9,8 @@ namespace LiveUpdates.PackageTests;
 /// <summary>
 /// Packs every project under <c>src/</c> (found on disk, so a package added later is included) into a local folder
 /// feed, checks what each package holds, then restores, builds and runs a small consumer that references only those
-/// packages (and nuget.org for their dependencies) and serves one event to a real WebSocket client.
+/// packages (and nuget.org for their dependencies) and serves one event to a real WebSocket client; and a web consumer
+/// that maps the ASP.NET Core endpoint and serves one event over <c>wss://</c>.
 /// </summary>
 [TestFixture]
 [NonParallelizable]
@@ -141,7 +142,64 @@ public sealed class PackagesInstallTests
     public async Task Consumer_FromTheLocalFeedOnly_ServesAnEventToARealClient()
     {
         Assert.That(_packExitCode, Is.Zero, _packOutput);
-        var consumer = Path.Combine(_work, "consumer");
+
+        // Every package that runs without ASP.NET Core: the shared framework would supply every Microsoft.Extensions
+        // assembly and hide a dependency a package forgot to declare.
+        var consumer = WriteConsumer("Consumer", PackageIds().Where(id => !NeedsAspNetCore(id)));
+        var (exitCode, output, elapsed) = await Dotnet.RunAsync(consumer, ConsumerLimit, DeploymentVariables, "run", "-c", "Release", "--", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        TestContext.Progress.WriteLine($"consumer restored, built and ran in {elapsed.TotalSeconds:F1} s");
+
+        Assert.That(exitCode, Is.Zero, output);
+        Assert.That(output, Does.Contain("consumer: ok"));
+    }
+
+    [Test]
+    public async Task WebConsumer_MapsTheEndpoint_AndServesAnEventOverWss()
+    {
+        Assert.That(_packExitCode, Is.Zero, _packOutput);
+        var web = PackageIds().Where(NeedsAspNetCore).ToList();
+        Assert.That(web, Is.EqualTo(AspNetCorePackages), "the packages that need the ASP.NET Core shared framework");
+
+        // Only the transport package: Core and Hosting must come with it as its dependencies.
+        var consumer = WriteConsumer("WebConsumer", web);
+        var (exitCode, output, elapsed) = await Dotnet.RunAsync(consumer, ConsumerLimit, DeploymentVariables, "run", "-c", "Release");
+        TestContext.Progress.WriteLine($"web consumer restored, built and ran in {elapsed.TotalSeconds:F1} s");
+
+        Assert.That(exitCode, Is.Zero, output);
+        Assert.That(output, Does.Contain("web consumer: ok"));
+    }
+
+    [Test]
+    public void OnlyTheAspNetCorePackage_NeedsTheAspNetCoreSharedFramework()
+    {
+        Assert.That(_packExitCode, Is.Zero, _packOutput);
+
+        Assert.That(PackageIds().Where(NeedsAspNetCore), Is.EqualTo(AspNetCorePackages), "Core, Hosting and the optional parts stay free of ASP.NET Core");
+    }
+
+    // The deployment variables override configuration in the consumers as in a bot: a WS_PORT or AUTH_SECRET of this
+    // machine must not change what they check.
+    private static readonly string[] AspNetCorePackages = ["LiveUpdates.AspNetCore"];
+
+    private static readonly string[] DeploymentVariables = ["WS_PORT", "AUTH_SECRET", "AUTH_SECRET_1", "AUTH_SECRET_2", "AUTH_SECRET_3", "MONGODB_URI", "MONGODB_DATABASE", "REDIS_URL"];
+
+    private IEnumerable<string> PackageIds() =>
+        Directory.GetFiles(_feed, "*.nupkg")
+            .Select(p => Path.GetFileName(p)[..^($".{_version}.nupkg".Length)])
+            .Order(StringComparer.Ordinal);
+
+    /// <summary>Whether the package declares a framework reference to the ASP.NET Core shared framework.</summary>
+    private bool NeedsAspNetCore(string id)
+    {
+        using var zip = ZipFile.OpenRead(Path.Combine(_feed, $"{id}.{_version}.nupkg"));
+        var nuspec = XDocument.Load(zip.GetEntry($"{id}.nuspec")!.Open());
+        return nuspec.Descendants(nuspec.Root!.Name.Namespace + "frameworkReference").Any(f => f.Attribute("name")?.Value == "Microsoft.AspNetCore.App");
+    }
+
+    /// <summary>Writes the consumer <paramref name="name"/> (Program.cs and a project from its template) referencing <paramref name="packageIds"/>; returns its folder.</summary>
+    private string WriteConsumer(string name, IEnumerable<string> packageIds)
+    {
+        var consumer = Path.Combine(_work, name.ToLowerInvariant());
         Directory.CreateDirectory(consumer);
 
         // Nothing of the repository applies to it: no Directory.*.props above, its own nuget.config.
@@ -150,12 +208,10 @@ public sealed class PackagesInstallTests
             File.WriteAllText(Path.Combine(consumer, file), "<Project />");
         }
 
-        File.Copy(Path.Combine(_root, "tests", "LiveUpdates.PackageTests", "Consumer", "Program.cs"), Path.Combine(consumer, "Program.cs"));
-        var references = string.Join(Environment.NewLine + "    ", Directory.GetFiles(_feed, "*.nupkg")
-            .Select(p => Path.GetFileName(p)[..^($".{_version}.nupkg".Length)])
-            .Order(StringComparer.Ordinal)
-            .Select(id => $"<PackageReference Include=\"{id}\" Version=\"{_version}\" />"));
-        File.WriteAllText(Path.Combine(consumer, "Consumer.csproj"), File.ReadAllText(Path.Combine(_root, "tests", "LiveUpdates.PackageTests", "Consumer", "Consumer.csproj.template"))
+        var source = Path.Combine(_root, "tests", "LiveUpdates.PackageTests", name);
+        File.Copy(Path.Combine(source, "Program.cs"), Path.Combine(consumer, "Program.cs"));
+        var references = string.Join(Environment.NewLine + "    ", packageIds.Select(id => $"<PackageReference Include=\"{id}\" Version=\"{_version}\" />"));
+        File.WriteAllText(Path.Combine(consumer, $"{name}.csproj"), File.ReadAllText(Path.Combine(source, $"{name}.csproj.template"))
             .Replace("<!--PACKAGES-->", references, StringComparison.Ordinal)
             .Replace("$EXTENSIONS_VERSION$", CentralVersion("Microsoft.Extensions.Options"), StringComparison.Ordinal));
         // LiveUpdates.* only from the local feed (never a same-named package from nuget.org), everything else from nuget.org.
@@ -167,15 +223,7 @@ public sealed class PackagesInstallTests
             new XElement("packageSourceMapping",
                 new XElement("packageSource", new XAttribute("key", "local"), new XElement("package", new XAttribute("pattern", "LiveUpdates.*"))),
                 new XElement("packageSource", new XAttribute("key", "nuget.org"), new XElement("package", new XAttribute("pattern", "*")))))).ToString());
-
-        // The deployment variables override configuration in the consumer as in a bot: a WS_PORT or AUTH_SECRET of this
-        // machine must not change what it checks.
-        string[] deploymentVariables = ["WS_PORT", "AUTH_SECRET", "AUTH_SECRET_1", "AUTH_SECRET_2", "AUTH_SECRET_3", "MONGODB_URI", "MONGODB_DATABASE", "REDIS_URL"];
-        var (exitCode, output, elapsed) = await Dotnet.RunAsync(consumer, ConsumerLimit, deploymentVariables, "run", "-c", "Release", "--", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
-        TestContext.Progress.WriteLine($"consumer restored, built and ran in {elapsed.TotalSeconds:F1} s");
-
-        Assert.That(exitCode, Is.Zero, output);
-        Assert.That(output, Does.Contain("consumer: ok"));
+        return consumer;
     }
 
     private static string AssemblyName(ZipArchive zip, string id) =>

@@ -24,6 +24,7 @@ public sealed partial class ConfigurationReferenceTests
         typeof(Microsoft.Extensions.DependencyInjection.LiveUpdatesServiceCollectionExtensions).Assembly,
         typeof(MongoPermissionStoreOptions).Assembly,
         typeof(RedisBrokerOptions).Assembly,
+        typeof(Microsoft.Extensions.DependencyInjection.LiveUpdatesAspNetCoreBuilderExtensions).Assembly,
     ];
 
     private static IEnumerable<Type> OptionsTypes() =>

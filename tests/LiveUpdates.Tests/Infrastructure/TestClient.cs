@@ -23,11 +23,12 @@ internal sealed class TestClient : IAsyncDisposable
     /// <summary>Completes with the server's close status when the connection ends (null status when it was aborted).</summary>
     public Task<(WebSocketCloseStatus? Status, string? Reason)> Closed => _closed.Task;
 
-    public static async Task<TestClient> ConnectAsync(Uri uri, bool startReading = true, TimeSpan? keepAlive = null)
+    public static async Task<TestClient> ConnectAsync(Uri uri, bool startReading = true, TimeSpan? keepAlive = null, Action<ClientWebSocketOptions>? configure = null, HttpMessageInvoker? invoker = null)
     {
         var socket = new ClientWebSocket();
         socket.Options.KeepAliveInterval = keepAlive ?? TimeSpan.Zero;
-        await Wait.ForAsync(socket.ConnectAsync(uri, CancellationToken.None), "WebSocket connect");
+        configure?.Invoke(socket.Options);
+        await Wait.ForAsync(socket.ConnectAsync(uri, invoker, CancellationToken.None), "WebSocket connect");
         var client = new TestClient(socket);
         if (startReading)
         {

@@ -4,8 +4,8 @@ using Microsoft.Extensions.Logging;
 
 namespace LiveUpdates.Tests.Infrastructure;
 
-/// <summary>A real <see cref="WebSocketManager"/> on a free loopback port.</summary>
-internal sealed class TestServer : IAsyncDisposable
+/// <summary>A real <see cref="WebSocketManager"/> on a free loopback port (its own HttpListener).</summary>
+internal sealed class TestServer : ILiveServer
 {
     private TestServer(WebSocketManager manager, LiveUpdatesOptions options)
     {
@@ -45,6 +45,12 @@ internal sealed class TestServer : IAsyncDisposable
         : null;
 
     public async Task<TestClient> ConnectAsync() => await TestClient.ConnectAsync(Uri);
+
+    public void ConfigureClient(System.Net.WebSockets.ClientWebSocketOptions options)
+    {
+    }
+
+    public Task StopAsync() => Manager.StopAsync();
 
     /// <summary>Connects, authenticates as <paramref name="userId"/> with access to <paramref name="guilds"/>, and subscribes to <paramref name="subscribe"/>.</summary>
     public async Task<TestClient> ConnectAuthenticatedAsync(string userId, string[] guilds, params string[] subscribe)

@@ -29,6 +29,20 @@ public sealed class AdmissionTests
         Assert.That(Policy().Decide(Request(path: path)).Status, Is.EqualTo(expected));
 
     [Test]
+    public void DecideRouted_StateThenOrigin_AndTheHostsAddressAsGiven_ForwardedForIsNotLookedAt()
+    {
+        var policy = Policy();
+        Assert.Multiple(() =>
+        {
+            Assert.That(policy.DecideRouted(serverRunning: false, "https://evil.example", Client).Status, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+            Assert.That(policy.DecideRouted(serverRunning: true, "https://evil.example", Client).Status, Is.EqualTo(HttpStatusCode.Forbidden));
+            Assert.That(policy.DecideRouted(serverRunning: true, null, Client), Is.EqualTo(AdmissionResult.Admit("127.0.0.1")), "no Origin (not a browser) is admitted, as on the listener");
+            Assert.That(policy.DecideRouted(serverRunning: true, "https://dash.example", Proxy), Is.EqualTo(AdmissionResult.Admit("10.0.0.5")), "a trusted proxy's address is not replaced: the host resolved it");
+            Assert.That(policy.DecideRouted(serverRunning: true, "https://dash.example", null).Address, Is.EqualTo("unknown"));
+        });
+    }
+
+    [Test]
     public void Refusals_InOrder_PathThenStateThenUpgradeThenOrigin()
     {
         var policy = Policy();

@@ -139,9 +139,23 @@ public sealed class ClientWriterTests
         });
     }
 
-    private static (ClientWriter Writer, LiveUpdatesMetrics Metrics) Writer(RecordingSocket socket, bool batch, int maxBatchBytes = 64 * 1024, object? gate = null)
+    [Test]
+    public async Task MessagesUnderTheCompressionThreshold_AreSentWithCompressionDisabled_LargerOnesMayBeCompressed()
     {
-        var options = new LiveUpdatesOptions { MaxBatchBytes = maxBatchBytes };
+        var socket = new RecordingSocket();
+        var (writer, metrics) = Writer(socket, batch: false, compressionThresholdBytes: 8);
+        using var _ = metrics;
+
+        writer.Enqueue(Event(1)); // {"n":1}: 7 bytes
+        writer.Enqueue(Event(10)); // {"n":10}: 8 bytes
+        await Wait.UntilAsync(() => socket.Flags.Count == 2, "two frames sent");
+
+        Assert.That(socket.Flags.Select(f => f.HasFlag(WebSocketMessageFlags.DisableCompression)), Is.EqualTo(new[] { true, false }));
+    }
+
+    private static (ClientWriter Writer, LiveUpdatesMetrics Metrics) Writer(RecordingSocket socket, bool batch, int maxBatchBytes = 64 * 1024, object? gate = null, int compressionThresholdBytes = 1024)
+    {
+        var options = new LiveUpdatesOptions { MaxBatchBytes = maxBatchBytes, CompressionThresholdBytes = compressionThresholdBytes };
         var metrics = new LiveUpdatesMetrics(() => (0, 0));
         var writer = new ClientWriter(socket, gate ?? new object(), options, metrics, TimeProvider.System, NullLogger.Instance, 1, () => { }) { Batch = batch };
         return (writer, metrics);
@@ -173,7 +187,15 @@ public sealed class ClientWriterTests
 
         public override string? SubProtocol => null;
 
+        public ConcurrentQueue<WebSocketMessageFlags> Flags { get; } = new();
+
         public void HoldSends() => _hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override ValueTask SendAsync(ReadOnlyMemory<byte> buffer, WebSocketMessageType messageType, WebSocketMessageFlags messageFlags, CancellationToken cancellationToken = default)
+        {
+            Flags.Enqueue(messageFlags);
+            return base.SendAsync(buffer, messageType, messageFlags, cancellationToken);
+        }
 
         public void ReleaseSends() => Interlocked.Exchange(ref _hold, null)?.TrySetResult();
 

@@ -62,7 +62,7 @@ internal sealed class AdmissionPolicy
 
         if (!request.ServerRunning)
         {
-            return AdmissionResult.Refuse(HttpStatusCode.ServiceUnavailable, "The LiveUpdates server is shutting down.", AdmissionRules.ShuttingDown, "the server is stopping");
+            return ShuttingDown;
         }
 
         if (!request.IsWebSocketRequest)
@@ -85,14 +85,19 @@ internal sealed class AdmissionPolicy
                 "the Sec-WebSocket-Key header is missing or is not 16 bytes in base64");
         }
 
-        if (_allowedOrigins.Count > 0 && request.Origin is not null && !_allowedOrigins.Contains(request.Origin))
-        {
-            return AdmissionResult.Refuse(HttpStatusCode.Forbidden, "This origin may not open a LiveUpdates socket.", AdmissionRules.Origin,
-                $"the origin '{Clip(request.Origin)}' is not in {LiveUpdatesOptions.SectionName}:AllowedOrigins ({_allowedList}); add it there if it is your dashboard (scheme://host[:port], exactly as the browser sends it)");
-        }
-
-        return AdmissionResult.Admit(ClientAddress(request.RemoteAddress, request.ForwardedFor));
+        return AllowsOrigin(request.Origin)
+            ? AdmissionResult.Admit(ClientAddress(request.RemoteAddress, request.ForwardedFor))
+            : RefusedOrigin(request.Origin);
     }
+
+    /// <summary>
+    /// The decision for an upgrade a host's transport has routed and checked already (path, method, version and key
+    /// are the host's): the server's state and the Origin allow-list. The client address is the host's, used as given.
+    /// </summary>
+    public AdmissionResult DecideRouted(bool serverRunning, string? origin, IPAddress? clientAddress) =>
+        !serverRunning ? ShuttingDown
+        : !AllowsOrigin(origin) ? RefusedOrigin(origin)
+        : AdmissionResult.Admit(clientAddress?.ToString() ?? "unknown");
 
     /// <summary>The client's address: the remote end point, or the last <c>X-Forwarded-For</c> entry when the remote is a trusted proxy.</summary>
     public string ClientAddress(IPAddress? remote, string? forwardedFor)
@@ -115,6 +120,15 @@ internal sealed class AdmissionPolicy
         const int Max = 200;
         return value is null ? "(none)" : value.Length <= Max ? value : string.Concat(value.AsSpan(0, Max), "…");
     }
+
+    private static AdmissionResult ShuttingDown =>
+        AdmissionResult.Refuse(HttpStatusCode.ServiceUnavailable, "The LiveUpdates server is shutting down.", AdmissionRules.ShuttingDown, "the server is stopping");
+
+    private AdmissionResult RefusedOrigin(string? origin) =>
+        AdmissionResult.Refuse(HttpStatusCode.Forbidden, "This origin may not open a LiveUpdates socket.", AdmissionRules.Origin,
+            $"the origin '{Clip(origin)}' is not in {LiveUpdatesOptions.SectionName}:AllowedOrigins ({_allowedList}); add it there if it is your dashboard (scheme://host[:port], exactly as the browser sends it)");
+
+    private bool AllowsOrigin(string? origin) => _allowedOrigins.Count == 0 || origin is null || _allowedOrigins.Contains(origin);
 
     private static bool IsValidKey(string? key)
     {

@@ -217,13 +217,26 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
         return true;
     }
 
+    /// <summary>
+    /// Sends one whole text message. Where the transport negotiated per-message deflate
+    /// (<see cref="LiveUpdatesOptions.EnableCompression"/>), a message under
+    /// <see cref="LiveUpdatesOptions.CompressionThresholdBytes"/> goes uncompressed: deflating it would cost more CPU
+    /// than the bytes it saves. On a socket without compression the flag changes nothing.
+    /// </summary>
+    private ValueTask Send(ReadOnlyMemory<byte> message) =>
+        _socket.SendAsync(
+            message,
+            WebSocketMessageType.Text,
+            message.Length < _options.CompressionThresholdBytes ? WebSocketMessageFlags.EndOfMessage | WebSocketMessageFlags.DisableCompression : WebSocketMessageFlags.EndOfMessage,
+            CancellationToken.None);
+
     public void WriteDirectly(OutboundFrame frame)
     {
         Volatile.Write(ref _sendStartedAt, _time.GetTimestamp());
         ValueTask pending;
         try
         {
-            pending = _socket.SendAsync(frame.Bytes.AsMemory(), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+            pending = Send(frame.Bytes);
         }
         catch (Exception ex)
         {
@@ -448,7 +461,7 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
                 }
                 else
                 {
-                    var pending = _socket.SendAsync(frame!.Bytes.AsMemory(), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+                    var pending = Send(frame!.Bytes.AsMemory());
                     if (!pending.IsCompletedSuccessfully)
                     {
                         await pending.ConfigureAwait(false);
@@ -528,7 +541,7 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
         batch.Clear();
         try
         {
-            var pending = _socket.SendAsync(buffer.AsMemory(0, written), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+            var pending = Send(buffer.AsMemory(0, written));
             if (!pending.IsCompletedSuccessfully)
             {
                 await pending.ConfigureAwait(false);

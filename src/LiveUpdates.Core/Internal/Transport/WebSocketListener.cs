@@ -32,11 +32,11 @@ internal sealed partial class WebSocketListener
     private Task _acceptLoop = Task.CompletedTask;
     private volatile bool _stopping;
 
-    public WebSocketListener(LiveUpdatesOptions options, TimeProvider time, ILogger<WebSocketListener> logger, Func<bool> isRunning, Func<AcceptedSocket, Task> onAccepted)
+    public WebSocketListener(LiveUpdatesOptions options, AdmissionPolicy admission, ConnectionLimiter limiter, TimeProvider time, ILogger<WebSocketListener> logger, Func<bool> isRunning, Func<AcceptedSocket, Task> onAccepted)
     {
         _options = options;
-        _admission = new AdmissionPolicy(options);
-        _limiter = new ConnectionLimiter(options.MaxConnections, options.MaxConnectionsPerAddress);
+        _admission = admission;
+        _limiter = limiter;
         _time = time;
         _logger = logger;
         _refusalLog = new LogThrottles(time);
