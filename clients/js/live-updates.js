@@ -972,6 +972,7 @@ var LiveEvents = Object.freeze({
   Dashboard: Object.freeze({
     Plugin: "dashboard",
     PermissionsUpdated: "dashboard:permissions_updated",
+    MemberAccessUpdated: "dashboard:member_access_updated",
     SettingsUpdated: "dashboard:settings_updated"
   })
 });
@@ -1022,6 +1023,7 @@ var LiveEventNames = Object.freeze([
   "reminders:reminder_deleted",
   "vc-transcription:config_updated",
   "dashboard:permissions_updated",
+  "dashboard:member_access_updated",
   "dashboard:settings_updated"
 ]);
 export {

@@ -18,6 +18,9 @@ using LiveUpdates.Transports;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
+// Just over our ~450-line guide: most of it is the XML docs of the public surface users call (start and stop, broadcast,
+// access invalidation, health, a host transport's entry); the work itself is in Internal/.
+
 namespace LiveUpdates;
 
 /// <summary>
@@ -47,8 +50,7 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
     private readonly LiveUpdatesMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly ILogger _upgradeLogger;
-    private readonly LogThrottles _upgradeRefusalLog;
+    private readonly RoutedAcceptor _routed;
     private int _state;
     private Task _dispatchLoop = Task.CompletedTask;
     private Task? _stopTask;
@@ -96,8 +98,7 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
             stopping);
         _admission = new AdmissionPolicy(options);
         _limiter = new ConnectionLimiter(options.MaxConnections, options.MaxConnectionsPerAddress);
-        _upgradeLogger = loggerFactory.CreateLogger<WebSocketUpgrade>();
-        _upgradeRefusalLog = new LogThrottles(_time);
+        _routed = new RoutedAcceptor(options, _admission, _limiter, _time, loggerFactory.CreateLogger<WebSocketUpgrade>(), () => IsRunning, RunConnectionAsync);
         _listener = options.HttpListenerEnabled
             ? new WebSocketListener(options, _admission, _limiter, _time, loggerFactory.CreateLogger<WebSocketListener>(), () => IsRunning, RunConnectionAsync)
             : null;
@@ -142,7 +143,7 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
         _listener?.StartAccepting();
         _connections.StartSweeping(_options.LivenessCheckInterval);
         Volatile.Write(ref _state, Running);
-        LogSummary();
+        StartupSummary.Log(_logger, _options, _listener?.Hosts, _server.AccessPolicy, _broker);
     }
 
     /// <inheritdoc/>
@@ -342,52 +343,10 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
     /// <param name="upgrade">The request, as the transport sees it.</param>
     /// <param name="cancellationToken">Cancels a refusal or a handshake still under way; a running connection ends by its protocol or the server's stop, not by this token.</param>
     /// <returns>A task that completes when the request was refused, or when the connection has ended and been cleaned up.</returns>
-    public async Task AcceptAsync(WebSocketUpgrade upgrade, CancellationToken cancellationToken = default)
+    public Task AcceptAsync(WebSocketUpgrade upgrade, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(upgrade);
-        var decision = _admission.DecideRouted(IsRunning, upgrade.Origin, upgrade.ClientAddress);
-        if (decision.IsAdmitted)
-        {
-            decision = _limiter.TryAcquire(decision.Address);
-        }
-
-        if (!decision.IsAdmitted)
-        {
-            // Explained at Information, at most once a second per rule (a browser never shows a refused upgrade's status).
-            if (_upgradeRefusalLog.Count(decision.Rule, out var suppressed))
-            {
-                Log.UpgradeRefused(_upgradeLogger, upgrade.RemoteEndPoint, (int)decision.Status, decision.Rule, decision.Reason, suppressed);
-            }
-            else
-            {
-                Log.UpgradeRefusedQuietly(_upgradeLogger, upgrade.RemoteEndPoint, (int)decision.Status, decision.Rule);
-            }
-
-            await upgrade.RefuseAsync(decision.Status, decision.Message).WaitAsync(cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        var address = decision.Address;
-        WebSocket socket;
-        try
-        {
-            socket = await upgrade.AcceptAsync().WaitAsync(_options.HandshakeTimeout, _time, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is WebSocketException or TimeoutException or OperationCanceledException or IOException)
-        {
-            _limiter.Release(address);
-            Log.UpgradeFailed(_upgradeLogger, upgrade.RemoteEndPoint, ex.Message);
-            upgrade.Abort();
-            return;
-        }
-        catch
-        {
-            _limiter.Release(address);
-            throw;
-        }
-
-        var request = new ConnectionRequest(upgrade.RemoteEndPoint, address, upgrade.Origin);
-        await RunConnectionAsync(new AcceptedSocket(socket, request, new RoutedUpgradeTransport(upgrade), () => _limiter.Release(address))).ConfigureAwait(false);
+        return _routed.AcceptAsync(upgrade, cancellationToken);
     }
 
     /// <summary>Completes when every broadcast made before the call has been handed to its recipients' queues.</summary>
@@ -418,32 +377,6 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
         }
 
         await connection.RunAsync().ConfigureAwait(false);
-    }
-
-    /// <summary>What an operator needs to know of a server that just started, one line per concern.</summary>
-    private void LogSummary()
-    {
-        if (_listener is null)
-        {
-            Log.AcceptingFromHost(_logger);
-        }
-        else
-        {
-            Log.Listening(_logger, string.Join(", ", _listener.Hosts.Select(h => $"http://{h}:{_options.Port}/")), StartupSummary.ClientUrls(_options, _listener.Hosts));
-        }
-
-        Log.OriginPolicy(_logger, StartupSummary.Origins(_options));
-        if (StartupSummary.IsMemberSourceWithoutStore(_server.AccessPolicy))
-        {
-            Log.AccessPolicyWarning(_logger, StartupSummary.Access(_server.AccessPolicy, _options));
-        }
-        else
-        {
-            Log.AccessPolicy(_logger, StartupSummary.Access(_server.AccessPolicy, _options));
-        }
-
-        Log.Broker(_logger, StartupSummary.Broker(_broker, _options));
-        Log.ChangedSettings(_logger, StartupSummary.ChangedSettings(_options));
     }
 
     private async Task SpinUntilStopTask()
@@ -520,39 +453,8 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "LiveUpdates WebSocket server listening on {Prefix}; clients connect to {ClientUrls}")]
-        public static partial void Listening(ILogger logger, string prefix, string clientUrls);
-
-        [LoggerMessage(27, LogLevel.Information, "LiveUpdates origins: {Origins}")]
-        public static partial void OriginPolicy(ILogger logger, string origins);
-
-        [LoggerMessage(28, LogLevel.Information, "LiveUpdates access: {Access}")]
-        public static partial void AccessPolicy(ILogger logger, string access);
-
-        [LoggerMessage(29, LogLevel.Warning, "LiveUpdates access: {Access}")]
-        public static partial void AccessPolicyWarning(ILogger logger, string access);
-
-        [LoggerMessage(30, LogLevel.Information, "LiveUpdates broker: {Broker}")]
-        public static partial void Broker(ILogger logger, string broker);
-
-        [LoggerMessage(31, LogLevel.Information, "LiveUpdates settings changed from their defaults: {Changes}")]
-        public static partial void ChangedSettings(ILogger logger, string changes);
-
         [LoggerMessage(2, LogLevel.Information, "LiveUpdates WebSocket server stopped; {Aborted} connection(s) had to be aborted")]
         public static partial void Stopped(ILogger logger, int aborted);
-
-        [LoggerMessage(32, LogLevel.Information, "LiveUpdates WebSocket server started; its HttpListener is off, sockets come from the host's endpoint")]
-        public static partial void AcceptingFromHost(ILogger logger);
-
-        // The same ids and words as the HttpListener's refusals (WebSocketListener), under the upgrade's category.
-        [LoggerMessage(24, LogLevel.Information, "Refused a WebSocket request from {RemoteEndPoint} with HTTP {Status} (rule {Rule}): {Reason}. {Suppressed} more refusal(s) by this rule since its last line")]
-        public static partial void UpgradeRefused(ILogger logger, string? remoteEndPoint, int status, string rule, string reason, long suppressed);
-
-        [LoggerMessage(15, LogLevel.Debug, "Refused WebSocket upgrade from {RemoteEndPoint}: {Status} ({Rule})")]
-        public static partial void UpgradeRefusedQuietly(ILogger logger, string? remoteEndPoint, int status, string rule);
-
-        [LoggerMessage(22, LogLevel.Debug, "WebSocket upgrade from {RemoteEndPoint} failed: {Error}")]
-        public static partial void UpgradeFailed(ILogger logger, string? remoteEndPoint, string error);
 
         [LoggerMessage(14, LogLevel.Debug, "Broadcast of {EventName} for guild {GuildId} ignored: the server is not running")]
         public static partial void NotRunning(ILogger logger, string eventName, string guildId);

@@ -5,6 +5,7 @@ using LiveUpdates.Internal.Brokers;
 using LiveUpdates.Internal.Security;
 using LiveUpdates.Internal.Transport;
 using LiveUpdates.Security;
+using Microsoft.Extensions.Logging;
 
 namespace LiveUpdates.Internal;
 
@@ -13,8 +14,39 @@ namespace LiveUpdates.Internal;
 /// clients connect, which origins may, who sees which guild, which broker carries events, and every setting changed
 /// from its default. Pure functions of the options and the seams in use, so that they can be tested without a server.
 /// </summary>
-internal static class StartupSummary
+internal static partial class StartupSummary
 {
+    /// <summary>Logs what an operator needs to know of a server that just started, one line per concern.</summary>
+    /// <param name="logger">The server's logger (the lines keep its category).</param>
+    /// <param name="options">The server's options.</param>
+    /// <param name="listenerHosts">The hosts the HttpListener bound, or <see langword="null"/> when it is off (a host's endpoint takes sockets).</param>
+    /// <param name="policy">The access policy in use.</param>
+    /// <param name="broker">The broker in use.</param>
+    public static void Log(ILogger logger, LiveUpdatesOptions options, IReadOnlyList<string>? listenerHosts, IGuildAccessPolicy policy, IBroker broker)
+    {
+        if (listenerHosts is null)
+        {
+            Lines.AcceptingFromHost(logger);
+        }
+        else
+        {
+            Lines.Listening(logger, string.Join(", ", listenerHosts.Select(h => $"http://{h}:{options.Port}/")), ClientUrls(options, listenerHosts));
+        }
+
+        Lines.OriginPolicy(logger, Origins(options));
+        if (IsMemberSourceWithoutStore(policy))
+        {
+            Lines.AccessPolicyWarning(logger, Access(policy, options));
+        }
+        else
+        {
+            Lines.AccessPolicy(logger, Access(policy, options));
+        }
+
+        Lines.Broker(logger, Broker(broker, options));
+        Lines.ChangedSettings(logger, ChangedSettings(options));
+    }
+
     private const string S = LiveUpdatesOptions.SectionName;
 
     /// <summary>The URLs a client should dial (<paramref name="hosts"/> are those the listener registered), and what HttpListener does with other host names.</summary>
@@ -117,4 +149,28 @@ internal static class StartupSummary
         IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString() ?? string.Empty,
     };
+
+    private static partial class Lines
+    {
+        [LoggerMessage(1, LogLevel.Information, "LiveUpdates WebSocket server listening on {Prefix}; clients connect to {ClientUrls}")]
+        public static partial void Listening(ILogger logger, string prefix, string clientUrls);
+
+        [LoggerMessage(32, LogLevel.Information, "LiveUpdates WebSocket server started; its HttpListener is off, sockets come from the host's endpoint")]
+        public static partial void AcceptingFromHost(ILogger logger);
+
+        [LoggerMessage(27, LogLevel.Information, "LiveUpdates origins: {Origins}")]
+        public static partial void OriginPolicy(ILogger logger, string origins);
+
+        [LoggerMessage(28, LogLevel.Information, "LiveUpdates access: {Access}")]
+        public static partial void AccessPolicy(ILogger logger, string access);
+
+        [LoggerMessage(29, LogLevel.Warning, "LiveUpdates access: {Access}")]
+        public static partial void AccessPolicyWarning(ILogger logger, string access);
+
+        [LoggerMessage(30, LogLevel.Information, "LiveUpdates broker: {Broker}")]
+        public static partial void Broker(ILogger logger, string broker);
+
+        [LoggerMessage(31, LogLevel.Information, "LiveUpdates settings changed from their defaults: {Changes}")]
+        public static partial void ChangedSettings(ILogger logger, string changes);
+    }
 }

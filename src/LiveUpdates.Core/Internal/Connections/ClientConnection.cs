@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Net.WebSockets;
 using LiveUpdates.Internal.Delivery;
 using LiveUpdates.Internal.Protocol;
-using LiveUpdates.Internal.Security;
 using LiveUpdates.Internal.Sessions;
 using LiveUpdates.Internal.Subscriptions;
 using LiveUpdates.Security;
@@ -251,102 +250,6 @@ internal sealed partial class ClientConnection : ISubscriber
                 Unsubscribe(message.GuildId!);
                 break;
         }
-    }
-
-    private async ValueTask AuthenticateAsync(string? token, bool batch)
-    {
-        lock (_gate)
-        {
-            if (!_session.TryCountAttempt(_server.Now))
-            {
-                // Each attempt costs a token decryption and a policy call: a client that loops on auth is cut off.
-                const string Reason = $"more than {LiveUpdatesOptions.SectionName}:MaxAuthAttemptsPerMinute auth messages in a minute; the connection is closed";
-                if (_server.RefusalLog.Count(Reason, out var suppressed))
-                {
-                    Log.AuthRefused(_logger, Id, _request.RemoteEndPoint, LiveErrorCodes.TooManyAuthAttempts, Reason, suppressed);
-                }
-                else
-                {
-                    Log.AuthFailed(_logger, Id, LiveErrorCodes.TooManyAuthAttempts);
-                }
-
-                _server.Metrics.AuthFailures.Add(1, new KeyValuePair<string, object?>("code", LiveErrorCodes.TooManyAuthAttempts));
-                _writer.EnqueueLocked(Control(ServerMessages.Error(LiveErrorCodes.TooManyAuthAttempts, $"At most {_server.Options.MaxAuthAttemptsPerMinute} auth messages per minute.")));
-                _writer.RequestCloseLocked(WebSocketCloseStatus.PolicyViolation, ProtocolNames.CloseTooManyAuthAttempts, drainFirst: true);
-                return;
-            }
-        }
-
-        if (string.IsNullOrEmpty(token))
-        {
-            RefuseAuth(TokenOutcomes.Missing);
-            return;
-        }
-
-        TokenValidationOutcome outcome;
-        IReadOnlyList<string> guilds;
-        try
-        {
-            outcome = await _server.TokenValidator.ValidateAsync(token, _server.Stopping.Token).ConfigureAwait(false);
-            if (!outcome.IsValid)
-            {
-                RefuseAuth(outcome);
-                return;
-            }
-
-            guilds = await _server.AccessPolicy.GetGuildsAsync(outcome.User, _server.Stopping.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !_server.Stopping.IsCancellationRequested)
-        {
-            Log.SeamFailed(_logger, ex, "token validator or access policy", Id);
-            SendError(LiveErrorCodes.InternalError, "Authentication failed on the server; try again.");
-            return;
-        }
-
-        var user = outcome.User;
-        IReadOnlyList<Subscription> kept;
-        lock (_gate)
-        {
-            if (_session.Start(user))
-            {
-                // A different user on the same socket starts from nothing.
-                LeaveRooms(_subscriptions.Clear());
-            }
-
-            kept = _subscriptions.Snapshot();
-
-            // Packing needs messages without raw newlines: compact JSON always is; indented payloads are not.
-            _writer.Batch = batch && _server.Options.MaxBatchBytes > 0 && !_server.Options.SerializerOptions.WriteIndented;
-            _writer.EnqueueLocked(Control(ServerMessages.Authenticated(user.UserId, guilds, _writer.Batch)));
-        }
-
-        Log.Authenticated(_logger, Id, user.UserId);
-
-        // A renewed session is a new grant: every subscription it keeps is checked against it (a narrower token
-        // ends the subscriptions it no longer allows, with FORBIDDEN, as a revocation does).
-        foreach (var subscription in kept)
-        {
-            await _server.Dispatcher.Access.RecheckAsync(this, subscription.GuildId).ConfigureAwait(false);
-        }
-    }
-
-    private void RefuseAuth(TokenValidationOutcome outcome)
-    {
-        var code = outcome.ErrorCode!;
-
-        // The client gets the stable code only; the log says which check failed (never the token), once a second per reason.
-        var reason = outcome.Reason ?? $"the token validator {_server.TokenValidator.GetType().Name} refused it ({outcome.Message})";
-        if (_server.RefusalLog.Count(outcome.Reason ?? code, out var suppressed))
-        {
-            Log.AuthRefused(_logger, Id, _request.RemoteEndPoint, code, reason, suppressed);
-        }
-        else
-        {
-            Log.AuthFailed(_logger, Id, code);
-        }
-
-        _server.Metrics.AuthFailures.Add(1, new KeyValuePair<string, object?>("code", code));
-        SendError(code, outcome.Message!);
     }
 
     /// <summary>Applies the idle and auth timeouts, token expiry and the writer's timeouts; called by the liveness sweep.</summary>
