@@ -12,7 +12,7 @@ namespace LiveUpdates.BrowserTests;
 
 /// <summary>
 /// Issue 22, "try it as a newcomer would", to the end: a fresh Next.js app made from the README's guide alone with the
-/// client as <c>npm pack</c> makes it (<c>clients/js/test/newcomer-app.mjs</c>: pack, install, <c>tsc</c>,
+/// client as <c>npm pack</c> makes it (<c>clients/js/testing/newcomer-app.mjs</c>: pack, install, <c>tsc</c>,
 /// <c>next build</c>), started with <c>next start</c> against the sample host, and opened in Debian's Chromium with a
 /// next-auth session cookie (the guide has no sign-in page: the app's existing sign-in is assumed, so the cookie is
 /// made with next-auth's own <c>encode</c> and the shared secret). The guide's page shows the guild's rules, and a
@@ -40,7 +40,7 @@ public sealed class NewcomerAppTests
         var root = RunningNextApp.RepositoryRoot();
         _dir = Directory.CreateTempSubdirectory("liveupdates-newcomer-").FullName;
         var watch = Stopwatch.StartNew();
-        var made = await NodeAsync(root, TimeSpan.FromMinutes(5), Path.Combine(root, "clients", "js", "test", "newcomer-app.mjs"), _dir);
+        var made = await NodeAsync(root, TimeSpan.FromMinutes(5), Path.Combine(root, "clients", "js", "testing", "newcomer-app.mjs"), _dir);
         _app = JsonDocument.Parse(made.Trim().Split('\n')[^1]).RootElement.GetProperty("app").GetString()!;
         TestContext.Progress.WriteLine($"newcomer app packed, installed, type-checked and built in {watch.Elapsed.TotalSeconds:0.0} s");
 

@@ -7,7 +7,7 @@ import { hydrateRoot } from "react-dom/client";
 import { render, screen, act, cleanup } from "@testing-library/react";
 import { LiveUpdatesClient } from "../dist/index.js";
 import { LiveUpdatesProvider, LiveGuild, ConnectionIndicator, useGuildSubscription, useRealtimeData, useConnectionStatus } from "../dist/react/index.js";
-import { FakeClock, fakeWebSocketClass, flush, subscribed } from "../test/fakes.mjs";
+import { FakeClock, fakeWebSocketClass, flush, subscribed } from "../testing/fakes.mjs";
 
 const A = "123456789012345678";
 const B = "876543210987654321";

@@ -9,7 +9,7 @@ import path from "node:path";
 import fs from "node:fs";
 import os from "node:os";
 import ts from "typescript";
-import { typeScriptBlocks } from "./markdown.mjs";
+import { typeScriptBlocks } from "../testing/markdown.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const repo = path.resolve(root, "../..");

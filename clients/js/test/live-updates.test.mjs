@@ -2,7 +2,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { LiveUpdatesClient, RealtimeDataError, Status, backoffDelay, createLiveUpdatesClient } from "../dist/index.js";
-import { FakeClock, fakeWebSocketClass, flush, envelope, subscribed } from "./fakes.mjs";
+import { FakeClock, fakeWebSocketClass, flush, envelope, subscribed } from "../testing/fakes.mjs";
 
 const A = "123456789012345678";
 const B = "876543210987654321";

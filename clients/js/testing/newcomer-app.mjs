@@ -3,7 +3,7 @@
 // that has what an existing app has (package.json, tsconfig.json, a root layout and page) plus the files of the root
 // README's Next.js guide, taken from the guide itself (every block whose first line names a file); then `tsc
 // --noEmit` and `next build`. Used by newcomer.test.mjs and, to run the app in Chromium against the sample host, by
-// tests/LiveUpdates.BrowserTests (NewcomerAppTests): `node clients/js/test/newcomer-app.mjs DIR` builds it in DIR/app
+// tests/LiveUpdates.BrowserTests (NewcomerAppTests): `node clients/js/testing/newcomer-app.mjs DIR` builds it in DIR/app
 // and prints {"app": DIR/app}. Needs `npm ci` at the repository root (the build's tools).
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
