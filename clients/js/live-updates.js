@@ -329,6 +329,24 @@ var Connection = class {
 };
 
 // src/realtime-data.ts
+export class RealtimeDataError extends Error {
+  guildId;
+  path;
+  /** The HTTP status of a non-2xx answer, else undefined (network failure, a custom fetchData's error). */
+  status;
+  constructor(message, guildId, path, options = {}) {
+    super(message, options.cause === void 0 ? void 0 : { cause: options.cause });
+    this.name = "RealtimeDataError";
+    this.guildId = guildId;
+    this.path = path;
+    this.status = options.status;
+  }
+};
+function toRealtimeDataError(err, guildId, path) {
+  if (err instanceof RealtimeDataError && err.guildId === guildId && err.path === path) return err;
+  const status = err instanceof RealtimeDataError ? err.status : void 0;
+  return new RealtimeDataError(err instanceof Error ? err.message : String(err), guildId, path, { cause: err, status });
+}
 function unwrapSuccessData(body, response) {
   const b = body;
   if (!response.ok || !b || b.success !== true) throw new Error(b?.error?.message ?? `HTTP ${response.status}`);
@@ -350,7 +368,10 @@ function defaultFetchData(fetchImpl, api = {}) {
       return await unwrap(body, response);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      throw new Error(message.startsWith("HTTP ") ? `${message} for ${path}` : message);
+      throw new RealtimeDataError(message.startsWith("HTTP ") ? `${message} for ${path}` : message, guildId, path, {
+        cause: err,
+        status: response.ok ? void 0 : response.status
+      });
     }
   };
 }
@@ -386,7 +407,7 @@ function realtimeData(host, fetcher, options) {
           state.error = null;
         }
       } catch (err) {
-        if (!stopped) state.error = err instanceof Error ? err.message : String(err);
+        if (!stopped) state.error = toRealtimeDataError(err, guildId, path);
       } finally {
         if (running === run) running = null;
         state.loading = false;

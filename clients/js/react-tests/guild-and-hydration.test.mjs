@@ -7,7 +7,7 @@ import { hydrateRoot } from "react-dom/client";
 import { render, screen, act, cleanup } from "@testing-library/react";
 import { LiveUpdatesClient } from "../dist/index.js";
 import { LiveUpdatesProvider, LiveGuild, ConnectionIndicator, useGuildSubscription, useRealtimeData, useConnectionStatus } from "../dist/react/index.js";
-import { FakeClock, fakeWebSocketClass, flush, subscribed } from "../test/fakes.mjs";
+import { FakeClock, fakeWebSocketClass, flush, subscribed } from "../testing/fakes.mjs";
 
 const A = "123456789012345678";
 const B = "876543210987654321";
@@ -259,9 +259,11 @@ describe("useRealtimeData: throwOnError", () => {
         return this.state.error ? h("p", { "data-testid": "caught" }, `${this.state.error.name}: ${this.state.error.message} (${this.state.error.path})`) : this.props.children;
       }
     }
+    let returned = null;
     function Rules({ throwOnError }) {
       const { error } = useRealtimeData({ path: "moderation/rules", events: [], throwOnError });
-      return h("p", { "data-testid": "returned" }, String(error));
+      if (!throwOnError) returned = error;
+      return h("p", { "data-testid": "returned" }, error ? error.message : "-");
     }
     const { FakeWebSocket } = fakeWebSocketClass();
     const client = new LiveUpdatesClient({ url: "ws://x", token: "t", WebSocket: FakeWebSocket, resume: false, fetchData: async () => { throw new Error("HTTP 403 for moderation/rules"); } });
@@ -277,7 +279,11 @@ describe("useRealtimeData: throwOnError", () => {
       console.error = errors;
     }
     expect(screen.getByTestId("caught").textContent).toBe("RealtimeDataError: HTTP 403 for moderation/rules (moderation/rules)");
-    expect(screen.getByTestId("returned").textContent).toBe("HTTP 403 for moderation/rules"); // without the option: returned
-    void RealtimeDataError;
+    // Without the option the same kind of error is returned: an Error, with the guild and path, not a string.
+    expect(screen.getByTestId("returned").textContent).toBe("HTTP 403 for moderation/rules");
+    expect(returned).toBeInstanceOf(RealtimeDataError);
+    expect(returned).toBeInstanceOf(Error);
+    expect([returned.guildId, returned.path, returned.message]).toEqual([A, "moderation/rules", "HTTP 403 for moderation/rules"]);
+    expect(returned.cause).toBeInstanceOf(Error);
   });
 });

@@ -5,7 +5,7 @@ import { createElement as h, StrictMode, useState } from "react";
 import { render, screen, act, cleanup } from "@testing-library/react";
 import { LiveUpdatesClient } from "../dist/index.js";
 import { LiveUpdatesProvider, LiveGuild, ConnectionIndicator, useRealtimeData, useRealtimeEvent, useLiveUpdates } from "../dist/react/index.js";
-import { FakeClock, fakeWebSocketClass, flush, envelope, subscribed } from "../test/fakes.mjs";
+import { FakeClock, fakeWebSocketClass, flush, envelope, subscribed } from "../testing/fakes.mjs";
 
 const A = "123456789012345678";
 const B = "876543210987654321";

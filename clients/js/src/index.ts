@@ -6,7 +6,7 @@ export { backoffDelay } from "./backoff.js";
 export type { BackoffOptions } from "./backoff.js";
 export { GuildSubscription, SubscriptionError } from "./subscription.js";
 export type { SubscriptionState } from "./subscription.js";
-export { unwrapSuccessData } from "./realtime-data.js";
+export { unwrapSuccessData, RealtimeDataError } from "./realtime-data.js";
 export type { ApiOptions, FetchData, RealtimeData, RealtimeDataOptions, RealtimeDataState } from "./realtime-data.js";
 export type { ErrorCode, Envelope } from "./protocol.js";
 export { LiveEvents, LiveEventNames } from "../live-events.js";

@@ -40,7 +40,34 @@ export interface RealtimeDataOptions<T> {
 export interface RealtimeDataState<T> {
   data: T | null;
   loading: boolean;
-  error: string | null;
+  /** The last fetch's failure (cleared by the next successful fetch), else null. */
+  error: RealtimeDataError | null;
+}
+
+/**
+ * A failed fetch of realtimeData / useRealtimeData: `message` (the API's `error.message`, else `HTTP 502 for
+ * moderation/rules`), the `guildId` and `path` it was for, the HTTP `status` when the API answered, and the
+ * original error as `cause`. `useRealtimeData({ throwOnError: true })` throws it to the nearest error boundary.
+ */
+export class RealtimeDataError extends Error {
+  readonly guildId: string;
+  readonly path: string;
+  /** The HTTP status of a non-2xx answer, else undefined (network failure, a custom fetchData's error). */
+  readonly status: number | undefined;
+  constructor(message: string, guildId: string, path: string, options: { cause?: unknown; status?: number } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "RealtimeDataError";
+    this.guildId = guildId;
+    this.path = path;
+    this.status = options.status;
+  }
+}
+
+/** `err` as a RealtimeDataError of this guild and path (kept when it is one already). */
+function toRealtimeDataError(err: unknown, guildId: string, path: string): RealtimeDataError {
+  if (err instanceof RealtimeDataError && err.guildId === guildId && err.path === path) return err;
+  const status = err instanceof RealtimeDataError ? err.status : undefined;
+  return new RealtimeDataError(err instanceof Error ? err.message : String(err), guildId, path, { cause: err, status });
 }
 
 export interface RealtimeData<T> extends Readonly<RealtimeDataState<T>> {
@@ -84,7 +111,10 @@ export function defaultFetchData(fetchImpl: typeof fetch, api: ApiOptions = {}):
       return await unwrap(body, response);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      throw new Error(message.startsWith("HTTP ") ? `${message} for ${path}` : message);
+      throw new RealtimeDataError(message.startsWith("HTTP ") ? `${message} for ${path}` : message, guildId, path, {
+        cause: err,
+        status: response.ok ? undefined : response.status,
+      });
     }
   };
 }
@@ -99,7 +129,7 @@ export function realtimeData<T>(host: RealtimeHost, fetcher: FetchData, options:
   const { guildId, path, events, onEvent, onChange } = options;
   const fetchData = options.fetchData ?? fetcher;
   const initial = options.initialData !== undefined;
-  const state = { data: initial ? (options.initialData as T) : null, loading: !initial, error: null as string | null, fetches: 0 };
+  const state = { data: initial ? (options.initialData as T) : null, loading: !initial, error: null as RealtimeDataError | null, fetches: 0 };
   let stopped = false;
   let running: Promise<void> | null = null;
   let again = false;
@@ -130,7 +160,7 @@ export function realtimeData<T>(host: RealtimeHost, fetcher: FetchData, options:
           state.error = null;
         }
       } catch (err) {
-        if (!stopped) state.error = err instanceof Error ? err.message : String(err);
+        if (!stopped) state.error = toRealtimeDataError(err, guildId, path);
       } finally {
         if (running === run!) running = null;
         state.loading = false;

@@ -3,7 +3,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { LiveUpdatesClient, Status, SubscriptionError } from "../dist/index.js";
-import { FakeClock, fakeWebSocketClass, flush, envelope, subscribed } from "./fakes.mjs";
+import { FakeClock, fakeWebSocketClass, flush, envelope, subscribed } from "../testing/fakes.mjs";
 
 const A = "123456789012345678";
 const B = "876543210987654321";

@@ -10,26 +10,10 @@ import path from "node:path";
 import fs from "node:fs";
 import os from "node:os";
 import ts from "typescript";
+import { typeScriptBlocks } from "../testing/markdown.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const repo = path.resolve(root, "../..");
-
-/** The ```ts / ```tsx blocks of a Markdown file (fences may be indented, e.g. inside a list item). */
-export function typeScriptBlocks(markdown) {
-  const blocks = [];
-  const lines = markdown.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^(\s*)```(ts|tsx|typescript)\s*$/.exec(lines[i]);
-    if (!open) continue;
-    const indent = open[1].length;
-    const body = [];
-    let j = i + 1;
-    for (; j < lines.length && !/^\s*```\s*$/.test(lines[j]); j++) body.push(lines[j].slice(Math.min(indent, lines[j].search(/\S|$/))));
-    blocks.push({ line: i + 1, lang: open[2], code: body.join("\n") + "\n" });
-    i = j;
-  }
-  return blocks;
-}
 
 /** The `## heading` sections of a Markdown file with those headings (each up to the next `## `). */
 function sections(markdown, headings) {

@@ -1,8 +1,8 @@
 // Unit tests of the browser client's logic with a fake WebSocket and a fake clock: `node --test`.
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { LiveUpdatesClient, Status, backoffDelay, createLiveUpdatesClient } from "../dist/index.js";
-import { FakeClock, fakeWebSocketClass, flush, envelope, subscribed } from "./fakes.mjs";
+import { LiveUpdatesClient, RealtimeDataError, Status, backoffDelay, createLiveUpdatesClient } from "../dist/index.js";
+import { FakeClock, fakeWebSocketClass, flush, envelope, subscribed } from "../testing/fakes.mjs";
 
 const A = "123456789012345678";
 const B = "876543210987654321";
@@ -574,17 +574,27 @@ describe("realtimeData", () => {
     s.client.connect();
     const socket = await s.live();
     socket.receive(subscribed(A));
+    const thrown = new Error("HTTP 502");
     const cfg = s.client.realtimeData({
       guildId: A,
       path: "moderation/config",
       events: ["moderation:config_updated"],
       fetchData: async () => {
-        if (fail) throw new Error("HTTP 502");
+        if (fail) throw thrown;
         return { ok: 1 };
       },
     });
     await flush();
-    assert.equal(cfg.error, "HTTP 502");
+    // An Error (for error boundaries and `cause` chains), not a string: which guild and path, the original as cause.
+    assert.ok(cfg.error instanceof RealtimeDataError, `error is ${typeof cfg.error}: ${String(cfg.error)}`);
+    assert.ok(cfg.error instanceof Error);
+    assert.equal(cfg.error.name, "RealtimeDataError");
+    assert.equal(cfg.error.message, "HTTP 502");
+    assert.equal(cfg.error.guildId, A);
+    assert.equal(cfg.error.path, "moderation/config");
+    assert.equal(cfg.error.cause, thrown);
+    assert.equal(cfg.error.status, undefined, "a custom fetchData's error carries no HTTP status");
+    assert.equal(String(cfg.error), "RealtimeDataError: HTTP 502");
     fail = false;
     socket.receive(envelope(A, "moderation:config_updated", {}, 1));
     await flush();
@@ -629,6 +639,11 @@ describe("realtimeData", () => {
     await flush();
     assert.deepEqual(requests, [`http://api.test/api/guilds/${A}/moderation/rules`, `http://api.test/api/guilds/${A}/broken`]);
     assert.deepEqual(ok.data, [1, 2]);
-    assert.equal(broken.error, "Rule not found.");
+    assert.ok(broken.error instanceof RealtimeDataError);
+    assert.equal(broken.error.message, "Rule not found.");
+    assert.equal(broken.error.status, 404);
+    assert.equal(broken.error.guildId, A);
+    assert.equal(broken.error.path, "broken");
+    assert.equal(ok.error, null);
   });
 });

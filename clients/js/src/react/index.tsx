@@ -9,6 +9,7 @@ import type { LiveEventName, LiveEventPayloads, LiveEventEnvelope } from "../../
 import { LiveUpdatesClient, Status, type GuildState, type LiveUpdatesOptions } from "../client.js";
 import type { ConnectionStatus, TokenSource } from "../connection.js";
 import { SubscriptionError } from "../subscription.js";
+import { RealtimeDataError } from "../realtime-data.js";
 
 const ClientContext = createContext<LiveUpdatesClient | null>(null);
 const GuildContext = createContext<string | null>(null);
@@ -171,22 +172,14 @@ export interface UseRealtimeDataOptions<T, E extends LiveEventName = LiveEventNa
   throwOnError?: boolean;
 }
 
-/** A failed fetch of useRealtimeData, as `throwOnError` throws it. */
-export class RealtimeDataError extends Error {
-  readonly guildId: string;
-  readonly path: string;
-  constructor(message: string, guildId: string, path: string) {
-    super(message);
-    this.name = "RealtimeDataError";
-    this.guildId = guildId;
-    this.path = path;
-  }
-}
-
 export interface UseRealtimeDataResult<T> {
   data: T | null;
   loading: boolean;
-  error: string | null;
+  /**
+   * The last fetch's failure as an Error (a RealtimeDataError: `message`, `guildId`, `path`, `status`, `cause`),
+   * else null. Render `error.message`; with `throwOnError` it is thrown instead.
+   */
+  error: RealtimeDataError | null;
   /** Fetch again now. */
   refetch(): Promise<void>;
   /** Replace the data locally (e.g. optimistically after a write); the next event or refetch wins. */
@@ -197,7 +190,7 @@ interface KeyedState<T> {
   key: string;
   data: T | null;
   loading: boolean;
-  error: string | null;
+  error: RealtimeDataError | null;
 }
 
 /**
@@ -243,7 +236,7 @@ export function useRealtimeData<T, E extends LiveEventName = LiveEventName>({ pa
   const refetch = useCallback(() => handleRef.current?.refetch() ?? Promise.resolve(), []);
   const setData = useCallback((data: T) => setState((s) => ({ ...s, data })), []);
   const current = state.key === key ? state : fresh();
-  if (throwOnError && current.error !== null && !skip && gid) throw new RealtimeDataError(current.error, gid, path);
+  if (throwOnError && current.error !== null && !skip && gid) throw current.error;
   return { data: current.data, loading: skip ? false : current.loading, error: current.error, refetch, setData };
 }
 
@@ -385,5 +378,5 @@ export function ConnectionIndicator({ className = "live-indicator", labels, guil
   );
 }
 
-export { Status, SubscriptionError };
+export { Status, SubscriptionError, RealtimeDataError };
 export type { ConnectionStatus, GuildState };

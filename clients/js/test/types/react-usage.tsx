@@ -52,6 +52,14 @@ export function Rules() {
   const { connected, status } = useLiveUpdates();
   const same: typeof useLiveUpdates = useWebSocket;
   void [same, setData, status];
-  if (loading || error) return <p>{error}</p>;
+  // error is an Error (RealtimeDataError: guildId, path, status), not a string
+  if (error) {
+    const failed: Error = error;
+    const where: string = `${error.guildId}/${error.path}`;
+    const status: number | undefined = error.status;
+    void [failed, where, status];
+    return <p>{error.message}</p>;
+  }
+  if (loading) return <p>Loading…</p>;
   return <ul data-connected={connected}>{(data ?? []).map((r) => <li key={r.id}>{r.name}</li>)}</ul>;
 }

@@ -26,7 +26,7 @@ function ConfigPanel({ guildId }: { guildId: string }) {
   return (
     <section className="panel" data-testid="config">
       <h2>Config</h2>
-      {error ? <p className="error">{error}</p> : loading && !data ? <p className="muted">Loading…</p> : null}
+      {error ? <p className="error">{error.message}</p> : loading && !data ? <p className="muted">Loading…</p> : null}
       {data && (
         <div className="row">
           <label>
@@ -69,7 +69,7 @@ function RulesPanel({ guildId }: { guildId: string }) {
   return (
     <section className="panel" data-testid="rules">
       <h2>Auto-mod rules</h2>
-      {error ? <p className="error">{error}</p> : loading && !rules ? <p className="muted">Loading…</p> : null}
+      {error ? <p className="error">{error.message}</p> : loading && !rules ? <p className="muted">Loading…</p> : null}
       <ul className="list">
         {(rules ?? []).map((r) => (
           <li key={r.id} data-testid="rule" data-enabled={r.enabled}>

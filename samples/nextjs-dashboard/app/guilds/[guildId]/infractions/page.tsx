@@ -13,7 +13,7 @@ export default function InfractionsPage() {
   return (
     <section className="panel" data-testid="infractions">
       <h2>Infractions</h2>
-      {error ? <p className="error">{error}</p> : loading && !data ? <p className="muted">Loading…</p> : null}
+      {error ? <p className="error">{error.message}</p> : loading && !data ? <p className="muted">Loading…</p> : null}
       <ul className="list">
         {(data ?? []).map((i) => (
           <li key={i.id} data-testid="infraction">

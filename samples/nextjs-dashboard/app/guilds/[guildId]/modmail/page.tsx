@@ -24,7 +24,7 @@ export default function ModmailPage() {
   return (
     <section className="panel" data-testid="modmail">
       <h2>Modmail</h2>
-      {error ? <p className="error">{error}</p> : loading && !data ? <p className="muted">Loading…</p> : null}
+      {error ? <p className="error">{error.message}</p> : loading && !data ? <p className="muted">Loading…</p> : null}
       <ul className="list">
         {(data ?? []).map((c) => (
           <li key={c.id} data-testid="conversation" data-status={c.status}>
