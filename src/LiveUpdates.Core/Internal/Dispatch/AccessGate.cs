@@ -62,7 +62,7 @@ internal sealed class AccessGate(IGuildAccessPolicy policy, RoomStore rooms, Liv
         }
         catch (Exception ex)
         {
-            DispatchLog.DispatchFailed(logger, ex, LiveEvents.Dashboard.PermissionsUpdated, guildId);
+            DispatchLog.DispatchFailed(logger, ex, userId is null ? LiveEvents.Dashboard.PermissionsUpdated : LiveEvents.Dashboard.MemberAccessUpdated, guildId);
         }
     }
 

@@ -12,14 +12,14 @@ internal sealed class EventTraits
     /// </summary>
     public const string Uncategorized = "\0uncategorized";
 
-    private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _categoryByPlugin;
+    private readonly Dictionary<string, string?>.AlternateLookup<ReadOnlySpan<char>> _categoryByPlugin;
     private readonly string[] _latestValueSuffixes;
     private readonly string? _unmapped;
 
     public EventTraits(LiveUpdatesOptions options)
     {
         // Event plugin → permission category: a registered category of the same name, unless mapped otherwise.
-        var categoryByPlugin = new Dictionary<string, string>(StringComparer.Ordinal);
+        var categoryByPlugin = new Dictionary<string, string?>(StringComparer.Ordinal);
         foreach (var category in options.PermissionCategories.Keys)
         {
             categoryByPlugin[category] = category;
@@ -38,7 +38,7 @@ internal sealed class EventTraits
         }
 
         // Protocol events reach every subscriber; other unmapped plugins only when the registry is empty or opened.
-        categoryByPlugin.TryAdd(LiveEvents.Dashboard.Plugin, null!);
+        categoryByPlugin.TryAdd(LiveEvents.Dashboard.Plugin, null); // null: no category, every subscriber
         _unmapped = options.PermissionCategories.Count > 0 && !options.DeliverUncategorizedEventsToEveryone ? Uncategorized : null;
 
         _categoryByPlugin = categoryByPlugin.GetAlternateLookup<ReadOnlySpan<char>>();
