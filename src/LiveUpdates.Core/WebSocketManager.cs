@@ -86,6 +86,7 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
         var accessPolicy = guildAccessPolicy ?? new TokenClaimGuildAccessPolicy(options);
         var stopping = new CancellationTokenSource();
         _dispatcher = new Dispatcher(options, rooms, _broker, accessPolicy, _time, loggerFactory.CreateLogger<Dispatcher>(), _metrics, stopping.Token);
+        _dispatcher.ControlReceived = OnControlMessage;
         _server = new ServerContext(
             options,
             tokenValidator ?? new SessionTokenValidator(options, _time),
@@ -131,6 +132,7 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
         {
             _listener?.Bind();
             await _broker.StartAsync(_dispatcher, cancellationToken).ConfigureAwait(false);
+            await WatchControlStreamAsync(cancellationToken).ConfigureAwait(false);
         }
         catch
         {

@@ -37,6 +37,12 @@ internal sealed class LiveUpdatesBenchServer(int connections) : IBenchServer
             settings.Add(new(nameof(options.MaxConnectionsPerAddress), Inv(connections), Inv(defaults.MaxConnectionsPerAddress), "every generator client comes from 127.0.0.1"));
         }
 
+        if (connections > defaults.MaxConnectionsPerUser)
+        {
+            options.MaxConnectionsPerUser = connections;
+            settings.Add(new(nameof(options.MaxConnectionsPerUser), Inv(connections), Inv(defaults.MaxConnectionsPerUser), "the generator's clients share 100 user ids"));
+        }
+
         if (connections > defaults.MaxConnections)
         {
             options.MaxConnections = connections;

@@ -81,6 +81,12 @@ internal sealed class Dispatcher : IBrokerHandler
     /// <summary>Gets the access gate: its version is read before a subscription's access is resolved, and a renewed session re-checks through it.</summary>
     public AccessGate Access => _access;
 
+    /// <summary>
+    /// Gets or sets what receives the publications of the <see cref="ControlStream"/> (set once, before the broker
+    /// starts); they go to the server, never to a room. Called on the broker's thread: it must not block.
+    /// </summary>
+    public Action<BrokerMessage>? ControlReceived { get; set; }
+
     /// <summary>Queues a broadcast. Never blocks; a full queue records a gap in the guild's stream (and logs it).</summary>
     public void Post(BrokerMessage message)
     {
@@ -163,6 +169,12 @@ internal sealed class Dispatcher : IBrokerHandler
 
     void IBrokerHandler.OnPublication(Publication publication)
     {
+        if (string.Equals(publication.GuildId, ControlStream.Id, StringComparison.Ordinal))
+        {
+            ControlReceived?.Invoke(publication.Message);
+            return;
+        }
+
         if (_inlineDelivery)
         {
             _fanOut.Add(publication); // inline: inside the loop's own publishing call
@@ -175,6 +187,11 @@ internal sealed class Dispatcher : IBrokerHandler
 
     void IBrokerHandler.OnStreamLost(string guildId, StreamPosition position)
     {
+        if (string.Equals(guildId, ControlStream.Id, StringComparison.Ordinal))
+        {
+            return; // no room to refetch; a disconnect lost with it is logged by the broker, and sessions end at their exp
+        }
+
         if (!_channel.Writer.TryWrite(DispatchItem.Of(new StreamLostWork(guildId, position))))
         {
             LostLocally(guildId, position);
