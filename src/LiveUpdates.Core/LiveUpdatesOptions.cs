@@ -236,7 +236,7 @@ public sealed class LiveUpdatesOptions
 
     /// <summary>
     /// Gets or sets how long re-checking a guild's open subscriptions after a permission change may hold back
-    /// further broadcasts. Checks still running after it apply when they finish.
+    /// that guild's further broadcasts (other guilds are not held). Checks still running after it apply when they finish.
     /// </summary>
     /// <value>Default: 10 seconds.</value>
     public TimeSpan AccessCheckTimeout { get; set; } = TimeSpan.FromSeconds(10);

@@ -148,34 +148,6 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
         StartupSummary.Log(_logger, _options, _listener?.Hosts, _server.AccessPolicy, _broker);
     }
 
-    /// <inheritdoc/>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the guild id's type (string or ulong), never in which arguments may be left out.")]
-    public void Broadcast(string guildId, string eventName, object? data = null)
-    {
-        LiveNames.ThrowIfInvalidGuildId(guildId);
-        LiveNames.ThrowIfInvalidEventName(eventName);
-        if (Volatile.Read(ref _state) != Running)
-        {
-            Log.NotRunning(_logger, eventName, guildId);
-            return;
-        }
-
-        var payload = EnvelopeSerializer.SerializeData(eventName, data, _options.SerializerOptions);
-        _metrics.EventsBroadcast.Add(1);
-        _dispatcher.Post(BrokerMessage.Event(guildId, eventName, payload, _time.GetUtcNow().ToUnixTimeMilliseconds()));
-    }
-
-    /// <inheritdoc/>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the guild id's type (string or ulong), never in which arguments may be left out.")]
-    public void Broadcast(ulong guildId, string eventName, object? data = null) =>
-        Broadcast(guildId.ToString(CultureInfo.InvariantCulture), eventName, data);
-
-    /// <inheritdoc/>
-    public IRoomEmitter To(string room) => new RoomEmitter(this, LiveNames.GuildIdFromRoom(room));
-
-    /// <inheritdoc/>
-    public IRoomEmitter To(ulong guildId) => new RoomEmitter(this, guildId.ToString(CultureInfo.InvariantCulture));
-
     /// <summary>
     /// Stops the server: every client gets close status 1001 (going away), clients that do not answer within
     /// <see cref="LiveUpdatesOptions.ShutdownTimeout"/> are aborted, then the listener, dispatcher and broker stop.
@@ -446,11 +418,6 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
             Volatile.Write(ref _state, Stopped);
             Log.Stopped(_logger, aborted);
         }
-    }
-
-    private sealed class RoomEmitter(WebSocketManager manager, string guildId) : IRoomEmitter
-    {
-        public void Emit(string eventName, object? data = null) => manager.Broadcast(guildId, eventName, data);
     }
 
     private static partial class Log

@@ -89,6 +89,15 @@ internal sealed class LiveUpdatesBenchServer(int connections) : IBenchServer
 
     public void Broadcast(string guildId, string eventName, object data) => _manager!.Broadcast(guildId, eventName, data);
 
+    /// <summary>The awaitable broadcast: completes when the broker has numbered the event (for Redis: the script is done).</summary>
+    public Task BroadcastConfirmedAsync(string guildId, string eventName, object data) => _manager!.BroadcastAsync(guildId, eventName, data);
+
+    /// <summary>The Redis configuration and the guild's channel when the server runs on Redis (the per-hop run listens to it), else null.</summary>
+    public static (string Configuration, string Channel)? RedisChannelOf(string guildId) =>
+        Environment.GetEnvironmentVariable("LOADTEST_REDIS") is { Length: > 0 } redis && redis.Split('|') is [var configuration, var prefix]
+            ? (configuration, $"{prefix}:{{{guildId}}}:ch")
+            : null;
+
     public async ValueTask DisposeAsync()
     {
         if (_manager is not null)
