@@ -1,4 +1,5 @@
 using System.Net;
+using LiveUpdates.SampleHost.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace LiveUpdates.SampleHost.Dev;
@@ -14,7 +15,7 @@ public static class DevApi
 
     public static void MapDevApi(this WebApplication app)
     {
-        app.MapGet("/dev/token", (HttpContext context, IOptions<LiveUpdatesOptions> options) =>
+        app.MapGet("/dev/token", (HttpContext context, IOptions<LiveUpdatesOptions> options, IConfiguration configuration) =>
         {
             if (context.Connection.RemoteIpAddress is not { } remote || !IPAddress.IsLoopback(remote))
             {
@@ -29,12 +30,8 @@ public static class DevApi
                 token,
                 userId = SampleHostApp.DevUserId,
                 guilds = SampleHostApp.DevGuildIds,
-                wsUrl = WebSocketUrl(context.Request, o),
+                wsUrl = OnePortMode.WebSocketUrl(context.Request, o, configuration),
             });
         });
     }
-
-    /// <summary>The WebSocket server as the browser reaches it: the page's host name, the server's port and path.</summary>
-    public static string WebSocketUrl(HttpRequest request, LiveUpdatesOptions options) =>
-        $"ws://{request.Host.Host}:{options.Port}{options.Path}";
 }
