@@ -4,16 +4,6 @@ using Microsoft.AspNetCore.Builder;
 
 namespace LiveUpdates.Tests.Infrastructure;
 
-/// <summary>How the sample host serves its WebSocket: on the HttpListener's own port (default) or on the API's port.</summary>
-public enum SampleTransport
-{
-    /// <summary>The default: the HttpListener on <c>LiveUpdates:Port</c>.</summary>
-    HttpListener,
-
-    /// <summary><c>SampleHost:OnePort=true</c>: the ASP.NET Core endpoint <c>/live</c> on the API's port.</summary>
-    OnePort,
-}
-
 /// <summary>The sample host started in-process on free ports, quiet, with the simulated bot off, and an HTTP client for its API.</summary>
 internal sealed class RunningSample : IAsyncDisposable
 {
