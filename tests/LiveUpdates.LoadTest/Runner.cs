@@ -104,9 +104,9 @@ internal sealed class Runner(RunSettings settings)
 
     private async Task<JsonObject> RunTargetAsync(string target, int port)
     {
-        var impl = target.StartsWith("liveupdates", StringComparison.Ordinal) ? "liveupdates" : target;
         var batch = target.EndsWith("-batch", StringComparison.Ordinal);
-        var floor = impl == "httplistener-floor";
+        var impl = batch ? target[..^"-batch".Length] : target; // liveupdates(-aspnetcore)-batch: the same server, batch clients
+        var floor = impl.EndsWith("-floor", StringComparison.Ordinal); // httplistener-floor, kestrel-floor: idle only
         var protocol = impl == "signalr" ? ClientProtocol.SignalR : ClientProtocol.LiveUpdates;
         var uri = new Uri(impl == "signalr" ? $"ws://127.0.0.1:{port}{Servers.SignalRBenchServer.HubPath}" : $"ws://127.0.0.1:{port}/");
         var n = settings.Clients;

@@ -18,9 +18,11 @@ internal static class ServerProcess
         await using IBenchServer server = impl switch
         {
             "liveupdates" => new LiveUpdatesBenchServer(connections),
+            "liveupdates-aspnetcore" => new LiveUpdatesBenchServer(connections, aspNetCore: true),
             "kestrel" => new KestrelBaselineServer(),
             "signalr" => new SignalRBenchServer(),
             "httplistener-floor" => new HttpListenerFloorServer(),
+            "kestrel-floor" => new KestrelFloorServer(),
             _ => throw new ArgumentException($"unknown server '{impl}'"),
         };
         await server.StartAsync(port, secret);
