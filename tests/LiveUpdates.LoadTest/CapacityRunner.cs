@@ -26,7 +26,7 @@ internal sealed class CapacityRunner(int[] counts, string[] targets, int address
 
     public async Task<int> RunAsync()
     {
-        var needed = (counts.Max() * 2) + 4096; // the generator's sockets and (inherited by the child) the server's
+        var needed = counts.Max() + 4096; // per process: the generator's sockets here, the server's in the child (which inherits the limit)
         var limit = RaiseFileLimit(needed);
         Runner.Log($"open files: {limit} (wanted {needed}){(limit < needed ? " — raise the hard limit (ulimit -Hn, or run as root) for the largest count" : "")}");
         var results = new JsonObject
@@ -191,7 +191,7 @@ internal sealed class CapacityRunner(int[] counts, string[] targets, int address
             .Append(". Clients from ").Append(results["settings"]!["addresses"]).Append(" loopback addresses; big guild ").Append(results["settings"]!["bigGuild"]).Append(" members, ")
             .Append(results["settings"]!["guilds"]).AppendLine(" other guilds; `batch` clients.").AppendLine();
         sb.AppendLine("Limits raised (connection count is what this scenario measures): `MaxConnections` and `MaxConnectionsPerAddress` to N where N is above their defaults (10,000 and 100).").AppendLine();
-        sb.AppendLine("| target | clients | connect + auth (/s) | RSS / connection (B) | managed heap / connection (B) | our share: heap minus the transport's floor (B) | one event to every big-guild member, median (ms) | clients lost |");
+        sb.AppendLine("| target | clients | connect + auth (/s) | RSS / connection (B) | managed heap / connection (B) | our share: heap minus the transport's floor (B; ours also holds two subscriptions a client) | one event to every big-guild member, median (ms) | clients lost |");
         sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in runs)
         {
