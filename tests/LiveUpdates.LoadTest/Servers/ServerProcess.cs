@@ -44,7 +44,8 @@ internal static class ServerProcess
                     Reply(Broadcast(server, JsonSerializer.Deserialize<BroadcastCommand>(argument, JsonSerializerOptions.Web)!));
                     break;
                 case "alloc":
-                    Reply(new { allocated = GC.GetTotalAllocatedBytes(precise: true), gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2), cpuMs = Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds, threads = ThreadPool.ThreadCount });
+                    // GC counts and total pause time, thread-pool threads and work items: the evidence for where a latency tail comes from.
+                    Reply(new { allocated = GC.GetTotalAllocatedBytes(precise: true), gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2), gcPauseMs = GC.GetTotalPauseDuration().TotalMilliseconds, cpuMs = Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds, threads = ThreadPool.ThreadCount, workItems = ThreadPool.CompletedWorkItemCount });
                     break;
                 case "alloctypes":
                     Reply(sampler?.TakeTop(12) ?? new Dictionary<string, long>());
