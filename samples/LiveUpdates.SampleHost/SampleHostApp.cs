@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using LiveUpdates.SampleHost.Bot;
 using LiveUpdates.SampleHost.Data;
 using LiveUpdates.SampleHost.Dev;
+using LiveUpdates.SampleHost.Hosting;
 using LiveUpdates.SampleHost.Plugins.Moderation;
 using LiveUpdates.SampleHost.Plugins.Modmail;
 using LiveUpdates.SampleHost.Plugins.Tags;
@@ -17,7 +18,8 @@ namespace LiveUpdates.SampleHost;
 /// 127.0.0.1:3001 (env API_PORT) whose routes mirror the bot's plugin API, the sample dashboard page served from
 /// <c>wwwroot</c> on that same port, and a simulated bot raising auto-mod infractions. No MongoDB unless
 /// <c>MONGODB_URI</c> is set (then the dashboard permissions are read from it), no Redis unless <c>REDIS_URL</c> is
-/// set (then several instances share every guild's stream: <c>samples/scale-out.sh</c> runs two).
+/// set (then several instances share every guild's stream: <c>samples/scale-out.sh</c> runs two). With
+/// <c>SampleHost:OnePort=true</c> the WebSocket moves onto the API's port at <c>/live</c> (ASP.NET Core transport).
 /// </summary>
 public static class SampleHostApp
 {
@@ -83,6 +85,7 @@ public static class SampleHostApp
         }
 
         builder.Services.AddSingleton<SampleMemberCache>();
+        liveUpdates.AddOnePort(builder.Configuration); // SampleHost:OnePort=true: the WebSocket on the API's port (Hosting/OnePortMode.cs)
         builder.Services.AddSingleton<IGuildMemberSource, TokenGuildsMemberSource>(); // → the dashboard permission model
         builder.Services.AddSingleton<MemberEventsSimulator>();
 
@@ -104,7 +107,9 @@ public static class SampleHostApp
             SampleData.Seed(app.Services.GetRequiredService<SampleDatabase>(), app.Services.GetRequiredService<TimeProvider>());
         }
 
-        // The dashboard page: plain files, no build step. The WebSocket server stays on its own port.
+        app.UseOnePortForwardedHeaders();
+
+        // The dashboard page: plain files, no build step. The WebSocket server stays on its own port unless one-port mode maps it below.
         var files = new PhysicalFileProvider(WebRoot);
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
         app.UseStaticFiles(new StaticFileOptions
@@ -120,6 +125,8 @@ public static class SampleHostApp
         {
             app.MapDevApi(); // the development token and the simulated member events: never in a deployment
         }
+
+        app.MapOnePort();
         if (!app.Configuration.GetValue("SampleHost:Quiet", false))
         {
             app.Lifetime.ApplicationStarted.Register(() => PrintBanner(app, generated ? secret : null));
@@ -133,13 +140,14 @@ public static class SampleHostApp
         var server = app.Services.GetRequiredService<WebSocketManager>();
         var options = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<LiveUpdatesOptions>>().Value;
         var port = options.Port;
+        var ws = OnePortMode.IsOn(app.Configuration) ? $"ws://localhost:{new Uri(app.Urls.FirstOrDefault() ?? "http://127.0.0.1:3001").Port}{OnePortMode.Path}" : $"ws://localhost:{port}";
         var secret = options.AuthSecret!;
         var generated = string.Equals(secret, generatedSecret, StringComparison.Ordinal);
         var api = app.Urls.FirstOrDefault() ?? "http://127.0.0.1:3001";
         if (!app.Environment.IsDevelopment())
         {
             // A deployment prints no token and serves none: dashboards mint their own.
-            Console.WriteLine($"LiveUpdates sample host ({app.Environment.EnvironmentName}): API {api}, WebSocket port {port}. No development token or /dev routes outside Development.");
+            Console.WriteLine($"LiveUpdates sample host ({app.Environment.EnvironmentName}): API {api}, WebSocket {ws}. No development token or /dev routes outside Development.");
             return;
         }
 
@@ -148,7 +156,7 @@ public static class SampleHostApp
 
             ── LiveUpdates sample host ─────────────────────────────────────────────
             Dashboard page   : {{api}}/   (guild B: {{api}}/?guild={{OtherDevGuildId}})
-            WebSocket server : ws://localhost:{{port}}  ({{server.Prefix}})
+            WebSocket server : {{ws}}  ({{(server.Prefix.Length > 0 ? server.Prefix : "one port: the ASP.NET Core endpoint")}})
             HTTP API         : {{api}}/api/guilds/{guildId}/{moderation|modmail|tags}/…
             AUTH_SECRET      : {{(generated ? secret + "   (generated: set AUTH_SECRET to keep one)" : "(from your environment)")}}
             Dev token        : {{token}}
@@ -157,7 +165,7 @@ public static class SampleHostApp
 
             1) Open the dashboard page in two browser windows and change something in one.
             2) Or, in any browser tab's console:
-               const ws = new WebSocket("ws://localhost:{{port}}");
+               const ws = new WebSocket("{{ws}}");
                ws.onmessage = e => console.log(JSON.parse(e.data));
                ws.onopen = () => {
                  ws.send(JSON.stringify({ type: "auth", token: "{{token}}" }));

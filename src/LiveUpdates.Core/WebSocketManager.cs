@@ -337,7 +337,9 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
 
     internal InMemoryBroker? InMemoryBroker => _broker as InMemoryBroker;
 
-    private async Task RunConnectionAsync(AcceptedSocket accepted)
+    // Not async: the connection's own RunAsync is the task a transport waits on for the connection's life, so no
+    // state machine of this method is held per connection (144 bytes). RunAsync never throws.
+    private Task RunConnectionAsync(AcceptedSocket accepted)
     {
         var connection = new ClientConnection(_server, accepted.Socket, accepted.Request, accepted.Transport, c =>
         {
@@ -350,7 +352,7 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
             connection.RequestClose(WebSocketCloseStatus.EndpointUnavailable, ProtocolNames.CloseServerShutdown, drainFirst: false);
         }
 
-        await connection.RunAsync().ConfigureAwait(false);
+        return connection.RunAsync();
     }
 
     private async Task SpinUntilStopTask()

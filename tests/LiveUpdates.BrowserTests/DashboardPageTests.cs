@@ -6,6 +6,7 @@ using System.Text.Json;
 using LiveUpdates.BrowserTests.Infrastructure;
 using LiveUpdates.SampleHost;
 using LiveUpdates.SampleHost.Plugins.Moderation;
+using LiveUpdates.Tests.Infrastructure;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -15,9 +16,10 @@ namespace LiveUpdates.BrowserTests;
 /// The sample dashboard page in real headless Chromium against the real sample host: what a person looking at the
 /// page sees when data changes, when another guild changes, and when the bot restarts.
 /// </summary>
-[TestFixture]
+[TestFixture(SampleTransport.HttpListener)]
+[TestFixture(SampleTransport.OnePort)]
 [NonParallelizable]
-public sealed class DashboardPageTests
+public sealed class DashboardPageTests(SampleTransport transport)
 {
     private const string GuildA = SampleHostApp.DevGuildId;
     private const string GuildB = SampleHostApp.OtherDevGuildId;
@@ -62,7 +64,7 @@ public sealed class DashboardPageTests
     [Test]
     public async Task TwoPagesOnOneGuild_AChangeMadeInOne_ShowsInTheOther_WithoutReload()
     {
-        _host = await RunningSampleHost.StartAsync();
+        _host = await RunningSampleHost.StartAsync(transport);
         var first = await OpenDashboardAsync(GuildA);
         var second = await OpenDashboardAsync(GuildA);
         var rule = $"No scam links {Guid.NewGuid().ToString("N")[..6]}";
@@ -102,12 +104,14 @@ public sealed class DashboardPageTests
         await Browser.ScreenshotAsync(second.Page, "two-pages-second-page");
         await first.AssertNotReloadedAsync();
         await second.AssertNotReloadedAsync();
+        await Expect(first.Page.Locator("#ws-url")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex($":{_host.WsPort}/"));
+        Assert.That(first.SocketUrls.Concat(second.SocketUrls), Has.All.Matches<string>(_host.IsItsWebSocket).And.Not.Empty, $"the page found the host's socket ({_host.WsUrl}, from /dev/token)");
     }
 
     [Test]
     public async Task PageOnGuildA_NeverShowsGuildBsEvents()
     {
-        _host = await RunningSampleHost.StartAsync();
+        _host = await RunningSampleHost.StartAsync(transport);
         var pageA = await OpenDashboardAsync(GuildA);
         var pageB = await OpenDashboardAsync(GuildB);
         var secret = $"only-in-b-{Guid.NewGuid().ToString("N")[..6]}";
@@ -143,7 +147,7 @@ public sealed class DashboardPageTests
     [Test]
     public async Task ServerRestart_ShowsReconnecting_ThenLive_AndTheChangeMadeWhileDisconnected()
     {
-        _host = await RunningSampleHost.StartAsync();
+        _host = await RunningSampleHost.StartAsync(transport);
         var page = await OpenDashboardAsync(GuildA);
         var rules = _host.Service<ModerationRulesService>();
         var indicator = page.Page.Locator("#connection .label");
@@ -177,7 +181,7 @@ public sealed class DashboardPageTests
     [Test]
     public async Task InfractionRaisedByTheBot_ShowsInTheFeed_WithAToast()
     {
-        _host = await RunningSampleHost.StartAsync(autoModInterval: TimeSpan.FromMilliseconds(700));
+        _host = await RunningSampleHost.StartAsync(transport, autoModInterval: TimeSpan.FromMilliseconds(700));
         var page = await OpenDashboardAsync(GuildA);
 
         var toast = page.Page.Locator("#toasts .toast", new() { HasText = "New infraction:" }).First;
@@ -238,15 +242,23 @@ public sealed class DashboardPageTests
     private sealed class DashboardPage
     {
         private readonly ConcurrentQueue<string> _frames = new();
+        private readonly ConcurrentQueue<string> _socketUrls = new();
         private readonly string _mark = Guid.NewGuid().ToString("N");
 
         public DashboardPage(IPage page)
         {
             Page = page;
-            page.WebSocket += (_, ws) => ws.FrameReceived += (_, frame) => _frames.Enqueue(frame.Text ?? "");
+            page.WebSocket += (_, ws) =>
+            {
+                _socketUrls.Enqueue(ws.Url);
+                ws.FrameReceived += (_, frame) => _frames.Enqueue(frame.Text ?? "");
+            };
         }
 
         public IPage Page { get; }
+
+        /// <summary>The URL of every WebSocket the page opened.</summary>
+        public IReadOnlyList<string> SocketUrls => _socketUrls.ToList();
 
         /// <summary>Leaves a value in the page's JavaScript state that a reload would wipe.</summary>
         public Task MarkAsync() => Page.EvaluateAsync($"() => {{ window.__testMark = '{_mark}'; }}");

@@ -16,9 +16,10 @@ namespace LiveUpdates.BrowserTests;
 /// session cookie next-auth made is handed to the page by <c>/api/live-token</c> and decrypted by LiveUpdates in the
 /// sample host, which then serves that user's guilds, and only those, live.
 /// </summary>
-[TestFixture]
+[TestFixture(SampleTransport.HttpListener)]
+[TestFixture(SampleTransport.OnePort)]
 [NonParallelizable]
-public sealed class NextJsDashboardTests
+public sealed class NextJsDashboardTests(SampleTransport transport)
 {
     private const string GuildA = SampleHostApp.DevGuildId;
     private const string GuildB = SampleHostApp.OtherDevGuildId;
@@ -37,7 +38,7 @@ public sealed class NextJsDashboardTests
         SetDefaultExpectTimeout(10_000);
         // The host lets browsers connect from the dashboard's origin only (besides its own page), as a deployment would.
         var port = RunningNextApp.ChoosePort();
-        _host = await RunningSampleHost.StartAsync(null, $"--LiveUpdates:AllowedOrigins:0={RunningNextApp.Origin(port)}");
+        _host = await RunningSampleHost.StartAsync(transport, null, $"--LiveUpdates:AllowedOrigins:0={RunningNextApp.Origin(port)}");
         _next = await RunningNextApp.StartAsync(_host, port);
         _browser = await Browser.LaunchAsync();
     }
@@ -144,6 +145,7 @@ public sealed class NextJsDashboardTests
         await Expect(first.Page.Locator(".live-indicator")).ToHaveAttributeAsync("data-status", "live");
         await first.AssertNotReloadedAsync();
         Assert.That(first.Sockets, Is.EqualTo(1), "one WebSocket for the tab, kept across three guild switches");
+        Assert.That(first.SocketUrls.Concat(second.SocketUrls), Has.All.Matches<string>(_host.IsItsWebSocket), $"the dashboard found the host's socket ({_host.WsUrl}, from LIVEUPDATES_WS_URL)");
         first.AssertNoErrors();
         second.AssertNoErrors();
     }

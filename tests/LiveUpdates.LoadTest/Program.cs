@@ -8,6 +8,7 @@ using LiveUpdates.LoadTest.Servers;
 //       (started by `run`; obeys commands on stdin; the Node.js peer is peers/node-ws/server.mjs)
 //   ... attack [--scenarios baseline,trickle,silent,auth-flood,burst] [--rounds 10]   (issue 10; see Attacks/AttackTool.cs)
 //   ... redis [--clients 1000] [--burst 2000]   (two instances through Redis vs one in memory; see RedisRunner.cs)
+//   ... capacity [--clients 1000,10000,100000] [--targets liveupdates,liveupdates-aspnetcore,httplistener-floor,kestrel-floor] [--addresses 8]
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
 for (var i = 1; i + 1 < args.Length; i += 2)
 {
@@ -68,6 +69,13 @@ switch (args.FirstOrDefault())
             PauseAfterConnect = Int("pause-after-connect", 0),
         };
         return await new Runner(settings).RunAsync();
+    case "capacity":
+        // Connection count at 1k / 10k / 100k, per transport (CapacityRunner.cs; docs/benchmarks.md "Capacity").
+        Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+        return await new CapacityRunner(
+            [.. Opt("clients", "1000,10000,100000").Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture))],
+            Opt("targets", "liveupdates,liveupdates-aspnetcore,httplistener-floor,kestrel-floor").Split(','),
+            Int("addresses", 8), Int("big-guild", 10_000), Int("guilds", 1000), Int("broadcasts", 5), Int("port", 3202), options.GetValueOrDefault("out")).RunAsync();
     case "redis":
         // Two LiveUpdates instances sharing a redis-server the tool starts, against one in-memory instance (docs/scale-out.md).
         Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");

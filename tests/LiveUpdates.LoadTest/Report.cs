@@ -12,7 +12,7 @@ namespace LiveUpdates.LoadTest;
 internal static class Report
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
-    private static readonly string[] s_ours = ["liveupdates", "liveupdates-batch"];
+    private static readonly string[] s_ours = ["liveupdates", "liveupdates-batch", "liveupdates-aspnetcore", "liveupdates-aspnetcore-batch"];
     private static readonly string[] s_dotnetPeers = ["kestrel", "signalr"];
     private static readonly string[] s_peers = ["kestrel", "node-ws", "signalr"];
 
@@ -52,14 +52,18 @@ internal static class Report
         sb.AppendLine();
         var has = (Func<string, bool>)(x => targets.ContainsKey(x));
         var ratioHeaders = new List<string>();
-        if (has("liveupdates") && has("kestrel"))
+        // Per transport: plain clients against Kestrel, batch clients against the best .NET peer (issue 21's targets).
+        foreach (var ours in new[] { "liveupdates", "liveupdates-aspnetcore" })
         {
-            ratioHeaders.Add("liveupdates / kestrel");
-        }
+            if (has(ours) && has("kestrel"))
+            {
+                ratioHeaders.Add($"{ours} / kestrel");
+            }
 
-        if (has("liveupdates-batch") && s_dotnetPeers.Any(has))
-        {
-            ratioHeaders.Add("liveupdates-batch / best .NET peer");
+            if (has(ours + "-batch") && s_dotnetPeers.Any(has))
+            {
+                ratioHeaders.Add($"{ours}-batch / best .NET peer");
+            }
         }
 
         if (s_ours.Any(has) && s_peers.Any(has))
@@ -98,10 +102,11 @@ internal static class Report
 
             foreach (var header in ratioHeaders)
             {
+                var ours = header.Split(' ')[0];
                 var cell = kind == Kind.Loss ? "" : header switch
                 {
-                    "liveupdates / kestrel" => Ratio(values["liveupdates"], Main("liveupdates"), Main("kestrel"), kind),
-                    "liveupdates-batch / best .NET peer" => Ratio(values["liveupdates-batch"], Main("liveupdates-batch"), Best(s_dotnetPeers.Where(has)), kind),
+                    _ when header.EndsWith(" / kestrel", StringComparison.Ordinal) => Ratio(values[ours], Main(ours), Main("kestrel"), kind),
+                    _ when header.EndsWith(" / best .NET peer", StringComparison.Ordinal) => Ratio(values[ours], Main(ours), Best(s_dotnetPeers.Where(has)), kind),
                     _ => Ratio(null, Best(s_ours.Where(has)), Best(s_peers.Where(has)), kind),
                 };
                 sb.Append(' ').Append(cell).Append(" |");
@@ -125,15 +130,15 @@ internal static class Report
         Row($"RSS per idle authenticated connection at {(n / 2).ToString("N0", Inv)} (bytes)", t => Path(t, "memory.perConnectionAtHalf"), "N0", Kind.Lower);
         Row($"RSS per idle authenticated connection at {nText} (bytes)", t => Path(t, "memory.perConnectionAtFull"), "N0", Kind.Lower);
         Row($"managed heap per idle connection at {nText}, after full GC (bytes; node-ws: V8 heap + external)", t => Path(t, "memory.gcHeapPerConnectionAtFull"), "N0", Kind.Lower);
-        if (has("httplistener-floor") && targets["httplistener-floor"]!["error"] is null)
-        {
-            var floorHeap = Path(targets["httplistener-floor"], "memory.gcHeapPerConnectionAtFull")?.Num();
-            var floorRss = Path(targets["httplistener-floor"], "memory.perConnectionAtFull")?.Num();
-            JsonNode? Own(string name, JsonNode? t, string path, double? floor) =>
-                s_ours.Contains(name) && floor is not null && Path(t, path) is { } v ? JsonValue.Create(v.Num() - floor.Value) : null;
-            NamedRow("LiveUpdates' own share per idle connection: managed heap minus the HttpListener floor's (bytes; SPEC ≤ 1,536)", (x, t) => Own(x, t, "memory.gcHeapPerConnectionAtFull", floorHeap), "N0", Kind.Lower);
-            NamedRow("LiveUpdates' own share per idle connection: RSS minus the HttpListener floor's (bytes)", (x, t) => Own(x, t, "memory.perConnectionAtFull", floorRss), "N0", Kind.Lower);
-        }
+        // Our share apart from the transport's own: each of our targets minus its transport's floor (httplistener-floor
+        // for the HttpListener, kestrel-floor for ASP.NET Core), where that floor ran.
+        double? Floor(string name, string path) =>
+            (name.StartsWith("liveupdates-aspnetcore", StringComparison.Ordinal) ? "kestrel-floor" : "httplistener-floor") is var floor
+            && has(floor) && targets[floor]!["error"] is null ? Path(targets[floor], path)?.Num() : null;
+        JsonNode? Own(string name, JsonNode? t, string path) =>
+            s_ours.Contains(name) && Floor(name, path) is { } floor && Path(t, path) is { } v ? JsonValue.Create(v.Num() - floor) : null;
+        NamedRow("LiveUpdates' own share per idle connection: managed heap minus its transport's floor (bytes; SPEC ≤ 1,536)", (x, t) => Own(x, t, "memory.gcHeapPerConnectionAtFull"), "N0", Kind.Lower);
+        NamedRow("LiveUpdates' own share per idle connection: RSS minus its transport's floor (bytes)", (x, t) => Own(x, t, "memory.perConnectionAtFull"), "N0", Kind.Lower);
 
         Row($"clients cut while idle (of {nText})", t => Path(t, "memory.clientsCutWhileIdle"), "N0", Kind.Loss);
         Row($"RSS per connection, subscribed, at {nText} (bytes)", t => Path(t, "memory.perConnectionSubscribed"), "N0", Kind.Lower);
@@ -170,7 +175,7 @@ internal static class Report
         sb.AppendLine("LOSSY: the scenario lost deliveries (expected − received > 0) or had clients cut; its throughput is not given and it counts in no ratio or \"best\". "
             + "CAPPED: the server's Broadcast() calls took longer than the cap (--broadcast-cap), so it broadcast fewer events; what it did broadcast is what is expected. "
             + "Ratios: throughput and connections/s ours ÷ theirs (higher is better); latency by p99 and memory, ours ÷ theirs (lower is better). "
-            + "Best .NET peer: the better of kestrel and signalr; best peer: of kestrel, node-ws and signalr; best of ours: of liveupdates and liveupdates-batch.");
+            + "Best .NET peer: the better of kestrel and signalr; best peer: of kestrel, node-ws and signalr; best of ours: of liveupdates(-aspnetcore) and its -batch. Our own share: minus httplistener-floor (HttpListener targets) or kestrel-floor (ASP.NET Core targets).");
         foreach (var name in names.Where(x => targets[x]!["error"] is not null))
         {
             sb.AppendLine().Append("**").Append(name).Append(" failed:** ").AppendLine(targets[name]!["error"]!.GetValue<string>());

@@ -3,8 +3,11 @@ namespace LiveUpdates.LoadTest;
 /// <summary>Settings of one load run (command line of <c>run</c>; docs/benchmarks.md lists them).</summary>
 internal sealed record RunSettings
 {
-    /// <summary>Every target of the full run, in order. <c>httplistener-floor</c> runs the idle scenario only.</summary>
-    public const string AllTargets = "liveupdates,liveupdates-batch,kestrel,node-ws,signalr,httplistener-floor";
+    /// <summary>
+    /// Every target of the full run, in order: LiveUpdates on both transports (HttpListener; ASP.NET Core), each with
+    /// plain and batch clients, the peers, and the two transports' floors (idle scenario only).
+    /// </summary>
+    public const string AllTargets = "liveupdates,liveupdates-batch,liveupdates-aspnetcore,liveupdates-aspnetcore-batch,kestrel,node-ws,signalr,httplistener-floor,kestrel-floor";
 
     /// <summary>The scenarios of the full run; <c>cost</c> and <c>stall</c> (the older tool's) can be added.</summary>
     public const string DefaultScenarios = "idle,burst,paced,guilds10,kb1";

@@ -104,9 +104,9 @@ internal sealed class Runner(RunSettings settings)
 
     private async Task<JsonObject> RunTargetAsync(string target, int port)
     {
-        var impl = target.StartsWith("liveupdates", StringComparison.Ordinal) ? "liveupdates" : target;
         var batch = target.EndsWith("-batch", StringComparison.Ordinal);
-        var floor = impl == "httplistener-floor";
+        var impl = batch ? target[..^"-batch".Length] : target; // liveupdates(-aspnetcore)-batch: the same server, batch clients
+        var floor = impl.EndsWith("-floor", StringComparison.Ordinal); // httplistener-floor, kestrel-floor: idle only
         var protocol = impl == "signalr" ? ClientProtocol.SignalR : ClientProtocol.LiveUpdates;
         var uri = new Uri(impl == "signalr" ? $"ws://127.0.0.1:{port}{Servers.SignalRBenchServer.HubPath}" : $"ws://127.0.0.1:{port}/");
         var n = settings.Clients;
@@ -323,6 +323,7 @@ internal sealed class Runner(RunSettings settings)
         var statsBefore = await server.SendAsync("stats");
         var allocBefore = await server.SendAsync("alloc");
         var generatorCpuBefore = Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds;
+        var generatorGcBefore = (Gen0: GC.CollectionCount(0), Gen2: GC.CollectionCount(2), Pause: GC.GetTotalPauseDuration());
         var timeout = TimeSpan.FromSeconds(settings.ScenarioTimeoutSeconds);
         var cap = settings.BroadcastCapSeconds + (rate > 0 ? count / rate : 0);
         var call = await server.SendAsync(Bcast(guilds, count, rate, pad, cap), TimeSpan.FromSeconds(cap + 60));
@@ -386,7 +387,22 @@ internal sealed class Runner(RunSettings settings)
             ["serverCpuUsPerDelivery"] = received > 0 ? serverCpu * 1000 / received : 0,
             ["generatorCpuUsPerDelivery"] = received > 0 ? generatorCpu * 1000 / received : 0,
             ["serverCountersDelta"] = CountersDelta(statsBefore, statsAfter),
+            // Where a tail can come from (docs/benchmarks.md, paced p99): collections and their total pause in each process,
+            // the server's thread-pool threads and work items run (hand-offs), during this scenario.
+            ["tail"] = new JsonObject
+            {
+                ["serverGen0"] = Delta(allocBefore, allocAfter, "gen0"),
+                ["serverGen1"] = Delta(allocBefore, allocAfter, "gen1"),
+                ["serverGen2"] = Delta(allocBefore, allocAfter, "gen2"),
+                ["serverGcPauseMs"] = Delta(allocBefore, allocAfter, "gcPauseMs"),
+                ["serverWorkItems"] = Delta(allocBefore, allocAfter, "workItems"),
+                ["serverThreadPoolThreads"] = allocAfter.TryGetProperty("threads", out var th) ? th.GetDouble() : null,
+                ["generatorGen0"] = GC.CollectionCount(0) - generatorGcBefore.Gen0,
+                ["generatorGen2"] = GC.CollectionCount(2) - generatorGcBefore.Gen2,
+                ["generatorGcPauseMs"] = (GC.GetTotalPauseDuration() - generatorGcBefore.Pause).TotalMilliseconds,
+            },
         };
+        Log($"{title}: tail evidence {result["tail"]!.ToJsonString()}");
         Log($"{title}: {received}/{expected} in {seconds:F3} s = {(seconds > 0 ? received / seconds : 0):F0}/s; latency p50 {_histogram.Quantile(0.5) / 1000:F2} ms p99 {_histogram.Quantile(0.99) / 1000:F2} ms max {_histogram.Quantile(1) / 1000:F2} ms; call p50 {call.GetProperty("callP50Us").GetDouble():F2} µs; CPU per delivery: server {serverCpu * 1000 / Math.Max(1, received):F2} µs, generator {generatorCpu * 1000 / Math.Max(1, received):F2} µs");
         if (sent < count)
         {
@@ -581,6 +597,10 @@ internal sealed class Runner(RunSettings settings)
 
         return -1;
     }
+
+    /// <summary>after − before of a numeric field of the server's <c>alloc</c> reply, or null when the server does not report it (node-ws).</summary>
+    private static double? Delta(JsonElement before, JsonElement after, string field) =>
+        before.TryGetProperty(field, out var b) && after.TryGetProperty(field, out var a) && b.ValueKind == JsonValueKind.Number ? a.GetDouble() - b.GetDouble() : null;
 
     private static long Rss(JsonElement mem) => mem.GetProperty("rss").GetInt64();
 

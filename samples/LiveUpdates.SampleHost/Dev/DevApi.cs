@@ -1,5 +1,6 @@
 using System.Net;
 using LiveUpdates.SampleHost.Bot;
+using LiveUpdates.SampleHost.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace LiveUpdates.SampleHost.Dev;
@@ -35,7 +36,7 @@ public static class DevApi
             return Results.NoContent();
         });
 
-        app.MapGet("/dev/token", (HttpContext context, IOptions<LiveUpdatesOptions> options) =>
+        app.MapGet("/dev/token", (HttpContext context, IOptions<LiveUpdatesOptions> options, IConfiguration configuration) =>
         {
             if (context.Connection.RemoteIpAddress is not { } remote || !IPAddress.IsLoopback(remote))
             {
@@ -50,12 +51,8 @@ public static class DevApi
                 token,
                 userId = SampleHostApp.DevUserId,
                 guilds = SampleHostApp.DevGuildIds,
-                wsUrl = WebSocketUrl(context.Request, o),
+                wsUrl = OnePortMode.WebSocketUrl(context.Request, o, configuration),
             });
         });
     }
-
-    /// <summary>The WebSocket server as the browser reaches it: the page's host name, the server's port and path.</summary>
-    public static string WebSocketUrl(HttpRequest request, LiveUpdatesOptions options) =>
-        $"ws://{request.Host.Host}:{options.Port}{options.Path}";
 }

@@ -13,6 +13,7 @@ internal sealed class NextDashboardPage
 {
     private readonly ConcurrentQueue<string> _frames = new();
     private readonly ConcurrentQueue<string> _problems = new();
+    private readonly ConcurrentQueue<string> _socketUrls = new();
     private readonly string _mark = Guid.NewGuid().ToString("N");
     private int _sockets;
     private int _open;
@@ -23,6 +24,7 @@ internal sealed class NextDashboardPage
         page.WebSocket += (_, ws) =>
         {
             Interlocked.Increment(ref _sockets);
+            _socketUrls.Enqueue(ws.Url);
             Interlocked.Increment(ref _open);
             ws.FrameReceived += (_, frame) => _frames.Enqueue(frame.Text ?? "");
             ws.Close += (_, _) => Interlocked.Decrement(ref _open);
@@ -43,6 +45,9 @@ internal sealed class NextDashboardPage
     public int Sockets => Volatile.Read(ref _sockets);
 
     public int OpenSockets => Volatile.Read(ref _open);
+
+    /// <summary>The URL of every WebSocket the page opened.</summary>
+    public IReadOnlyList<string> SocketUrls => _socketUrls.ToList();
 
     /// <summary>The console errors, page errors and hydration warnings so far.</summary>
     public IReadOnlyList<string> Problems => _problems.ToList();

@@ -79,7 +79,7 @@ internal sealed class RunningNextApp : IAsyncDisposable
         start.Environment["AUTH_SECRET"] = RunningSampleHost.Secret;
         start.Environment["NEXTAUTH_URL"] = Origin(port);
         start.Environment["LIVEUPDATES_API_URL"] = $"http://127.0.0.1:{host.ApiPort}";
-        start.Environment["LIVEUPDATES_WS_URL"] = $"ws://127.0.0.1:{host.WsPort}";
+        start.Environment["LIVEUPDATES_WS_URL"] = host.WsUrl; // ws://…:3002 or, one port, ws://…:3001/live
         var process = Launch(start, output);
         var app = new RunningNextApp(process, output, port);
         try

@@ -1,5 +1,6 @@
 using LiveUpdates.SampleHost;
 using LiveUpdates.SampleHost.Data;
+using LiveUpdates.SampleHost.Hosting;
 using Microsoft.AspNetCore.Builder;
 using LiveUpdates.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
@@ -17,18 +18,26 @@ internal sealed class RunningSampleHost : IAsyncDisposable
     private readonly TimeSpan _autoModInterval;
     private readonly string[] _extraArguments;
 
-    private RunningSampleHost(TimeSpan autoModInterval, string[] extraArguments)
+    private RunningSampleHost(SampleTransport transport, TimeSpan autoModInterval, string[] extraArguments)
     {
+        Transport = transport;
         _autoModInterval = autoModInterval;
         _extraArguments = extraArguments;
         ApiPort = Ports.GetFree();
-        WsPort = Ports.GetFree();
+        WsPort = transport == SampleTransport.OnePort ? ApiPort : Ports.GetFree();
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ApiPort}"), Timeout = TimeSpan.FromSeconds(10) };
     }
 
     public int ApiPort { get; }
 
+    /// <summary>The WebSocket's port: the API's own in one-port mode.</summary>
     public int WsPort { get; }
+
+    /// <summary>How the host serves the WebSocket.</summary>
+    public SampleTransport Transport { get; }
+
+    /// <summary>The WebSocket as a browser reaches it (what a dashboard is configured with, e.g. <c>LIVEUPDATES_WS_URL</c>).</summary>
+    public string WsUrl => Transport == SampleTransport.OnePort ? $"ws://127.0.0.1:{ApiPort}{OnePortMode.Path}" : $"ws://127.0.0.1:{WsPort}";
 
     /// <summary>The bot's "MongoDB": it outlives a restart.</summary>
     public SampleDatabase Database { get; } = new();
@@ -40,12 +49,22 @@ internal sealed class RunningSampleHost : IAsyncDisposable
 
     /// <param name="autoModInterval">How often the simulated bot raises an infraction (default: never by itself).</param>
     /// <param name="extraArguments">More configuration, e.g. <c>--LiveUpdates:AllowedOrigins:0=…</c> for a dashboard on another origin.</param>
-    public static async Task<RunningSampleHost> StartAsync(TimeSpan? autoModInterval = null, params string[] extraArguments)
+    public static Task<RunningSampleHost> StartAsync(TimeSpan? autoModInterval = null, params string[] extraArguments) =>
+        StartAsync(SampleTransport.HttpListener, autoModInterval, extraArguments);
+
+    /// <param name="transport">The HttpListener on its own port (default), or one port (<c>SampleHost:OnePort=true</c>).</param>
+    /// <param name="autoModInterval">How often the simulated bot raises an infraction (default: never by itself).</param>
+    /// <param name="extraArguments">More configuration.</param>
+    public static async Task<RunningSampleHost> StartAsync(SampleTransport transport, TimeSpan? autoModInterval = null, params string[] extraArguments)
     {
-        var host = new RunningSampleHost(autoModInterval ?? TimeSpan.Zero, extraArguments);
+        var host = new RunningSampleHost(transport, autoModInterval ?? TimeSpan.Zero, extraArguments);
         await host.StartAppAsync();
         return host;
     }
+
+    /// <summary>Whether <paramref name="url"/> (a socket a page opened) is this host's WebSocket: scheme, host, port and path.</summary>
+    public bool IsItsWebSocket(string url) =>
+        string.Equals(new Uri(url).GetLeftPart(UriPartial.Path).TrimEnd('/'), new Uri(WsUrl).GetLeftPart(UriPartial.Path).TrimEnd('/'), StringComparison.Ordinal);
 
     /// <summary>The dashboard page of <paramref name="guildId"/>.</summary>
     public string PageUrl(string guildId) => $"http://127.0.0.1:{ApiPort}/?guild={guildId}";
@@ -79,6 +98,7 @@ internal sealed class RunningSampleHost : IAsyncDisposable
                 "--Logging:LogLevel:Default=Warning",
                 "--SampleHost:Quiet=true",
                 "--environment=Development", // the page's /dev/token exists only there
+                $"--{OnePortMode.SwitchKey}={Transport == SampleTransport.OnePort}",
                 .. _extraArguments,
             ],
             b => b.Services.AddSingleton(Database));

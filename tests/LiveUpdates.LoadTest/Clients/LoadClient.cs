@@ -52,12 +52,14 @@ internal sealed class LoadClient
     /// For SignalR, <paramref name="uri"/> is the hub's WebSocket endpoint, connected to straight away (skipNegotiation:
     /// no negotiate round trip), the token in <c>access_token</c>, then the handshake
     /// <c>{"protocol":"json","version":1}</c> and its empty answer; records end with 0x1E.
+    /// With a <c>localAddress</c> (127.0.0.x) the client's socket is bound to that source address: one source address runs
+    /// out of ephemeral ports (about 28,000 on Linux) long before 100,000 clients.
     /// </summary>
-    public static async Task<LoadClient> ConnectAsync(Uri uri, string token, bool batch, bool stalled = false, ClientProtocol protocol = ClientProtocol.LiveUpdates)
+    public static async Task<LoadClient> ConnectAsync(Uri uri, string token, bool batch, bool stalled = false, ClientProtocol protocol = ClientProtocol.LiveUpdates, System.Net.IPAddress? localAddress = null)
     {
         var socket = new ClientWebSocket();
         socket.Options.KeepAliveInterval = TimeSpan.Zero;
-        HttpMessageInvoker? invoker = null;
+        HttpMessageInvoker? invoker = localAddress is null ? null : s_bound.GetOrAdd(localAddress, BoundInvoker);
         var localPort = 0;
         if (stalled)
         {
@@ -91,6 +93,28 @@ internal sealed class LoadClient
         await client.ExpectAsync("authenticated", cts.Token);
         return client;
     }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<System.Net.IPAddress, HttpMessageInvoker> s_bound = new();
+
+    /// <summary>One handler per source address (shared by its clients: an upgraded connection leaves the pool for good).</summary>
+    private static HttpMessageInvoker BoundInvoker(System.Net.IPAddress local) => new(new SocketsHttpHandler
+    {
+        ConnectCallback = async (context, ct) =>
+        {
+            var s = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                s.Bind(new System.Net.IPEndPoint(local, 0));
+                await s.ConnectAsync(context.DnsEndPoint, ct);
+                return new NetworkStream(s, ownsSocket: true);
+            }
+            catch
+            {
+                s.Dispose();
+                throw;
+            }
+        },
+    });
 
     public async Task SubscribeAsync(string guildId)
     {

@@ -87,7 +87,17 @@ internal sealed class HttpListenerFloorServer : IBenchServer
             return;
         }
 
-        _sockets.TryAdd(socket, 0);
+        await HoldSocketAsync(socket, _sockets, _defaults.ReceiveBufferBytes);
+    }
+
+    /// <summary>
+    /// What a floor does with an accepted socket: <c>connected</c>, then a zero-byte receive while idle and a pooled
+    /// buffer only to read a message, <c>authenticated</c> after the first one (nothing checked), until the client closes.
+    /// Shared by <see cref="KestrelFloorServer"/>, so the two floors differ only by their transport.
+    /// </summary>
+    internal static async Task HoldSocketAsync(WebSocket socket, ConcurrentDictionary<WebSocket, byte> sockets, int receiveBufferBytes)
+    {
+        sockets.TryAdd(socket, 0);
         var answered = false;
         try
         {
@@ -100,7 +110,7 @@ internal sealed class HttpListenerFloorServer : IBenchServer
                     return;
                 }
 
-                var buffer = ArrayPool<byte>.Shared.Rent(_defaults.ReceiveBufferBytes);
+                var buffer = ArrayPool<byte>.Shared.Rent(receiveBufferBytes);
                 try
                 {
                     ValueWebSocketReceiveResult result;
@@ -127,12 +137,12 @@ internal sealed class HttpListenerFloorServer : IBenchServer
                 }
             }
         }
-        catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException or OperationCanceledException or HttpListenerException)
+        catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException or OperationCanceledException or HttpListenerException or IOException)
         {
         }
         finally
         {
-            _sockets.TryRemove(socket, out _);
+            sockets.TryRemove(socket, out _);
             socket.Abort();
         }
     }

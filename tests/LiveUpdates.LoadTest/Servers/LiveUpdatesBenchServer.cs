@@ -1,4 +1,9 @@
 using System.Diagnostics.Metrics;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace LiveUpdates.LoadTest.Servers;
 
@@ -7,15 +12,18 @@ namespace LiveUpdates.LoadTest.Servers;
 /// comes from 127.0.0.1, so the per-address limit (and, above its default, the total) is raised to the run's
 /// connection count. The generator pings like the dashboard's client, so the idle check stays on; each client
 /// subscribes to at most three guilds, within the default subscription-change rate. Every change is in
-/// <see cref="Settings"/>, which the run prints.
+/// <see cref="Settings"/>, which the run prints. With <paramref name="aspNetCore"/> the same server runs on the ASP.NET
+/// Core transport (target <c>liveupdates-aspnetcore</c>): a Kestrel app on the port, configured as the Kestrel peer is,
+/// with <c>AddLiveUpdates(…).UseAspNetCore()</c> and <c>MapLiveUpdates("/")</c>, the same options.
 /// </summary>
-internal sealed class LiveUpdatesBenchServer(int connections) : IBenchServer
+internal sealed class LiveUpdatesBenchServer(int connections, bool aspNetCore = false) : IBenchServer
 {
     private readonly MeterListener _listener = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _counters = new(StringComparer.Ordinal);
     private WebSocketManager? _manager;
+    private WebApplication? _app;
 
-    public string Name => "liveupdates";
+    public string Name => aspNetCore ? "liveupdates-aspnetcore" : "liveupdates";
 
     public int ConnectionCount => _manager?.ConnectionCount ?? 0;
 
@@ -81,6 +89,35 @@ internal sealed class LiveUpdatesBenchServer(int connections) : IBenchServer
             settings.Add(new("broker", "Redis", "in-memory", "the two-instance scenario: every instance shares the guild streams through Redis"));
         }
 
+        if (aspNetCore)
+        {
+            if (broker is not null)
+            {
+                throw new NotSupportedException("The Redis scenario runs on the HttpListener transport only.");
+            }
+
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.Logging.ClearProviders();
+            builder.WebHost.ConfigureKestrel(k =>
+            {
+                k.AddServerHeader = false;
+                k.Listen(IPAddress.Loopback, port);
+            });
+            builder.Services.AddLiveUpdates(o =>
+            {
+                o.AuthSecret = options.AuthSecret;
+                o.MaxConnectionsPerAddress = options.MaxConnectionsPerAddress;
+                o.MaxConnections = options.MaxConnections;
+            }).UseAspNetCore();
+            settings[0] = new("Kestrel endpoint", $"127.0.0.1:{port}, MapLiveUpdates(\"/\")", "—", "listen on loopback only (a shared machine); no limit involved");
+            var app = builder.Build();
+            app.MapLiveUpdates("/");
+            await app.StartAsync();
+            _app = app;
+            _manager = app.Services.GetRequiredService<WebSocketManager>();
+            return;
+        }
+
         _manager = new WebSocketManager(options, broker: broker);
         await _manager.StartAsync();
     }
@@ -100,7 +137,12 @@ internal sealed class LiveUpdatesBenchServer(int connections) : IBenchServer
 
     public async ValueTask DisposeAsync()
     {
-        if (_manager is not null)
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+        else if (_manager is not null)
         {
             await _manager.DisposeAsync();
         }

@@ -18,9 +18,11 @@ internal static class ServerProcess
         await using IBenchServer server = impl switch
         {
             "liveupdates" => new LiveUpdatesBenchServer(connections),
+            "liveupdates-aspnetcore" => new LiveUpdatesBenchServer(connections, aspNetCore: true),
             "kestrel" => new KestrelBaselineServer(),
             "signalr" => new SignalRBenchServer(),
             "httplistener-floor" => new HttpListenerFloorServer(),
+            "kestrel-floor" => new KestrelFloorServer(),
             _ => throw new ArgumentException($"unknown server '{impl}'"),
         };
         await server.StartAsync(port, secret);
@@ -45,7 +47,8 @@ internal static class ServerProcess
                     Reply(await HopRun.RunAsync(server, JsonSerializer.Deserialize<BroadcastCommand>(argument, JsonSerializerOptions.Web)!));
                     break;
                 case "alloc":
-                    Reply(new { allocated = GC.GetTotalAllocatedBytes(precise: true), gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2), cpuMs = Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds, threads = ThreadPool.ThreadCount });
+                    // GC counts and total pause time, thread-pool threads and work items: the evidence for where a latency tail comes from.
+                    Reply(new { allocated = GC.GetTotalAllocatedBytes(precise: true), gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2), gcPauseMs = GC.GetTotalPauseDuration().TotalMilliseconds, cpuMs = Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds, threads = ThreadPool.ThreadCount, workItems = ThreadPool.CompletedWorkItemCount });
                     break;
                 case "alloctypes":
                     Reply(sampler?.TakeTop(12) ?? new Dictionary<string, long>());

@@ -189,19 +189,19 @@ public sealed partial class DeploymentExampleTests
 
     /// <summary>
     /// A variable the host reads: <c>LiveUpdates__&lt;option&gt;__…</c> binds an option of <see cref="LiveUpdatesOptions"/>;
-    /// any other name must appear as a string literal in the C# of src/ or the sample host (a configuration key or an
+    /// <c>Section__Key__…</c> of another section must appear as <c>"Section:Key"</c>; any other name must appear as a string literal in the C# of src/ or the sample host (a configuration key or an
     /// environment variable it reads).
     /// </summary>
     private static bool IsReadByTheHost(string name)
     {
         var segments = name.Split("__");
-        if (segments.Length > 1)
+        if (segments.Length > 1 && segments[0] == LiveUpdatesOptions.SectionName)
         {
-            return segments[0] == LiveUpdatesOptions.SectionName &&
-                typeof(LiveUpdatesOptions).GetProperty(segments[1], BindingFlags.Public | BindingFlags.Instance) is not null;
+            return typeof(LiveUpdatesOptions).GetProperty(segments[1], BindingFlags.Public | BindingFlags.Instance) is not null;
         }
 
-        var literal = $"\"{name}\"";
+        // Another section's key (SampleHost__OnePort, SampleHost__KnownProxies__0) is read as "Section:Key".
+        var literal = segments.Length > 1 ? $"\"{segments[0]}:{segments[1]}\"" : $"\"{name}\"";
         var root = RepositoryRoot();
         return new[] { Path.Combine(root, "src"), Path.Combine(root, "samples", "LiveUpdates.SampleHost") }
             .SelectMany(d => Directory.EnumerateFiles(d, "*.cs", SearchOption.AllDirectories))

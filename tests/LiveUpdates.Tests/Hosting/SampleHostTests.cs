@@ -10,16 +10,17 @@ using Microsoft.Extensions.Options;
 namespace LiveUpdates.Tests.Hosting;
 
 /// <summary>The sample host as a newcomer runs it: its HTTP API and its WebSocket server, for real.</summary>
-[TestFixture]
+[TestFixture(SampleTransport.HttpListener)]
+[TestFixture(SampleTransport.OnePort)]
 [NonParallelizable]
-public sealed class SampleHostTests
+public sealed class SampleHostTests(SampleTransport transport)
 {
     private const string Guild = SampleHostApp.DevGuildId;
 
     private RunningSample _sample = null!;
 
     [SetUp]
-    public async Task SetUp() => _sample = await RunningSample.StartAsync();
+    public async Task SetUp() => _sample = await RunningSample.StartAsync(transport);
 
     [TearDown]
     public async Task TearDown() => await _sample.DisposeAsync();

@@ -14,9 +14,10 @@ namespace LiveUpdates.Tests.Hosting;
 /// The sample plugins as a dashboard uses them: each write through the API (or by the simulated bot) is stored
 /// first and then broadcast once, to the guild's subscribers only; bad requests write nothing and broadcast nothing.
 /// </summary>
-[TestFixture]
+[TestFixture(SampleTransport.HttpListener)]
+[TestFixture(SampleTransport.OnePort)]
 [NonParallelizable]
-public sealed class SamplePluginsTests
+public sealed class SamplePluginsTests(SampleTransport transport)
 {
     private const string Guild = SampleHostApp.DevGuildId;
     private const string OtherGuild = SampleHostApp.OtherDevGuildId;
@@ -24,7 +25,7 @@ public sealed class SamplePluginsTests
     private RunningSample _sample = null!;
 
     [SetUp]
-    public async Task SetUp() => _sample = await RunningSample.StartAsync();
+    public async Task SetUp() => _sample = await RunningSample.StartAsync(transport);
 
     [TearDown]
     public async Task TearDown() => await _sample.DisposeAsync();
@@ -34,8 +35,6 @@ public sealed class SamplePluginsTests
     private HttpClient Http => _sample.Http;
 
     private Uri Ws => _sample.Ws;
-
-    private int WsPort => _sample.WsPort;
 
     [Test]
     public async Task Rules_CreateToggleDelete_EachStoredThenBroadcastOnce()
@@ -250,7 +249,7 @@ public sealed class SamplePluginsTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(session.GetProperty("wsUrl").GetString(), Is.EqualTo($"ws://127.0.0.1:{WsPort}/"));
+            Assert.That(session.GetProperty("wsUrl").GetString(), Is.EqualTo(Ws.ToString()), "the socket URL of this mode (the API's own port and /live in one-port mode)");
             Assert.That(session.GetProperty("userId").GetString(), Is.EqualTo(SampleHostApp.DevUserId));
             Assert.That(authenticated.GetProperty("data").GetProperty("guilds").EnumerateArray().Select(g => g.GetString()), Is.EquivalentTo(SampleHostApp.DevGuildIds));
         });
