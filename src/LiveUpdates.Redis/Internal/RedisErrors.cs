@@ -26,6 +26,10 @@ internal static class RedisErrors
     {
         RedisServerException server when StartsWithAny(server.Message, TopologyReplies) => CommandOutcome.NotExecutedTopology,
         RedisServerException server when StartsWithAny(server.Message, NotExecutedReplies) => CommandOutcome.NotExecuted,
+
+        // Connected, but to no node that takes writes (the primary is gone, a replica not yet promoted, or promoted
+        // without the client library having re-read the roles): the topology changed as far as the broker can tell.
+        RedisConnectionException { FailureType: ConnectionFailureType.UnableToResolvePhysicalConnection } => CommandOutcome.NotExecutedTopology,
         RedisConnectionException c when c.CommandStatus is CommandStatus.WaitingToBeSent or CommandStatus.WaitingInBacklog ||
                                          c.FailureType is ConnectionFailureType.UnableToResolvePhysicalConnection or ConnectionFailureType.UnableToConnect => CommandOutcome.NotExecuted,
         RedisTimeoutException t when t.Commandstatus is CommandStatus.WaitingToBeSent or CommandStatus.WaitingInBacklog => CommandOutcome.NotExecuted,

@@ -23,6 +23,7 @@ public sealed class RedisBrokerTests : BrokerSpecification
         KeyPrefix = "spec-" + Guid.NewGuid().ToString("N"),
         HistoryCapacity = historyCapacity,
         HistoryMaxAge = historyMaxAge,
+        PositionCheckInterval = historyMaxAge > TimeSpan.FromSeconds(20) ? TimeSpan.FromSeconds(10) : historyMaxAge / 2, // must be shorter than HistoryMaxAge (validated)
     });
 
     protected override Task AdvanceAsync(TimeSpan time) => Task.Delay(time);
