@@ -45,10 +45,10 @@ public sealed class RedisLostWritesTests
         _redis.Clear();
     }
 
-    /// <summary>Item 1 (a): Redis restarted from an RDB snapshot taken ~1.5 s before (the writes after it are gone).</summary>
-    [TestCase(0)]
-    [TestCase(3000)]
-    public async Task RedisRestartedFromAnOlderSnapshot_NothingLostUnsignalled_NoDuplicate_NoPositionNamesTwoEvents(int downMs)
+    /// <summary>Item 1 (a): Redis restarted from an RDB snapshot taken a moment before (the writes after it are gone), at once or after being down a while.</summary>
+    [TestCase(500, 0)]
+    [TestCase(1500, 3000)]
+    public async Task RedisRestartedFromAnOlderSnapshot_NothingLostUnsignalled_NoDuplicate_NoPositionNamesTwoEvents(int lostMs, int downMs)
     {
         var redis = await StartRedisAsync();
         var run = await StartRunAsync(redis.Configuration);
@@ -56,7 +56,7 @@ public sealed class RedisLostWritesTests
         var counts = await run.RunAsync(async () =>
         {
             Assert.That(await redis.CommandAsync("SAVE"), Does.StartWith("+OK"));
-            await Task.Delay(1500); // acknowledged writes, delivered to clients, that the snapshot does not have
+            await Task.Delay(lostMs); // acknowledged writes, delivered to clients, that the snapshot does not have
             await redis.KillAsync();
             await Task.Delay(downMs);
             await redis.RestartAsync(); // loads dump.rdb: the stream as it was 1.5 s ago, same epoch
@@ -73,14 +73,17 @@ public sealed class RedisLostWritesTests
         var primary = await StartRedisAsync();
         var replica = await StartRedisAsync("--replicaof", "127.0.0.1", primary.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         await WaitForReplicaAsync(replica);
-        var run = await StartRunAsync($"{primary.Configuration},{replica.Configuration}");
+        var run = await StartRunAsync($"{primary.Configuration},{replica.Configuration}", positionCheck: TimeSpan.FromSeconds(10));
 
         var counts = await run.RunAsync(async () =>
         {
-            replica.Pause();
-            await Task.Delay(1500); // acknowledged by the primary, delivered to clients, never replicated
+            // The replica loses its link and cannot get it back (the primary now wants a password the replica does not
+            // have; the instances' connections stay authenticated): what follows is acknowledged by the primary,
+            // delivered to clients, and never replicated.
+            Assert.That(await primary.CommandAsync("CONFIG", "SET", "requirepass", "lagging"), Does.StartWith("+OK"));
+            await KillReplicaLinkAsync(primary);
+            await Task.Delay(500);
             await primary.KillAsync();
-            replica.Resume();
             Assert.That(await replica.CommandAsync("REPLICAOF", "NO", "ONE"), Does.StartWith("+OK"));
             await Wait.UntilAsync(() => _brokers.All(b => b.OutboxLength == 0), "the instances publish to the promoted replica", TimeSpan.FromSeconds(30));
         });
@@ -121,6 +124,23 @@ public sealed class RedisLostWritesTests
         long Published() => long.TryParse(replica.CommandAsync("HGET", $"{_prefix}:{{{LoadUnderFault.G}}}:meta", "s").GetAwaiter().GetResult().Split("\r\n")[1], out var s) ? s : 0;
     }
 
+    private static async Task KillReplicaLinkAsync(RedisServer primary)
+    {
+        // One connection: AUTH, then CLIENT KILL, on the same socket.
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync("127.0.0.1", primary.Port);
+        var stream = client.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes("AUTH lagging\r\nCLIENT KILL TYPE replica\r\n"));
+        var buffer = new byte[256];
+        var text = string.Empty;
+        while (text.Split("\r\n").Length < 3)
+        {
+            text += System.Text.Encoding.ASCII.GetString(buffer, 0, await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        }
+
+        Assert.That(text, Does.StartWith("+OK\r\n:1"), "the replica's link was cut");
+    }
+
     private static bool IsPrimary(RedisServer redis) => redis.CommandAsync("ROLE").GetAwaiter().GetResult().Contains("master", StringComparison.Ordinal);
 
     private static async Task WaitForReplicaAsync(RedisServer replica)
@@ -140,7 +160,7 @@ public sealed class RedisLostWritesTests
         return redis;
     }
 
-    private async Task<LoadUnderFault> StartRunAsync(string configuration)
+    private async Task<LoadUnderFault> StartRunAsync(string configuration, TimeSpan? positionCheck = null)
     {
         for (var i = 0; i < 2; i++)
         {
@@ -150,7 +170,7 @@ public sealed class RedisLostWritesTests
                     Configuration = configuration + ",connectTimeout=1000",
                     KeyPrefix = _prefix,
                     OperationTimeout = TimeSpan.FromSeconds(1),
-                    PositionCheckInterval = TimeSpan.FromSeconds(1),
+                    PositionCheckInterval = positionCheck ?? TimeSpan.FromSeconds(1),
                     HistoryCapacity = 100_000, // the whole run stays in the stream: each missing event's position can be looked up
                 },
                 TestServer.LoggerFactory);
