@@ -146,7 +146,7 @@ internal sealed class RedisServer : IAsyncDisposable
         {
             try
             {
-                if ((await CommandAsync("PING")).StartsWith("+PONG", StringComparison.Ordinal))
+                if ((await CommandAsync("PING")) is var pong && (pong.StartsWith("+PONG", StringComparison.Ordinal) || pong.StartsWith("-NOAUTH", StringComparison.Ordinal)))
                 {
                     return;
                 }
