@@ -26,8 +26,10 @@ namespace LiveUpdates.Redis;
 /// </para>
 /// <para>
 /// Redis being unreachable never blocks or fails a broadcast: publications wait in a bounded outbox and are published
-/// in order once Redis is back; beyond <see cref="RedisBrokerOptions.OutboxCapacity"/>, and when a publish's outcome
-/// is unknown, the guild gets a gap instead, so its subscribers refetch. Nothing is lost silently.
+/// in order once Redis is back (a publish whose outcome is unknown is sent again, and appended once); beyond
+/// <see cref="RedisBrokerOptions.OutboxCapacity"/> the guild gets a gap instead, so its subscribers refetch. Redis losing
+/// acknowledged writes (an older snapshot, a failover to a replica that lagged) starts a new epoch before any position
+/// is given out again. Nothing is lost silently.
 /// </para>
 /// </remarks>
 public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisposable

@@ -14,8 +14,8 @@ namespace LiveUpdates.Redis.Internal;
 /// </summary>
 /// <remarks>
 /// A batch is up to 64 events of one guild sent as one publish script (<see cref="RedisScripts.Publish"/>). A batch that
-/// was never sent goes back to the front of its guild's queue, in order; a batch whose outcome is unknown becomes one
-/// gap; a broadcast beyond <see cref="RedisBrokerOptions.OutboxCapacity"/> is dropped and its guild gets one gap
+/// was not executed goes back to the front of its guild's queue, in order; a batch whose outcome is unknown goes back
+/// too and is sent again as it was (published once: its result key); a broadcast beyond <see cref="RedisBrokerOptions.OutboxCapacity"/> is dropped and its guild gets one gap
 /// (consecutive drops share it). See <see cref="GuildOutbox"/>.
 /// </remarks>
 internal sealed partial class RedisOutbox
