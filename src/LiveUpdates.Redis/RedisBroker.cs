@@ -26,8 +26,10 @@ namespace LiveUpdates.Redis;
 /// </para>
 /// <para>
 /// Redis being unreachable never blocks or fails a broadcast: publications wait in a bounded outbox and are published
-/// in order once Redis is back; beyond <see cref="RedisBrokerOptions.OutboxCapacity"/>, and when a publish's outcome
-/// is unknown, the guild gets a gap instead, so its subscribers refetch. Nothing is lost silently.
+/// in order once Redis is back (a publish whose outcome is unknown is sent again, and appended once); beyond
+/// <see cref="RedisBrokerOptions.OutboxCapacity"/> the guild gets a gap instead, so its subscribers refetch. Redis losing
+/// acknowledged writes (an older snapshot, a failover to a replica that lagged) starts a new epoch before any position
+/// is given out again. Nothing is lost silently.
 /// </para>
 /// </remarks>
 public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisposable
@@ -36,6 +38,7 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
     public const string MeterName = "LiveUpdates.Redis";
 
     private static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MetaLifetime = TimeSpan.FromHours(24);
 
     private readonly RedisBrokerOptions _options;
     private readonly ConfigurationOptions _configuration;
@@ -48,9 +51,12 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
     // share: the connection and its events, the timer, health and the instruments.
     private readonly RedisOutbox _outbox;
     private readonly RedisFeeds _feeds;
+    private readonly Counter<long> _publishFailures;
     private ConnectionMultiplexer? _connection;
     private ITimer? _timer;
     private int _stopped;
+    private int _verifying;
+    private long _lastReconfigureAt;
     private volatile string _lastError = "not connected yet";
 
     /// <summary>Creates a Redis broker; it connects in <see cref="StartAsync"/>.</summary>
@@ -76,7 +82,11 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
         _configuration = configuration!;
         var keys = new RedisKeys(options.KeyPrefix);
         var capacity = options.HistoryCapacity ?? 256;
-        var maxAgeMs = (long)(options.HistoryMaxAge ?? TimeSpan.FromMinutes(5)).TotalMilliseconds;
+        var maxAgeMs = (long)(options.HistoryMaxAge ?? RedisBrokerOptionsValidation.DefaultHistoryMaxAge).TotalMilliseconds;
+
+        // The metadata (epoch, top) outlives the stream by far, so a client back to a quiet guild whose history merely
+        // expired is told "recovered" when nothing was published meanwhile, and a refetch only when something was.
+        var metaKeepMs = Math.Max((long)MetaLifetime.TotalMilliseconds, 2 * maxAgeMs);
         _time = time;
 
         // One logger for the broker and its two parts: the category users filter on stays LiveUpdates.Redis.RedisBroker.
@@ -84,10 +94,11 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
         _ownsMeter = meterFactory is null;
         var version = typeof(RedisBroker).Assembly.GetName().Version?.ToString();
         _meter = meterFactory?.Create(MeterName, version) ?? new Meter(MeterName, version);
-        var publishFailures = _meter.CreateCounter<long>("liveupdates.redis.publish.failures", "{publication}", "Publications that could not be published at once, by reason: unreachable (kept and retried), unknown (outcome unknown: replaced by a gap), outbox_full (dropped: recorded as a gap).");
+        _publishFailures = _meter.CreateCounter<long>("liveupdates.redis.publish.failures", "{publication}", "Publications that could not be published at once, by reason: unreachable (not executed: kept and retried in order), retried (outcome unknown: sent again, published once), unknown (outcome still unknown after retries: replaced by a gap), outbox_full (dropped: recorded as a gap), stopped (still waiting when the broker stopped: never published).");
         var streamGaps = _meter.CreateCounter<long>("liveupdates.redis.stream.gaps", "{gap}", "Publications missing from what this instance received, by outcome: repaired (read back from the stream) or refetch (subscribers told to refetch).");
-        _outbox = new RedisOutbox(keys, capacity, maxAgeMs, options.OutboxCapacity, publishFailures, time, _logger, ReportError);
-        _feeds = new RedisFeeds(keys, maxAgeMs, options.PositionCheckInterval, RetryInterval, streamGaps, time, _logger, ReportError);
+        var rotations = _meter.CreateCounter<long>("liveupdates.redis.stream.rotations", "{epoch}", "New epochs this instance started because Redis had lost acknowledged writes (an older snapshot, a failover to a replica that lagged).");
+        _feeds = new RedisFeeds(keys, capacity, maxAgeMs, metaKeepMs, options.PositionCheckInterval, RetryInterval, streamGaps, rotations, time, _logger, ReportError);
+        _outbox = new RedisOutbox(keys, capacity, maxAgeMs, metaKeepMs, options.OutboxCapacity, _publishFailures, time, _logger, ReportError, _feeds.AnchorOf, OnTopologyChanged);
         _meter.CreateObservableGauge("liveupdates.redis.connected", () => _connection?.IsConnected == true ? 1 : 0, null, "1 while the broker is connected to Redis.");
         _meter.CreateObservableGauge("liveupdates.redis.outbox.length", () => _outbox.Count, "{publication}", "Publications waiting to be published.");
     }
@@ -109,13 +120,14 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
         var connection = await ConnectionMultiplexer.ConnectAsync(_configuration).WaitAsync(cancellationToken).ConfigureAwait(false);
         connection.ConnectionFailed += OnConnectionFailed;
         connection.ConnectionRestored += OnConnectionRestored;
+        connection.ConfigurationChanged += OnConfigurationChanged;
         _connection = connection;
         _outbox.Start(connection);
         _feeds.Start(handler, connection);
         if (connection.IsConnected)
         {
             _lastError = string.Empty;
-            Log.Connected(_logger, connection.Configuration);
+            Log.Connected(_logger, _configuration.ToString(includePassword: false));
         }
         else
         {
@@ -156,18 +168,17 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
             await timer.DisposeAsync().ConfigureAwait(false);
         }
 
-        // What the server handed over before stopping is published if Redis is there to take it (bounded).
-        await _outbox.DrainAsync(_options.OperationTimeout, cancellationToken).ConfigureAwait(false);
+        // What the server handed over before stopping is published if Redis takes it within the shutdown timeout
+        // (Redis coming back meanwhile included); what is still waiting then is never published: logged and counted.
+        await DrainAsync(cancellationToken).ConfigureAwait(false);
         _feeds.Detach();
-        if (_outbox.Count is var left and > 0)
-        {
-            Log.StoppedWithOutbox(_logger, left);
-        }
+        ReportUnpublished();
 
         if (_connection is { } connection)
         {
             connection.ConnectionFailed -= OnConnectionFailed;
             connection.ConnectionRestored -= OnConnectionRestored;
+            connection.ConfigurationChanged -= OnConfigurationChanged;
             try
             {
                 await connection.CloseAsync(allowCommandsToComplete: false).ConfigureAwait(false);
@@ -212,7 +223,15 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
 
     private void OnTimer()
     {
-        _outbox.Kick();
+        if (_outbox.Held)
+        {
+            VerifyThenResume();
+        }
+        else
+        {
+            _outbox.Kick();
+        }
+
         _feeds.CheckPositionsIfDue();
     }
 
@@ -220,17 +239,117 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
     {
         _lastError = $"{e.FailureType}: {e.Exception?.Message}";
         Log.ConnectionLost(_logger, e.ConnectionType, e.EndPoint?.ToString() ?? "?", e.FailureType, e.Exception?.Message ?? string.Empty);
+        _outbox.Hold(); // until every followed guild was checked against the stream again (Redis may have lost writes)
         _feeds.MarkAllStale();
     }
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {
         Log.ConnectionRestored(_logger, e.ConnectionType, e.EndPoint?.ToString() ?? "?");
+        _outbox.Hold();
         _feeds.MarkAllStale(); // messages published while a connection was down were not received: check every guild
-        _outbox.Kick();
+        VerifyThenResume();
     }
 
-    // Event ids 1-4 and 13; the outbox logs 5-7, the feeds 8-12 and 14, with this same logger.
+    private void OnConfigurationChanged(object? sender, EndPointEventArgs e)
+    {
+        // A role changed (a failover): the new primary may lack writes the old one acknowledged.
+        _outbox.Hold();
+        _feeds.MarkAllStale();
+        VerifyThenResume();
+    }
+
+    /// <summary>A node answered READONLY or MASTERDOWN (the outbox holds already): re-read the roles now, not at the next periodic check.</summary>
+    private void OnTopologyChanged(Exception ex)
+    {
+        _feeds.MarkAllStale();
+        var now = _time.GetTimestamp();
+        var last = Volatile.Read(ref _lastReconfigureAt);
+        if ((last != 0 && _time.GetElapsedTime(last) < TimeSpan.FromMilliseconds(250)) || Interlocked.CompareExchange(ref _lastReconfigureAt, now, last) != last)
+        {
+            return; // one re-read at a time, at most four a second
+        }
+
+        Log.TopologyChanged(_logger, ex.Message);
+        _ = ReconfigureThenResumeAsync();
+    }
+
+    private async Task ReconfigureThenResumeAsync()
+    {
+        try
+        {
+            if (_connection is { } connection)
+            {
+                await connection.ConfigureAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            _lastError = ex.Message; // the timer tries again
+        }
+
+        VerifyThenResume();
+    }
+
+    /// <summary>Once connected: checks every followed guild against the stream, then lets the outbox publish (held until then).</summary>
+    private void VerifyThenResume()
+    {
+        if (Volatile.Read(ref _stopped) != 0 || _connection?.IsConnected != true || Interlocked.CompareExchange(ref _verifying, 1, 0) != 0)
+        {
+            return;
+        }
+
+        _ = VerifyThenResumeAsync();
+    }
+
+    private async Task VerifyThenResumeAsync()
+    {
+        try
+        {
+            if (await _feeds.VerifyAllAsync().ConfigureAwait(false))
+            {
+                _outbox.Resume();
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _verifying, 0);
+        }
+    }
+
+    /// <summary>Keeps publishing what waits until it is all out or the shutdown timeout passes, Redis coming back meanwhile included.</summary>
+    private async Task DrainAsync(CancellationToken cancellationToken)
+    {
+        var timeout = _options.ShutdownTimeout ?? TimeSpan.FromSeconds(5);
+        var started = _time.GetTimestamp();
+        while (_outbox.Count > 0 && _time.GetElapsedTime(started) < timeout && !cancellationToken.IsCancellationRequested)
+        {
+            if (_outbox.Held && _connection?.IsConnected == true)
+            {
+                // The feeds no longer check (stopping), so no hold waits for them: the publish script's own anchor
+                // check still starts a new epoch over lost writes, and a READONLY reply holds again.
+                _outbox.Resume();
+            }
+
+            _outbox.Kick();
+            await Task.Delay(20, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private void ReportUnpublished()
+    {
+        if (_outbox.Count == 0)
+        {
+            return;
+        }
+
+        var waiting = _outbox.WaitingByGuild();
+        var total = waiting.Sum(w => w.Count);
+        _publishFailures.Add(total, new KeyValuePair<string, object?>("reason", "stopped"));
+        Log.StoppedWithOutbox(_logger, total, waiting.Count, string.Join(", ", waiting.Take(20).Select(w => string.Create(CultureInfo.InvariantCulture, $"{w.GuildId}: {w.Count}"))) + (waiting.Count > 20 ? ", …" : string.Empty));
+    }
+
+    // Event ids 1-4, 13 and 16; the outbox logs 5-7 and 15, the feeds 8-12 and 14, with this same logger.
     private static partial class Log
     {
         [LoggerMessage(1, LogLevel.Information, "Redis broker connected ({Configuration})")]
@@ -245,7 +364,10 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
         [LoggerMessage(4, LogLevel.Information, "Redis connection restored ({ConnectionType}, {EndPoint}); checking every subscribed guild's stream")]
         public static partial void ConnectionRestored(ILogger logger, ConnectionType connectionType, string endPoint);
 
-        [LoggerMessage(13, LogLevel.Warning, "The Redis broker stopped with {Count} publication(s) not published")]
-        public static partial void StoppedWithOutbox(ILogger logger, int count);
+        [LoggerMessage(13, LogLevel.Error, "The Redis broker stopped with {Count} publication(s) of {Guilds} guild(s) never published (Redis did not take them within the shutdown timeout); no client will see them, none is told. Per guild: {PerGuild}")]
+        public static partial void StoppedWithOutbox(ILogger logger, int count, int guilds, string perGuild);
+
+        [LoggerMessage(16, LogLevel.Warning, "Redis answered that the node is not a writable primary ({Message}): re-reading the roles now; publishing waits for a writable primary")]
+        public static partial void TopologyChanged(ILogger logger, string message);
     }
 }

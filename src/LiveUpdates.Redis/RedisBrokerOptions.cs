@@ -48,4 +48,11 @@ public sealed class RedisBrokerOptions
     /// <c>asyncTimeout</c>, unless the configuration string sets one). Default 5 seconds.
     /// </summary>
     public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Gets or sets how long a stop keeps trying to publish what waits in the outbox; <see langword="null"/> takes
+    /// <see cref="LiveUpdatesOptions.ShutdownTimeout"/> when added with <c>AddRedis()</c>, 5 seconds otherwise. Not an
+    /// option of its own (the server's <c>ShutdownTimeout</c> is the one users set).
+    /// </summary>
+    internal TimeSpan? ShutdownTimeout { get; set; }
 }

@@ -21,9 +21,11 @@ namespace LiveUpdates.Redis.Internal;
 internal sealed partial class FeedHandOver
 {
     private readonly RedisKeys _keys;
-    private readonly long _maxAgeMs;
+    private readonly int _capacity;
     private readonly long _readKeepMs;
+    private readonly long _metaKeepMs;
     private readonly Counter<long> _streamGaps;
+    private readonly Counter<long> _streamRotations;
     private readonly ILogger _logger;
     private readonly Action<string> _reportError;
     private IDatabase? _database;
@@ -31,17 +33,21 @@ internal sealed partial class FeedHandOver
 
     /// <summary>Creates the hand-over; it reads and hands over once <see cref="Start"/> gave it the server and the database.</summary>
     /// <param name="keys">The guilds' key names.</param>
-    /// <param name="maxAgeMs">The keys' expiry after a publish, in milliseconds (a new epoch's too).</param>
-    /// <param name="readKeepMs">The keys' expiry after a read, in milliseconds.</param>
+    /// <param name="capacity">The stream's length bound (an anchor older than it cannot be checked).</param>
+    /// <param name="readKeepMs">The stream's expiry after a read, in milliseconds.</param>
+    /// <param name="metaKeepMs">The metadata's expiry, in milliseconds (longer than the stream's).</param>
     /// <param name="streamGaps">The broker's counter of publications missing from what this instance received.</param>
+    /// <param name="streamRotations">The broker's counter of new epochs started because Redis lost acknowledged writes.</param>
     /// <param name="logger">The broker's logger.</param>
     /// <param name="reportError">Tells the broker the latest Redis error (its health shows it).</param>
-    public FeedHandOver(RedisKeys keys, long maxAgeMs, long readKeepMs, Counter<long> streamGaps, ILogger logger, Action<string> reportError)
+    public FeedHandOver(RedisKeys keys, int capacity, long readKeepMs, long metaKeepMs, Counter<long> streamGaps, Counter<long> streamRotations, ILogger logger, Action<string> reportError)
     {
         _keys = keys;
-        _maxAgeMs = maxAgeMs;
+        _capacity = capacity;
         _readKeepMs = readKeepMs;
+        _metaKeepMs = metaKeepMs;
         _streamGaps = streamGaps;
+        _streamRotations = streamRotations;
         _logger = logger;
         _reportError = reportError;
     }
@@ -57,9 +63,10 @@ internal sealed partial class FeedHandOver
     public void Detach() => _handler = null;
 
     /// <summary>
-    /// Reads, and if the stream is in the epoch this instance follows but below what it delivered (Redis lost writes:
-    /// restarted from an older snapshot, or failed over to a replica that missed them), starts a new epoch first, so
-    /// that numbers already given out are never given out again in the same epoch: the guild's subscribers refetch.
+    /// Reads with what this instance delivered as the anchor: if the stream contradicts it (still that epoch, but its top
+    /// is below, or its entry at that seq is another event: Redis lost acknowledged writes, restarted from an older
+    /// snapshot or failed over to a replica that lagged), the script starts a new epoch first, so that a number already
+    /// given out never names another event in the same epoch; the catch-up then makes the guild's subscribers refetch.
     /// </summary>
     /// <param name="feed">The guild's feed on this instance, if it has one.</param>
     /// <param name="guildId">The guild.</param>
@@ -67,12 +74,12 @@ internal sealed partial class FeedHandOver
     /// <param name="onlyInEpoch">When set, entries are read only if the stream is in this epoch (a reader of another epoch gets the position only).</param>
     public async Task<StreamRead> ReadCheckedAsync(GuildFeed? feed, string guildId, long from, string? onlyInEpoch = null)
     {
-        var read = await ReadAsync(guildId, from, onlyInEpoch).ConfigureAwait(false);
-        if (feed?.Delivered is { } delivered && string.Equals(read.Epoch, delivered.Epoch, StringComparison.Ordinal) && read.Top < delivered.Seq)
+        var anchor = feed?.Delivered is { } delivered ? new Anchor(delivered, feed.DeliveredId) : (Anchor?)null;
+        var read = await ReadAsync(guildId, from, anchor, onlyInEpoch).ConfigureAwait(false);
+        if (read.Rotated && anchor is { } contradicted)
         {
-            Log.StreamBehind(_logger, guildId, read.Top, delivered.Seq);
-            await _database!.ScriptEvaluateAsync(RedisScripts.RotateIfBehind, [_keys.Meta(guildId), _keys.Stream(guildId)], [delivered.Epoch, delivered.Seq, RedisScripts.NewEpoch(), _maxAgeMs]).ConfigureAwait(false);
-            read = await ReadAsync(guildId, from, onlyInEpoch).ConfigureAwait(false);
+            _streamRotations.Add(1);
+            Log.StreamBehind(_logger, guildId, contradicted.Position.Seq, contradicted.Position.Epoch, read.Epoch);
         }
 
         return read;
@@ -94,14 +101,14 @@ internal sealed partial class FeedHandOver
                 Lost(feed, current);
             }
 
-            feed.Delivered = current;
+            feed.SetDelivered(current, read.TopId);
             return;
         }
 
         if (!string.Equals(delivered.Epoch, read.Epoch, StringComparison.Ordinal))
         {
             Lost(feed, current); // the stream expired or Redis lost its data: a new epoch
-            feed.Delivered = current;
+            feed.SetDelivered(current, read.TopId);
             return;
         }
 
@@ -119,13 +126,13 @@ internal sealed partial class FeedHandOver
             Lost(feed, current);
         }
 
-        feed.Delivered = current with { Epoch = delivered.Epoch };
+        feed.SetDelivered(current with { Epoch = delivered.Epoch }, read.TopId);
     }
 
     /// <summary>Hands a channel message over, repairing from the stream what it skipped; on the channel's message queue.</summary>
     public async Task OnMessageAsync(GuildFeed feed, ChannelMessage message)
     {
-        if (feed.Closed || !ChannelPayload.TryParse(message.Message, out var seq, out var epoch, out var timestamp, out var name, out var data))
+        if (feed.Closed || !ChannelPayload.TryParse(message.Message, out var seq, out var epoch, out var id, out var previousId, out var timestamp, out var name, out var data))
         {
             return;
         }
@@ -139,24 +146,44 @@ internal sealed partial class FeedHandOver
             }
 
             var sameEpoch = Ascii.Equals(epoch.Span, delivered.Epoch); // per message: no allocation
-            var epochText = sameEpoch ? delivered.Epoch : Encoding.ASCII.GetString(epoch.Span);
             if (!sameEpoch)
             {
-                Lost(feed, new StreamPosition(seq - 1, epochText));
+                // Another epoch: a new one (Redis lost the keys, or started one over lost writes), or a late message
+                // of one already left behind. Only the stream can tell which: the catch-up follows the stream, and a
+                // message of a retired epoch is dropped (never taken for a second change).
+                await VerifyLockedAsync(feed).ConfigureAwait(false);
+                return;
             }
-            else if (seq <= delivered.Seq)
+
+            if (seq <= delivered.Seq)
             {
-                return; // already delivered (by a repair or a catch-up)
+                if (!feed.DeliveredRecently(seq, id) && !feed.Covers(seq))
+                {
+                    // A number already given out in this epoch, for an event this instance did not deliver at it:
+                    // Redis may have lost writes and numbered new events again. Settle it before anything else.
+                    await VerifyLockedAsync(feed).ConfigureAwait(false);
+                }
+
+                return; // otherwise: already delivered (by a repair or a catch-up)
             }
-            else if (seq > delivered.Seq + 1 && !await RepairLockedAsync(feed, delivered, seq).ConfigureAwait(false))
+
+            if (seq == delivered.Seq + 1 && previousId != 0 && feed.DeliveredId != 0 && previousId != feed.DeliveredId)
+            {
+                // The next number, but not after the event delivered at the last one: another history.
+                await VerifyLockedAsync(feed).ConfigureAwait(false);
+                return;
+            }
+
+            if (seq > delivered.Seq + 1 && !await RepairLockedAsync(feed, delivered, seq).ConfigureAwait(false))
             {
                 return; // the stream was reset meanwhile: the message belongs to an epoch that is gone
             }
 
+            var position = new StreamPosition(seq, delivered.Epoch);
             var publication = new Publication(
                 name is { Length: > 0 } ? BrokerMessage.Event(feed.GuildId, name, data, timestamp) : BrokerMessage.Gap(feed.GuildId, timestamp),
-                new StreamPosition(seq, epochText));
-            feed.Delivered = publication.Position;
+                position);
+            feed.SetDelivered(position, id);
             _handler?.OnPublication(publication);
         }
         finally
@@ -165,11 +192,33 @@ internal sealed partial class FeedHandOver
         }
     }
 
+    /// <summary>Re-reads the stream with the anchor and catches up (a new epoch, or one that was started over lost writes, is a refetch); under the feed's gate.</summary>
+    private async Task VerifyLockedAsync(GuildFeed feed)
+    {
+        try
+        {
+            var read = await ReadCheckedAsync(feed, feed.GuildId, feed.Delivered?.Seq ?? -1).ConfigureAwait(false);
+            CatchUpLocked(feed, read);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            _reportError(ex.Message);
+            feed.Stale = true; // the position check retries
+        }
+    }
+
     /// <summary>Reads the guild's position and its entries after <paramref name="from"/> (none if negative), refreshing its keys' expiry.</summary>
-    private async Task<StreamRead> ReadAsync(string guildId, long from, string? onlyInEpoch = null)
+    private async Task<StreamRead> ReadAsync(string guildId, long from, Anchor? anchor, string? onlyInEpoch = null)
     {
         var database = _database ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "The Redis broker has not been started.");
-        var result = await database.ScriptEvaluateAsync(RedisScripts.Read, [_keys.Meta(guildId), _keys.Stream(guildId)], [RedisScripts.NewEpoch(), _readKeepMs, from, onlyInEpoch ?? string.Empty]).ConfigureAwait(false);
+        var args = new RedisValue[9];
+        args[0] = RedisScripts.NewEpoch();
+        args[1] = _readKeepMs;
+        args[2] = from;
+        args[3] = _metaKeepMs;
+        Anchor.Write(anchor, _capacity, args.AsSpan(4));
+        args[8] = onlyInEpoch ?? string.Empty;
+        var result = await database.ScriptEvaluateAsync(RedisScripts.Read, [_keys.Meta(guildId), _keys.Stream(guildId)], args).ConfigureAwait(false);
         return StreamRead.Parse(result);
     }
 
@@ -182,11 +231,11 @@ internal sealed partial class FeedHandOver
     {
         try
         {
-            var read = await ReadAsync(feed.GuildId, delivered.Seq).ConfigureAwait(false);
+            var read = await ReadCheckedAsync(feed, feed.GuildId, delivered.Seq).ConfigureAwait(false);
             if (!string.Equals(read.Epoch, delivered.Epoch, StringComparison.Ordinal))
             {
                 Lost(feed, read.Current);
-                feed.Delivered = read.Current;
+                feed.SetDelivered(read.Current, read.TopId);
                 return false;
             }
 
@@ -211,7 +260,9 @@ internal sealed partial class FeedHandOver
         var handler = _handler;
         foreach (var item in items)
         {
-            handler?.OnPublication(item.ToPublication(feed.GuildId, epoch));
+            var publication = item.ToPublication(feed.GuildId, epoch);
+            feed.SetDelivered(publication.Position, item.Id);
+            handler?.OnPublication(publication);
         }
 
         _streamGaps.Add(items.Count, new KeyValuePair<string, object?>("outcome", "repaired"));
@@ -220,6 +271,7 @@ internal sealed partial class FeedHandOver
 
     private void Lost(GuildFeed feed, StreamPosition position)
     {
+        feed.Cover(position);
         _streamGaps.Add(1, new KeyValuePair<string, object?>("outcome", "refetch"));
         Log.StreamLost(_logger, feed.GuildId, position.Seq, position.Epoch);
         _handler?.OnStreamLost(feed.GuildId, position);
@@ -234,7 +286,7 @@ internal sealed partial class FeedHandOver
         [LoggerMessage(9, LogLevel.Warning, "Guild {GuildId}'s stream cannot be followed up to seq {Seq} (epoch {Epoch}): publications are gone or the stream was reset; its subscribers here refetch")]
         public static partial void StreamLost(ILogger logger, string guildId, long seq, string epoch);
 
-        [LoggerMessage(14, LogLevel.Warning, "Guild {GuildId}'s stream in Redis is at seq {Top}, below the {Delivered} this instance delivered: Redis lost writes (an older snapshot, a failover); a new epoch starts and its subscribers refetch")]
-        public static partial void StreamBehind(ILogger logger, string guildId, long top, long delivered);
+        [LoggerMessage(14, LogLevel.Warning, "Guild {GuildId}'s stream in Redis contradicts what this instance delivered (seq {Delivered} of epoch {Epoch}): Redis lost acknowledged writes (an older snapshot, a failover to a replica that lagged); new epoch {NewEpoch}, its subscribers refetch")]
+        public static partial void StreamBehind(ILogger logger, string guildId, long delivered, string epoch, string newEpoch);
     }
 }

@@ -7,6 +7,9 @@ internal static partial class RedisBrokerOptionsValidation
 {
     public const string UrlVariable = "REDIS_URL";
 
+    /// <summary>The age bound of recovery when neither the broker's options nor the server's set one.</summary>
+    public static readonly TimeSpan DefaultHistoryMaxAge = TimeSpan.FromMinutes(5);
+
     /// <summary>Returns what is wrong (empty when nothing is), each message naming the setting; <paramref name="configuration"/> is set when the string parses.</summary>
     public static List<string> Validate(RedisBrokerOptions options, out ConfigurationOptions? configuration)
     {
@@ -59,6 +62,11 @@ internal static partial class RedisBrokerOptionsValidation
         if (options.PositionCheckInterval < TimeSpan.FromMilliseconds(100))
         {
             errors.Add($"LiveUpdates:Redis:PositionCheckInterval is {options.PositionCheckInterval}; it must be at least 100 ms.");
+        }
+
+        if ((options.HistoryMaxAge ?? DefaultHistoryMaxAge) is var maxAge && maxAge <= options.PositionCheckInterval)
+        {
+            errors.Add($"LiveUpdates:Redis:HistoryMaxAge ({maxAge}) must be longer than LiveUpdates:Redis:PositionCheckInterval ({options.PositionCheckInterval}): a publication pub/sub lost is noticed by the position check, and must still be in the stream then to be repaired.");
         }
 
         if (options.OperationTimeout < TimeSpan.FromMilliseconds(100))

@@ -31,6 +31,10 @@ internal sealed partial class RedisFeeds
     private readonly Action<string> _reportError;
     private readonly object _gate = new();
     private readonly Dictionary<string, GuildFeed> _feeds = new(StringComparer.Ordinal);
+
+    // Guild → its closed feed's channel unsubscription still in flight: a new feed of the guild subscribes after it,
+    // so that an UNSUBSCRIBE sent for the old one can never land after the new one's SUBSCRIBE.
+    private readonly Dictionary<string, Task> _closing = new(StringComparer.Ordinal);
     private ConnectionMultiplexer? _connection;
     private ISubscriber? _subscriber;
     private long _lastCheckAt;
@@ -39,21 +43,24 @@ internal sealed partial class RedisFeeds
 
     /// <summary>Creates the feeds; they follow guilds once <see cref="Start"/> gave them the connection.</summary>
     /// <param name="keys">The guilds' key names.</param>
-    /// <param name="maxAgeMs">The age bound of recovery, in milliseconds (also the keys' expiry after a publish).</param>
+    /// <param name="capacity">The stream's length bound.</param>
+    /// <param name="maxAgeMs">The age bound of recovery, in milliseconds (also the stream's expiry after a publish).</param>
+    /// <param name="metaKeepMs">The metadata's expiry, in milliseconds.</param>
     /// <param name="checkInterval">How often every feed's position is checked (<see cref="RedisBrokerOptions.PositionCheckInterval"/>).</param>
     /// <param name="tick">How often the broker's timer calls <see cref="CheckPositionsIfDue"/>.</param>
     /// <param name="streamGaps">The broker's counter of publications missing from what this instance received.</param>
+    /// <param name="streamRotations">The broker's counter of new epochs started because Redis lost acknowledged writes.</param>
     /// <param name="time">The clock of the position checks.</param>
     /// <param name="logger">The broker's logger.</param>
     /// <param name="reportError">Tells the broker the latest Redis error (its health shows it).</param>
-    public RedisFeeds(RedisKeys keys, long maxAgeMs, TimeSpan checkInterval, TimeSpan tick, Counter<long> streamGaps, TimeProvider time, ILogger logger, Action<string> reportError)
+    public RedisFeeds(RedisKeys keys, int capacity, long maxAgeMs, long metaKeepMs, TimeSpan checkInterval, TimeSpan tick, Counter<long> streamGaps, Counter<long> streamRotations, TimeProvider time, ILogger logger, Action<string> reportError)
     {
         _keys = keys;
         _maxAgeMs = maxAgeMs;
 
         // Keys that are read live at least three position checks beyond the age bound, so a watched guild's keys never
         // expire between two of its checks (the age bound of recovery is each entry's 'w').
-        _handOver = new FeedHandOver(keys, maxAgeMs, maxAgeMs + (3 * (long)checkInterval.TotalMilliseconds), streamGaps, logger, reportError);
+        _handOver = new FeedHandOver(keys, capacity, maxAgeMs + (3 * (long)checkInterval.TotalMilliseconds), metaKeepMs, streamGaps, streamRotations, logger, reportError);
         _checkInterval = checkInterval;
         _tick = tick;
         _time = time;
@@ -70,6 +77,39 @@ internal sealed partial class RedisFeeds
             {
                 return _feeds.Count;
             }
+        }
+    }
+
+    /// <summary>What this instance delivered of a guild it follows (the outbox's anchor); any thread.</summary>
+    public Anchor? AnchorOf(string guildId)
+    {
+        lock (_gate)
+        {
+            return _feeds.TryGetValue(guildId, out var feed) ? feed.SharedAnchor : null;
+        }
+    }
+
+    /// <summary>
+    /// Checks every followed guild against the stream now (subscribing what is not), with what was delivered as the
+    /// anchor: Redis having lost acknowledged writes starts a new epoch before anything else is published. Returns
+    /// whether every check succeeded (a node that is not a writable primary fails them: the read script writes).
+    /// </summary>
+    public async Task<bool> VerifyAllAsync()
+    {
+        GuildFeed[] feeds;
+        lock (_gate)
+        {
+            feeds = [.. _feeds.Values];
+        }
+
+        foreach (var chunk in feeds.Chunk(32))
+        {
+            await Task.WhenAll(chunk.Select(f => SyncAsync(f, first: false))).ConfigureAwait(false);
+        }
+
+        lock (_gate)
+        {
+            return !_feeds.Values.Any(f => f.Stale || f.Queue is null);
         }
     }
 
@@ -177,6 +217,39 @@ internal sealed partial class RedisFeeds
             return;
         }
 
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task? previous;
+        lock (_gate)
+        {
+            _closing.TryGetValue(guildId, out previous);
+            _closing[guildId] = done.Task;
+        }
+
+        try
+        {
+            if (previous is not null)
+            {
+                await previous.ConfigureAwait(false);
+            }
+
+            await CloseAsync(closed).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                if (_closing.TryGetValue(guildId, out var current) && current == done.Task)
+                {
+                    _closing.Remove(guildId);
+                }
+            }
+
+            done.TrySetResult();
+        }
+    }
+
+    private async Task CloseAsync(GuildFeed closed)
+    {
         await closed.Gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
@@ -188,7 +261,7 @@ internal sealed partial class RedisFeeds
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
         {
-            Log.UnsubscribeFailed(_logger, ex, guildId); // the subscription ends with the connection anyway
+            Log.UnsubscribeFailed(_logger, ex, closed.GuildId); // the subscription ends with the connection anyway
         }
         finally
         {
@@ -265,6 +338,17 @@ internal sealed partial class RedisFeeds
 
             if (feed.Queue is null)
             {
+                Task? closing;
+                lock (_gate)
+                {
+                    _closing.TryGetValue(feed.GuildId, out closing);
+                }
+
+                if (closing is not null)
+                {
+                    await closing.ConfigureAwait(false); // the previous feed's UNSUBSCRIBE first (never fails: see UnsubscribeAsync)
+                }
+
                 var subscriber = _subscriber ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "The Redis broker has not been started.");
                 var queue = await subscriber.SubscribeAsync(RedisChannel.Literal(_keys.Channel(feed.GuildId))).ConfigureAwait(false);
                 queue.OnMessage(message => _handOver.OnMessageAsync(feed, message));

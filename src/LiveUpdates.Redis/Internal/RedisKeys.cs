@@ -15,5 +15,8 @@ internal sealed class RedisKeys(string prefix)
     /// <summary>The guild's pub/sub channel (its payload: <see cref="ChannelPayload"/>).</summary>
     public string Channel(string guildId) => Of(guildId, "ch");
 
+    /// <summary>A publish batch's result key (named after its first entry's identity): lets a retry find that it ran.</summary>
+    public string Batch(string guildId, long firstId) => Of(guildId, "b:" + firstId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
     private string Of(string guildId, string suffix) => string.Concat(prefix, ":{", guildId, "}:", suffix);
 }

@@ -33,6 +33,7 @@ internal sealed class RedisOptionsSetup : IConfigureOptions<RedisBrokerOptions>,
         {
             options.HistoryCapacity ??= server.HistoryCapacity;
             options.HistoryMaxAge ??= server.HistoryMaxAge;
+            options.ShutdownTimeout ??= server.ShutdownTimeout;
         }
     }
 

@@ -14,8 +14,8 @@ namespace LiveUpdates.Redis.Internal;
 /// </summary>
 /// <remarks>
 /// A batch is up to 64 events of one guild sent as one publish script (<see cref="RedisScripts.Publish"/>). A batch that
-/// was never sent goes back to the front of its guild's queue, in order; a batch whose outcome is unknown becomes one
-/// gap; a broadcast beyond <see cref="RedisBrokerOptions.OutboxCapacity"/> is dropped and its guild gets one gap
+/// was not executed goes back to the front of its guild's queue, in order; a batch whose outcome is unknown goes back
+/// too and is sent again as it was (published once: its result key); a broadcast beyond <see cref="RedisBrokerOptions.OutboxCapacity"/> is dropped and its guild gets one gap
 /// (consecutive drops share it). See <see cref="GuildOutbox"/>.
 /// </remarks>
 internal sealed partial class RedisOutbox
@@ -26,7 +26,11 @@ internal sealed partial class RedisOutbox
     private readonly RedisKeys _keys;
     private readonly int _historyCapacity;
     private readonly long _maxAgeMs;
+    private readonly long _metaKeepMs;
     private readonly int _capacity;
+    private readonly TimeProvider _time;
+    private readonly Func<string, Anchor?> _feedAnchor;
+    private readonly Action<Exception> _topologyChanged;
     private readonly Counter<long> _publishFailures;
     private readonly LogThrottle _overflowLog;
     private readonly ILogger _logger;
@@ -36,22 +40,30 @@ internal sealed partial class RedisOutbox
     private int _count;
     private ConnectionMultiplexer? _connection;
     private IDatabase? _database;
+    private volatile bool _held;
 
     /// <summary>Creates the outbox; it publishes once <see cref="Start"/> gave it the connection.</summary>
     /// <param name="keys">The guilds' key names.</param>
     /// <param name="historyCapacity">The stream's length bound (<c>MAXLEN</c>).</param>
-    /// <param name="maxAgeMs">The keys' expiry after a publish, in milliseconds.</param>
+    /// <param name="maxAgeMs">The stream's expiry after a publish, in milliseconds (a batch's result key's too).</param>
+    /// <param name="metaKeepMs">The metadata's expiry after a publish, in milliseconds.</param>
     /// <param name="capacity">How many publications may wait (<see cref="RedisBrokerOptions.OutboxCapacity"/>).</param>
     /// <param name="publishFailures">The broker's counter of publications not published at once.</param>
     /// <param name="time">The clock of the once-a-second overflow log.</param>
     /// <param name="logger">The broker's logger.</param>
     /// <param name="reportError">Tells the broker the latest Redis error (its health shows it).</param>
-    public RedisOutbox(RedisKeys keys, int historyCapacity, long maxAgeMs, int capacity, Counter<long> publishFailures, TimeProvider time, ILogger logger, Action<string> reportError)
+    /// <param name="feedAnchor">What this instance delivered of a guild (its feed's anchor), if it follows the guild.</param>
+    /// <param name="topologyChanged">Tells the broker a node answered that it is not a writable primary (the outbox is held by then).</param>
+    public RedisOutbox(RedisKeys keys, int historyCapacity, long maxAgeMs, long metaKeepMs, int capacity, Counter<long> publishFailures, TimeProvider time, ILogger logger, Action<string> reportError, Func<string, Anchor?> feedAnchor, Action<Exception> topologyChanged)
     {
         _keys = keys;
         _historyCapacity = historyCapacity;
         _maxAgeMs = maxAgeMs;
+        _metaKeepMs = metaKeepMs;
         _capacity = capacity;
+        _time = time;
+        _feedAnchor = feedAnchor;
+        _topologyChanged = topologyChanged;
         _publishFailures = publishFailures;
         _overflowLog = new LogThrottle(time);
         _logger = logger;
@@ -60,6 +72,32 @@ internal sealed partial class RedisOutbox
 
     /// <summary>Gets how many publications wait (gaps the outbox added included).</summary>
     public int Count => Volatile.Read(ref _count);
+
+    /// <summary>Gets a value indicating whether publishing is held (see <see cref="Hold"/>).</summary>
+    public bool Held => _held;
+
+    /// <summary>
+    /// Holds publishing (publications queue) until <see cref="Resume"/>: the connection was lost or the topology
+    /// changed, and the broker first checks every followed guild's stream against what was delivered, and that a
+    /// writable primary answers.
+    /// </summary>
+    public void Hold() => _held = true;
+
+    /// <summary>Ends a <see cref="Hold"/> and starts sending what waits.</summary>
+    public void Resume()
+    {
+        _held = false;
+        Kick();
+    }
+
+    /// <summary>Waiting publications per guild (for the log of what a stop could not publish).</summary>
+    public List<(string GuildId, int Count)> WaitingByGuild()
+    {
+        lock (_gate)
+        {
+            return [.. _outboxes.Values.Where(o => o.Queue.Count > 0).Select(o => (o.GuildId, o.Queue.Count))];
+        }
+    }
 
     /// <summary>Publishes through <paramref name="connection"/> from now on; until then publications wait.</summary>
     public void Start(ConnectionMultiplexer connection)
@@ -97,7 +135,7 @@ internal sealed partial class RedisOutbox
 
             outbox.Queue.AddLast(pending);
             _count++;
-            if (outbox.InFlight || outbox.Blocked)
+            if (outbox.InFlight || outbox.Blocked || _held)
             {
                 return new ValueTask<StreamPosition>(pending.Completion.Task);
             }
@@ -113,7 +151,7 @@ internal sealed partial class RedisOutbox
     /// <summary>Starts sending every guild whose publications wait and that has no batch in flight, if Redis is connected (the retry).</summary>
     public void Kick()
     {
-        if (_connection?.IsConnected != true)
+        if (_held || _connection?.IsConnected != true)
         {
             return;
         }
@@ -123,6 +161,12 @@ internal sealed partial class RedisOutbox
         {
             foreach (var outbox in _outboxes.Values)
             {
+                if (!outbox.InFlight && outbox.Queue.Count == 0 && _time.GetElapsedTime(outbox.LastAckAt).TotalMilliseconds > _maxAgeMs)
+                {
+                    _outboxes.Remove(outbox.GuildId); // idle: its anchor is older than the stream's lifetime
+                    continue;
+                }
+
                 if (!outbox.InFlight && outbox.Queue.Count > 0)
                 {
                     outbox.Blocked = false;
@@ -182,19 +226,23 @@ internal sealed partial class RedisOutbox
             {
                 if (outbox.Queue.Count == 0)
                 {
-                    outbox.InFlight = false;
-                    _outboxes.Remove(outbox.GuildId); // nothing waits: the next broadcast to the guild makes a new one
+                    outbox.InFlight = false; // kept for its anchor; Kick forgets it once idle long enough
                     return;
                 }
 
-                if (_connection?.IsConnected != true)
+                if (_held || _connection?.IsConnected != true)
                 {
                     outbox.InFlight = false;
                     outbox.Blocked = true; // the retry timer, or the reconnect, starts it again
                     return;
                 }
 
-                while (outbox.Queue.First is { } node && batch.Count < MaxBatchMessages && (batch.Count == 0 || bytes + node.Value.Message.Data.Length <= MaxBatchBytes))
+                // A batch whose outcome was unknown is sent again exactly as it was (same entries, same identities):
+                // the script finds its result key if it ran, so it is published once either way.
+                var retry = outbox.UnknownBatch;
+                while (outbox.Queue.First is { } node && (retry > 0
+                    ? batch.Count < retry
+                    : batch.Count < MaxBatchMessages && (batch.Count == 0 || bytes + node.Value.Message.Data.Length <= MaxBatchBytes)))
                 {
                     bytes += node.Value.Message.Data.Length;
                     batch.Add(node.Value);
@@ -205,9 +253,13 @@ internal sealed partial class RedisOutbox
             StreamPosition last;
             try
             {
-                var result = await _database!.ScriptEvaluateAsync(RedisScripts.Publish, [outbox.MetaKey, outbox.StreamKey], ArgumentsOf(outbox, batch)).ConfigureAwait(false);
+                var result = await _database!.ScriptEvaluateAsync(RedisScripts.Publish, [outbox.MetaKey, outbox.StreamKey, _keys.Batch(outbox.GuildId, batch[0].Id)], ArgumentsOf(outbox, batch)).ConfigureAwait(false);
                 var parts = (RedisResult[])result!;
                 last = new StreamPosition((long)parts[1], (string)parts[0]!);
+                if ((long)parts[2] != 0)
+                {
+                    Log.StreamRotated(_logger, outbox.GuildId, last.Epoch);
+                }
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException or InvalidCastException)
             {
@@ -218,6 +270,9 @@ internal sealed partial class RedisOutbox
             lock (_gate)
             {
                 _count -= batch.Count;
+                outbox.UnknownBatch = 0;
+                outbox.LastAck = new Anchor(last, batch[^1].Id);
+                outbox.LastAckAt = _time.GetTimestamp();
             }
 
             for (var i = 0; i < batch.Count; i++)
@@ -229,52 +284,89 @@ internal sealed partial class RedisOutbox
 
     private RedisValue[] ArgumentsOf(GuildOutbox outbox, List<PendingPublication> batch)
     {
-        var args = new RedisValue[4 + (3 * batch.Count)];
-        args[0] = _historyCapacity;
+        var args = new RedisValue[8 + (4 * batch.Count)];
+        args[0] = RedisScripts.NewEpoch();
         args[1] = _maxAgeMs;
-        args[2] = RedisScripts.NewEpoch();
+        args[2] = _metaKeepMs;
         args[3] = outbox.Channel;
+
+        // The anchor: the latest publication of the guild this instance knows Redis acknowledged (its own last batch,
+        // or what its feed delivered): if Redis lost it, the script starts a new epoch instead of numbering again.
+        Anchor? anchor;
+        lock (_gate)
+        {
+            anchor = outbox.LastAck;
+        }
+
+        Anchor.Write(Anchor.Latest(anchor, _feedAnchor(outbox.GuildId)), _historyCapacity, args.AsSpan(4));
         for (var i = 0; i < batch.Count; i++)
         {
             var message = batch[i].Message;
-            args[4 + (3 * i)] = message.EventName ?? string.Empty;
-            args[5 + (3 * i)] = message.Data;
-            args[6 + (3 * i)] = message.Timestamp;
+            args[8 + (4 * i)] = message.EventName ?? string.Empty;
+            args[9 + (4 * i)] = message.Data;
+            args[10 + (4 * i)] = message.Timestamp;
+            args[11 + (4 * i)] = batch[i].Id;
         }
 
         return args;
     }
 
     /// <summary>
-    /// A batch failed. Never sent: it goes back to the front, to be sent again in order once Redis answers. Sent with
-    /// an unknown outcome (the script may or may not have run): it is replaced by one gap, so nobody recovers across it
-    /// and the guild's subscribers refetch.
+    /// A batch failed. Not executed (never sent, or refused before any write: <see cref="RedisErrors"/>): it goes back
+    /// to the front, to be sent again in order. Outcome unknown (sent, then a timeout or a dropped connection): it goes
+    /// back to the front too, to be sent again as it was; the script recognises it by its result key if it ran. Only a
+    /// batch still unsettled when its result key would have expired is replaced by a gap (its subscribers refetch).
     /// </summary>
     private void Failed(GuildOutbox outbox, List<PendingPublication> batch, Exception ex)
     {
-        var notSent = NeverSent(ex);
+        var outcome = RedisErrors.Classify(ex);
         _reportError(ex.Message);
+        if (outcome == CommandOutcome.NotExecutedTopology)
+        {
+            _held = true; // until a writable primary answers (the broker re-reads the roles now)
+        }
+
+        var giveUp = false;
         lock (_gate)
         {
-            if (notSent)
+            if (outcome == CommandOutcome.Unknown || outbox.UnknownBatch > 0)
+            {
+                // Once unknown, a batch stays the same batch until settled, whatever its later attempts answer.
+                outbox.UnknownSince ??= _time.GetTimestamp();
+                giveUp = _time.GetElapsedTime(outbox.UnknownSince.Value).TotalMilliseconds >= _maxAgeMs / 2;
+            }
+
+            if (giveUp)
+            {
+                _count -= batch.Count - 1;
+                outbox.UnknownBatch = 0;
+                outbox.UnknownSince = null;
+                outbox.Queue.AddFirst(new PendingPublication(BrokerMessage.Gap(outbox.GuildId, batch[0].Message.Timestamp), external: false));
+            }
+            else
             {
                 for (var i = batch.Count - 1; i >= 0; i--)
                 {
                     outbox.Queue.AddFirst(batch[i]);
                 }
-            }
-            else
-            {
-                _count -= batch.Count - 1;
-                outbox.Queue.AddFirst(new PendingPublication(BrokerMessage.Gap(outbox.GuildId, batch[0].Message.Timestamp), external: false));
+
+                if (outcome == CommandOutcome.Unknown)
+                {
+                    outbox.UnknownBatch = batch.Count;
+                }
             }
 
             outbox.InFlight = false;
             outbox.Blocked = true;
         }
 
-        _publishFailures.Add(batch.Count, new KeyValuePair<string, object?>("reason", notSent ? "unreachable" : "unknown"));
-        if (notSent)
+        _publishFailures.Add(batch.Count, new KeyValuePair<string, object?>("reason", giveUp ? "unknown" : outcome == CommandOutcome.Unknown ? "retried" : "unreachable"));
+        if (outcome == CommandOutcome.NotExecutedTopology)
+        {
+            _topologyChanged(ex);
+        }
+
+        if (!giveUp)
         {
             Log.PublishDeferred(_logger, batch.Count, outbox.GuildId, ex.Message);
             return;
@@ -283,28 +375,23 @@ internal sealed partial class RedisOutbox
         Log.PublishOutcomeUnknown(_logger, ex, batch.Count, outbox.GuildId);
         foreach (var pending in batch)
         {
-            pending.Fail(new RedisPublishException($"Publishing to Redis failed with an unknown outcome; guild {outbox.GuildId} got a gap instead.", ex));
+            pending.Fail(new RedisPublishException($"Publishing to Redis failed with an outcome still unknown after retries; guild {outbox.GuildId} got a gap instead.", ex));
         }
     }
 
-    private static bool NeverSent(Exception ex) => ex switch
-    {
-        RedisConnectionException c => c.CommandStatus is CommandStatus.WaitingToBeSent or CommandStatus.WaitingInBacklog ||
-                                      c.FailureType is ConnectionFailureType.UnableToResolvePhysicalConnection or ConnectionFailureType.UnableToConnect,
-        RedisTimeoutException t => t.Commandstatus is CommandStatus.WaitingToBeSent or CommandStatus.WaitingInBacklog,
-        _ => false,
-    };
-
-    // The broker's logger and event ids (5-7): the log category stays LiveUpdates.Redis.RedisBroker.
+    // The broker's logger and event ids (5-7, 15): the log category stays LiveUpdates.Redis.RedisBroker.
     private static partial class Log
     {
         [LoggerMessage(5, LogLevel.Warning, "{Count} publication(s) of guild {GuildId} could not be sent to Redis ({Message}); kept in the outbox and retried in order")]
         public static partial void PublishDeferred(ILogger logger, int count, string guildId, string message);
 
-        [LoggerMessage(6, LogLevel.Warning, "Publishing {Count} publication(s) of guild {GuildId} had an unknown outcome; a gap is published instead, so the guild's subscribers refetch")]
+        [LoggerMessage(6, LogLevel.Warning, "Publishing {Count} publication(s) of guild {GuildId} had an unknown outcome that retries could not settle; a gap is published instead, so the guild's subscribers refetch")]
         public static partial void PublishOutcomeUnknown(ILogger logger, Exception exception, int count, string guildId);
 
         [LoggerMessage(7, LogLevel.Error, "The Redis outbox is full ({Capacity}): {Dropped} broadcast(s) dropped since the last report, the latest for guild {GuildId}; their guilds get a gap, so subscribers refetch")]
         public static partial void OutboxFull(ILogger logger, int capacity, long dropped, string guildId);
+
+        [LoggerMessage(15, LogLevel.Warning, "Guild {GuildId}'s stream in Redis contradicts a publication this instance had published or delivered: Redis lost acknowledged writes (an older snapshot, a failover to a replica that lagged); new epoch {Epoch}, subscribers refetch")]
+        public static partial void StreamRotated(ILogger logger, string guildId, string epoch);
     }
 }

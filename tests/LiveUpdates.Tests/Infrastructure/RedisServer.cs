@@ -13,11 +13,13 @@ internal sealed class RedisServer : IAsyncDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("liveupdates-redis-").FullName;
     private readonly bool _persistent;
+    private readonly string[] _extra;
     private Process? _process;
 
-    private RedisServer(bool persistent)
+    private RedisServer(bool persistent, string[] extra)
     {
         _persistent = persistent;
+        _extra = extra;
         Port = Ports.GetFree();
     }
 
@@ -27,9 +29,11 @@ internal sealed class RedisServer : IAsyncDisposable
     public string Configuration => $"127.0.0.1:{Port}";
 
     /// <summary>Starts a server; with <paramref name="persistent"/> every write is appended to an AOF file (fsync always), so a restart keeps the data.</summary>
-    public static async Task<RedisServer> StartAsync(bool persistent = false)
+    /// <param name="persistent">Whether every write is appended to an AOF file.</param>
+    /// <param name="extra">More redis-server arguments (e.g. <c>--replicaof 127.0.0.1 6379</c>), on every start.</param>
+    public static async Task<RedisServer> StartAsync(bool persistent = false, params string[] extra)
     {
-        var server = new RedisServer(persistent);
+        var server = new RedisServer(persistent, extra);
         await server.StartProcessAsync();
         return server;
     }
@@ -119,8 +123,10 @@ internal sealed class RedisServer : IAsyncDisposable
         }
         else
         {
-            args.AddRange(["--appendonly", "no"]);
+            args.AddRange(["--appendonly", "no"]); // a dump.rdb written by SAVE is loaded on restart: a snapshot
         }
+
+        args.AddRange(_extra);
 
         var start = new ProcessStartInfo(FindServer()) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in args)
@@ -140,7 +146,7 @@ internal sealed class RedisServer : IAsyncDisposable
         {
             try
             {
-                if ((await CommandAsync("PING")).StartsWith("+PONG", StringComparison.Ordinal))
+                if ((await CommandAsync("PING")) is var pong && (pong.StartsWith("+PONG", StringComparison.Ordinal) || pong.StartsWith("-NOAUTH", StringComparison.Ordinal)))
                 {
                     return;
                 }

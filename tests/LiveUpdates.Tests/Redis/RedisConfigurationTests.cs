@@ -140,6 +140,6 @@ public sealed class RedisConfigurationTests
     /// <summary>The <c>ACL SETUSER</c> line of docs/scale-out.md for <paramref name="prefix"/> (kept equal to it by hand).</summary>
     private static string RestrictedUserAcl(string prefix, string password) =>
         $"ACL SETUSER liveupdates on >{password} resetkeys resetchannels ~{prefix}:* ~__Booksleeve_TieBreak &{prefix}:* &__Booksleeve_MasterChanged -@all " +
-        "+@connection +info +cluster|nodes +cluster|slots +get +evalsha +eval +script|load +subscribe +unsubscribe +publish " +
+        "+@connection +info +cluster|nodes +cluster|slots +get +set +evalsha +eval +script|load +subscribe +unsubscribe +publish " +
         "+hget +hmget +hset +hincrby +pexpire +del +xadd +xrange +time";
 }
