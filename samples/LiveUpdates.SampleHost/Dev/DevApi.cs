@@ -4,9 +4,9 @@ using Microsoft.Extensions.Options;
 namespace LiveUpdates.SampleHost.Dev;
 
 /// <summary>
-/// <c>GET /dev/token</c>: hands the sample dashboard page a development session token and the WebSocket URL.
+/// <c>GET /dev/token</c>: hands the sample dashboard page a development connection token and the WebSocket URL.
 /// It exists only in this sample, answers only loopback callers, and stands in for what a real dashboard
-/// does on its server (read the user's NextAuth/Auth.js session cookie, see docs/dashboard.md).
+/// does on its server (mint a connection token from the signed-in session, see docs/dashboard.md).
 /// </summary>
 public static class DevApi
 {
@@ -22,7 +22,7 @@ public static class DevApi
             }
 
             var o = options.Value;
-            var token = DevelopmentTokens.Create(o.AuthSecret!, SampleHostApp.DevUserId, SampleHostApp.DevGuildIds, TokenLifetime);
+            var token = DevelopmentTokens.Create(o, SampleHostApp.DevUserId, SampleHostApp.DevGuildIds, TokenLifetime);
             context.Response.Headers.CacheControl = "no-store";
             return Results.Json(new
             {
