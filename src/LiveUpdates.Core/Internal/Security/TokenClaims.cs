@@ -133,7 +133,7 @@ internal static class TokenOutcomes
     public static readonly TokenValidationOutcome SessionTokenRefused = TokenValidationOutcome.Failure(LiveErrorCodes.TokenWrongAudience, WrongAudienceMessage, $"it is a dashboard session token (JWE), and {S}:AcceptSessionTokens is off: the dashboard must send a connection token (see docs/security.md), or turn AcceptSessionTokens on");
     public static readonly TokenValidationOutcome NoConnectionKey = Invalid($"it is a connection token, but {S}:ConnectionTokenKey is not set (only session tokens are accepted)");
     public static readonly TokenValidationOutcome WrongConnectionKey = Invalid($"its signature matches neither {S}:ConnectionTokenKey nor any of {S}:PreviousConnectionTokenKeys: it was signed with another key (the dashboard's AUTH_SECRET, or a key rotated out)");
-    public static readonly TokenValidationOutcome NoExpiry = Invalid($"it has no exp claim; session tokens must expire (set an expiry where the token is made)");
+    public static readonly TokenValidationOutcome NoExpiry = Invalid($"it has no exp claim; tokens must expire (set an expiry where the token is made)");
     public static readonly TokenValidationOutcome BadTime = Invalid("its exp, nbf or iat is not a number of seconds");
     public static readonly TokenValidationOutcome WrongKey = Invalid($"its signature matches neither {S}:AuthSecret nor any of {S}:AdditionalAuthSecrets: it was signed with another secret");
     public static readonly TokenValidationOutcome Unsigned = Invalid("it is unsigned (alg: none)");
