@@ -69,7 +69,10 @@ public sealed class ConnectionTokenTests
             o =>
             {
                 o.ClockSkew = TimeSpan.Zero;
-                o.IdleTimeout = Timeout.InfiniteTimeSpan; // the fake clock jumps minutes ahead; only expiry is under test
+                // The fake clock jumps minutes ahead; only expiry is under test (a send still being completed on the
+                // server when the clock jumps must not count as stuck).
+                o.IdleTimeout = Timeout.InfiniteTimeSpan;
+                o.SendTimeout = TimeSpan.FromHours(1);
             },
             timeProvider: clock);
         await using var client = await server.ConnectAsync();

@@ -39,6 +39,14 @@ public sealed class ConnectionTokenValidatorTests
     }
 
     [Test]
+    public async Task ValidateAsync_NumericSub_TokenUserMissing()
+    {
+        var token = TestTokens.Create("ignored", [], now: Now, userIdClaim: "unused", extraClaims: new Dictionary<string, object> { ["sub"] = 1234567890123456789 });
+
+        AssertRefused(await Validate(token), LiveErrorCodes.TokenUserMissing, "not a JSON string");
+    }
+
+    [Test]
     public async Task ValidateAsync_WrongAudience_TokenWrongAudience()
     {
         var outcome = await Validate(TestTokens.Create("42", [], now: Now, audience: "another-service"));

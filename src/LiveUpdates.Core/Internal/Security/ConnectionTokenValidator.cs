@@ -64,6 +64,13 @@ internal sealed class ConnectionTokenValidator : ITokenValidator
             return TokenOutcomes.WrongIssuer;
         }
 
+        // The format says sub is a string: a Discord id above 2^53 written as a JSON number was rounded by JavaScript
+        // and names someone else.
+        if (claims.TryGetProperty(UserClaim, out var sub) && sub.ValueKind != JsonValueKind.String)
+        {
+            return TokenOutcomes.SubNotAString;
+        }
+
         return TokenClaims.Check(claims, _options, now, UserClaim);
     }
 
