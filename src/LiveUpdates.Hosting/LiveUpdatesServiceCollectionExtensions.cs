@@ -54,7 +54,7 @@ public static class LiveUpdatesServiceCollectionExtensions
     /// <c>LIVEUPDATES_TOKEN_KEY</c> and <c>AUTH_SECRET</c> override it.
     /// </summary>
     /// <param name="services">The service collection.</param>
-    /// <param name="configuration">The configuration section holding <see cref="LiveUpdatesOptions"/> keys such as <c>Port</c> and <c>AuthSecret</c>.</param>
+    /// <param name="configuration">The configuration section holding <see cref="LiveUpdatesOptions"/> keys such as <c>Port</c> and <c>ConnectionTokenKey</c>.</param>
     /// <returns>A builder on which optional parts are added.</returns>
     public static ILiveUpdatesBuilder AddLiveUpdates(this IServiceCollection services, IConfiguration configuration)
     {
@@ -81,7 +81,7 @@ public static class LiveUpdatesServiceCollectionExtensions
     /// <c>LIVEUPDATES_TOKEN_KEY</c> and <c>AUTH_SECRET</c> override it, and <paramref name="configure"/> overrides both.
     /// </summary>
     /// <param name="services">The service collection.</param>
-    /// <param name="configuration">The configuration section holding <see cref="LiveUpdatesOptions"/> keys such as <c>Port</c> and <c>AuthSecret</c>.</param>
+    /// <param name="configuration">The configuration section holding <see cref="LiveUpdatesOptions"/> keys such as <c>Port</c> and <c>ConnectionTokenKey</c>.</param>
     /// <param name="configure">Sets options in code, last.</param>
     /// <returns>A builder on which optional parts are added.</returns>
     public static ILiveUpdatesBuilder AddLiveUpdates(this IServiceCollection services, IConfiguration configuration, Action<LiveUpdatesOptions> configure)
