@@ -61,14 +61,18 @@ internal sealed partial class FeedHandOver
     /// restarted from an older snapshot, or failed over to a replica that missed them), starts a new epoch first, so
     /// that numbers already given out are never given out again in the same epoch: the guild's subscribers refetch.
     /// </summary>
-    public async Task<StreamRead> ReadCheckedAsync(GuildFeed? feed, string guildId, long from)
+    /// <param name="feed">The guild's feed on this instance, if it has one.</param>
+    /// <param name="guildId">The guild.</param>
+    /// <param name="from">Entries after this seq are read (none if negative).</param>
+    /// <param name="onlyInEpoch">When set, entries are read only if the stream is in this epoch (a reader of another epoch gets the position only).</param>
+    public async Task<StreamRead> ReadCheckedAsync(GuildFeed? feed, string guildId, long from, string? onlyInEpoch = null)
     {
-        var read = await ReadAsync(guildId, from).ConfigureAwait(false);
+        var read = await ReadAsync(guildId, from, onlyInEpoch).ConfigureAwait(false);
         if (feed?.Delivered is { } delivered && string.Equals(read.Epoch, delivered.Epoch, StringComparison.Ordinal) && read.Top < delivered.Seq)
         {
             Log.StreamBehind(_logger, guildId, read.Top, delivered.Seq);
             await _database!.ScriptEvaluateAsync(RedisScripts.RotateIfBehind, [_keys.Meta(guildId), _keys.Stream(guildId)], [delivered.Epoch, delivered.Seq, RedisScripts.NewEpoch(), _maxAgeMs]).ConfigureAwait(false);
-            read = await ReadAsync(guildId, from).ConfigureAwait(false);
+            read = await ReadAsync(guildId, from, onlyInEpoch).ConfigureAwait(false);
         }
 
         return read;
@@ -162,10 +166,10 @@ internal sealed partial class FeedHandOver
     }
 
     /// <summary>Reads the guild's position and its entries after <paramref name="from"/> (none if negative), refreshing its keys' expiry.</summary>
-    private async Task<StreamRead> ReadAsync(string guildId, long from)
+    private async Task<StreamRead> ReadAsync(string guildId, long from, string? onlyInEpoch = null)
     {
         var database = _database ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "The Redis broker has not been started.");
-        var result = await database.ScriptEvaluateAsync(RedisScripts.Read, [_keys.Meta(guildId), _keys.Stream(guildId)], [RedisScripts.NewEpoch(), _readKeepMs, from]).ConfigureAwait(false);
+        var result = await database.ScriptEvaluateAsync(RedisScripts.Read, [_keys.Meta(guildId), _keys.Stream(guildId)], [RedisScripts.NewEpoch(), _readKeepMs, from, onlyInEpoch ?? string.Empty]).ConfigureAwait(false);
         return StreamRead.Parse(result);
     }
 

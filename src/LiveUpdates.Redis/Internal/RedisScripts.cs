@@ -67,7 +67,8 @@ internal static class RedisScripts
         local t = redis.call('TIME')
         local now = tostring(t[1]) .. string.format('%03d', math.floor(tonumber(t[2]) / 1000))
         local from = tonumber(ARGV[3])
-        if from < 0 or from >= top then
+        -- ARGV[4]: the epoch the reader asked about ('' for any); a reader of another epoch gets the position only.
+        if from < 0 or from >= top or (ARGV[4] ~= '' and ARGV[4] ~= e) then
           return {e, top, now}
         end
         return {e, top, now, redis.call('XRANGE', KEYS[2], (from + 1) .. '-0', '+')}
