@@ -15,9 +15,9 @@ if ! redis-cli -p "$port" ping >/dev/null 2>&1; then
   until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.1; done
 fi
 
-# One secret for both instances: a token signed for one is valid on the other (a dashboard may reconnect to either).
+# One connection-token key for both instances: a token minted for one is valid on the other (a dashboard may reconnect to either).
 export REDIS_URL="redis://127.0.0.1:$port"
-export AUTH_SECRET="${AUTH_SECRET:-$(head -c 32 /dev/urandom | base64)}"
+export LIVEUPDATES_TOKEN_KEY="${LIVEUPDATES_TOKEN_KEY:-$(head -c 32 /dev/urandom | base64)}"
 dotnet build samples/LiveUpdates.SampleHost -c Release -v quiet -nologo
 dll=samples/LiveUpdates.SampleHost/bin/Release/net10.0/LiveUpdates.SampleHost.dll
 

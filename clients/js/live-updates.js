@@ -42,9 +42,12 @@ var Status = Object.freeze({
   Closed: "closed"
 });
 var REAUTH_ON_SOCKET = /* @__PURE__ */ new Set(["TOKEN_EXPIRED", "AUTH_REQUIRED"]);
-var ABANDON_SOCKET = /* @__PURE__ */ new Set(["TOKEN_MISSING", "TOKEN_INVALID", "TOKEN_NOT_YET_VALID", "TOKEN_USER_MISSING", "AUTH_TIMEOUT", "TOO_MANY_AUTH_ATTEMPTS", "TOO_MANY_CONNECTIONS"]);
+var ABANDON_SOCKET = /* @__PURE__ */ new Set(["TOKEN_MISSING", "TOKEN_INVALID", "TOKEN_WRONG_AUDIENCE", "TOKEN_NOT_YET_VALID", "TOKEN_USER_MISSING", "AUTH_TIMEOUT", "TOO_MANY_AUTH_ATTEMPTS", "TOO_MANY_CONNECTIONS"]);
 var USER_DISCONNECTED = 4001;
 var DEFAULT_PING_INTERVAL_MS = 2e4;
+function renewDelay(expiresInMs) {
+  return Math.max(0, expiresInMs - Math.min(6e4, expiresInMs / 4));
+}
 var Connection = class {
   _o;
   _events;
@@ -70,6 +73,9 @@ var Connection = class {
   _connectTimer = null;
   _pingTimer = null;
   _reauthTimer = null;
+  _renewTimer = null;
+  /** Consecutive renewals that could not get a token (reset by `authenticated`). */
+  _renewFailures = 0;
   _pingIntervalMs = DEFAULT_PING_INTERVAL_MS;
   _lastReceivedAt = 0;
   _unlisten = null;
@@ -198,6 +204,8 @@ var Connection = class {
         this._everLive = true;
         this._attempt = 0;
         this._authFailures = 0;
+        this._renewFailures = 0;
+        this._scheduleRenew(msg.data?.expiresInMs, socket, current);
         this._setStatus(Status.Live);
         this._events.authenticated(msg.data ?? {});
         return;
@@ -211,6 +219,7 @@ var Connection = class {
           if (this._reauthTimer !== null) return;
           const wasAuthenticated = this._authenticated;
           this._authenticated = false;
+          this._cancel("_renewTimer");
           if (wasAuthenticated) this._events.lost();
           this._setStatus(Status.Reconnecting);
           const delay = backoffDelay(this._authFailures++, this._backoff, this._random);
@@ -227,6 +236,40 @@ var Connection = class {
       default:
         this._events.message(msg);
     }
+  }
+  /**
+   * Renews the session in-band before the token expires: a fresh token from the token source, sent as a new `auth` on
+   * the same socket (subscriptions stay). A token source that fails is asked again after a growing delay; if no token
+   * comes before expiry, the server's TOKEN_EXPIRED takes over.
+   */
+  _scheduleRenew(expiresInMs, socket, current, delay) {
+    this._cancel("_renewTimer");
+    if (typeof this._o.token !== "function") return;
+    if (delay === void 0) {
+      if (typeof expiresInMs !== "number" || !Number.isFinite(expiresInMs) || expiresInMs < 0) return;
+      delay = renewDelay(expiresInMs);
+    }
+    this._renewTimer = this._setTimeout(() => {
+      this._renewTimer = null;
+      if (current() && this._authenticated) void this._renew(socket, current);
+    }, delay);
+  }
+  async _renew(socket, current) {
+    let token = null;
+    try {
+      token = await this._o.token();
+    } catch (err) {
+      this._debug("token provider failed while renewing", err);
+    }
+    if (!current() || !this._authenticated) return;
+    if (typeof token !== "string" || token === "") {
+      this._scheduleRenew(void 0, socket, current, backoffDelay(this._renewFailures++, this._backoff, this._random));
+      return;
+    }
+    this._debug("renewing the session");
+    const message = { type: "auth", token };
+    if (this._o.batch !== false) message.batch = true;
+    this._send(socket, message);
   }
   /** The token was refused (or none could be had): drop this socket and retry later, later each time. */
   _refused(socket, why) {
@@ -284,6 +327,7 @@ var Connection = class {
     this._cancel("_pingTimer");
     this._cancel("_connectTimer");
     this._cancel("_reauthTimer");
+    this._cancel("_renewTimer");
   }
   _scheduleReconnect() {
     if (this._closed || this._reconnectTimer !== null) return;

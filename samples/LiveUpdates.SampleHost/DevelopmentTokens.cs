@@ -4,14 +4,20 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace LiveUpdates.SampleHost;
 
-/// <summary>Mints HS256 session tokens the way a dashboard would, for local development only.</summary>
+/// <summary>
+/// Mints connection tokens (docs/security.md) the way a dashboard's server does, for local development only: HS256 with
+/// the server's <see cref="LiveUpdatesOptions.ConnectionTokenKey"/>, <c>typ: liveupdates+jwt</c>, its audience and issuer.
+/// </summary>
 public static class DevelopmentTokens
 {
-    public static string Create(string secret, string userId, IReadOnlyList<string> guilds, TimeSpan lifetime)
+    public static string Create(LiveUpdatesOptions options, string userId, IReadOnlyList<string> guilds, TimeSpan lifetime)
     {
         var now = DateTime.UtcNow;
         var descriptor = new SecurityTokenDescriptor
         {
+            TokenType = "liveupdates+jwt",
+            Audience = options.ConnectionTokenAudience,
+            Issuer = options.ConnectionTokenIssuer,
             Claims = new Dictionary<string, object>
             {
                 ["sub"] = userId,
@@ -21,7 +27,7 @@ public static class DevelopmentTokens
             IssuedAt = now,
             NotBefore = now,
             Expires = now + lifetime,
-            SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(secret)), SecurityAlgorithms.HmacSha256),
+            SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(options.ConnectionTokenKey!)), SecurityAlgorithms.HmacSha256),
         };
         return new JsonWebTokenHandler().CreateToken(descriptor);
     }

@@ -46,19 +46,20 @@ public static class SampleHostApp
         var apiHost = builder.Configuration["API_HOST"] ?? "127.0.0.1";
         builder.WebHost.UseUrls($"http://{apiHost}:{apiPort}");
 
-        // With no AUTH_SECRET the sample makes one up, so a newcomer can connect within a minute.
-        var secret = builder.Configuration["AUTH_SECRET"] ?? builder.Configuration[$"{LiveUpdatesOptions.SectionName}:AuthSecret"];
-        var generated = string.IsNullOrEmpty(secret);
+        // With no LIVEUPDATES_TOKEN_KEY the sample makes one up, so a newcomer can connect within a minute (a dashboard
+        // of its own then needs the printed key: set LIVEUPDATES_TOKEN_KEY to the same value for both).
+        var key = builder.Configuration["LIVEUPDATES_TOKEN_KEY"] ?? builder.Configuration[$"{LiveUpdatesOptions.SectionName}:ConnectionTokenKey"];
+        var generated = string.IsNullOrEmpty(key);
         if (generated)
         {
-            secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+            key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
         }
 
         var liveUpdates = builder.Services.AddLiveUpdates(builder.Configuration.GetSection(LiveUpdatesOptions.SectionName), o =>
         {
-            if (string.IsNullOrEmpty(o.AuthSecret))
+            if (string.IsNullOrEmpty(o.ConnectionTokenKey))
             {
-                o.AuthSecret = secret;
+                o.ConnectionTokenKey = key;
             }
 
             // Only the sample's own page and a dashboard in development may connect from a browser (configuration,
@@ -129,20 +130,20 @@ public static class SampleHostApp
         app.MapOnePort();
         if (!app.Configuration.GetValue("SampleHost:Quiet", false))
         {
-            app.Lifetime.ApplicationStarted.Register(() => PrintBanner(app, generated ? secret : null));
+            app.Lifetime.ApplicationStarted.Register(() => PrintBanner(app, generated ? key : null));
         }
 
         return app;
     }
 
-    private static void PrintBanner(WebApplication app, string? generatedSecret)
+    private static void PrintBanner(WebApplication app, string? generatedKey)
     {
         var server = app.Services.GetRequiredService<WebSocketManager>();
         var options = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<LiveUpdatesOptions>>().Value;
         var port = options.Port;
         var ws = OnePortMode.IsOn(app.Configuration) ? $"ws://localhost:{new Uri(app.Urls.FirstOrDefault() ?? "http://127.0.0.1:3001").Port}{OnePortMode.Path}" : $"ws://localhost:{port}";
-        var secret = options.AuthSecret!;
-        var generated = string.Equals(secret, generatedSecret, StringComparison.Ordinal);
+        var key = options.ConnectionTokenKey!;
+        var generated = string.Equals(key, generatedKey, StringComparison.Ordinal);
         var api = app.Urls.FirstOrDefault() ?? "http://127.0.0.1:3001";
         if (!app.Environment.IsDevelopment())
         {
@@ -151,16 +152,16 @@ public static class SampleHostApp
             return;
         }
 
-        var token = DevelopmentTokens.Create(secret, DevUserId, DevGuildIds, TimeSpan.FromHours(24));
+        var token = DevelopmentTokens.Create(options, DevUserId, DevGuildIds, TimeSpan.FromHours(24));
         Console.WriteLine($$"""
 
             ── LiveUpdates sample host ─────────────────────────────────────────────
             Dashboard page   : {{api}}/   (guild B: {{api}}/?guild={{OtherDevGuildId}})
             WebSocket server : {{ws}}  ({{(server.Prefix.Length > 0 ? server.Prefix : "one port: the ASP.NET Core endpoint")}})
             HTTP API         : {{api}}/api/guilds/{guildId}/{moderation|modmail|tags}/…
-            AUTH_SECRET      : {{(generated ? secret + "   (generated: set AUTH_SECRET to keep one)" : "(from your environment)")}}
+            Token key        : {{(generated ? key + "   (generated: set LIVEUPDATES_TOKEN_KEY to keep one)" : "(LIVEUPDATES_TOKEN_KEY, from your environment)")}}
             Dev token        : {{token}}
-                               (user {{DevUserId}}, guilds {{DevGuildId}} and {{OtherDevGuildId}}, valid 24 h;
+                               (a connection token: user {{DevUserId}}, guilds {{DevGuildId}} and {{OtherDevGuildId}}, valid 24 h;
                                 the page gets its own from {{api}}/dev/token, a sample-only, loopback-only route)
 
             1) Open the dashboard page in two browser windows and change something in one.

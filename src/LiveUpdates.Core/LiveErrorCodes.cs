@@ -30,6 +30,14 @@ public static class LiveErrorCodes
     /// <summary>The token is malformed, its signature or algorithm is wrong, or it is too large. No further detail is given.</summary>
     public const string TokenInvalid = "TOKEN_INVALID";
 
+    /// <summary>
+    /// The token is meant for something else: a connection token whose <c>aud</c> is not
+    /// <see cref="LiveUpdatesOptions.ConnectionTokenAudience"/>, whose <c>iss</c> is not
+    /// <see cref="LiveUpdatesOptions.ConnectionTokenIssuer"/> (when set), or that is not typed as a connection token; or a
+    /// dashboard session token while <see cref="LiveUpdatesOptions.AcceptSessionTokens"/> is off. The connection stays open.
+    /// </summary>
+    public const string TokenWrongAudience = "TOKEN_WRONG_AUDIENCE";
+
     /// <summary>The token has expired, at <c>auth</c> or later while connected (the session then loses its subscriptions).</summary>
     public const string TokenExpired = "TOKEN_EXPIRED";
 

@@ -4,9 +4,9 @@ namespace LiveUpdates;
 
 /// <summary>
 /// Settings of the LiveUpdates WebSocket server. Bound from the configuration section <c>LiveUpdates</c> by
-/// <c>AddLiveUpdates(IConfiguration)</c>; the environment variables <c>WS_PORT</c>, <c>AUTH_SECRET</c> and
-/// <c>AUTH_SECRET_1</c>..<c>AUTH_SECRET_3</c> set <see cref="Port"/>, <see cref="AuthSecret"/> and
-/// <see cref="AdditionalAuthSecrets"/>. Every value is checked when the server starts.
+/// <c>AddLiveUpdates(IConfiguration)</c>; the environment variables <c>WS_PORT</c>, <c>LIVEUPDATES_TOKEN_KEY</c>,
+/// <c>AUTH_SECRET</c> and <c>AUTH_SECRET_1</c>..<c>AUTH_SECRET_3</c> set <see cref="Port"/>, <see cref="ConnectionTokenKey"/>,
+/// <see cref="AuthSecret"/> and <see cref="AdditionalAuthSecrets"/>. Every value is checked when the server starts.
 /// </summary>
 public sealed class LiveUpdatesOptions
 {
@@ -57,11 +57,49 @@ public sealed class LiveUpdatesOptions
     /// <value>Default: <c>/</c>, so clients connect to <c>ws://host:3002</c>.</value>
     public string Path { get; set; } = "/";
 
-    /// <summary>Gets or sets the secret shared with the dashboard (NextAuth's <c>AUTH_SECRET</c>; environment variable <c>AUTH_SECRET</c>). Session tokens are checked with it.</summary>
-    /// <value>Default: none; required, at least 32 bytes of UTF-8.</value>
+    /// <summary>
+    /// Gets or sets the key connection tokens are signed with (HS256; environment variable <c>LIVEUPDATES_TOKEN_KEY</c>):
+    /// a secret of this server's own, shared only with the dashboard's server that mints the tokens, never the
+    /// dashboard's <c>AUTH_SECRET</c>. The token format is defined in docs/security.md.
+    /// </summary>
+    /// <value>Default: none. Required unless <see cref="AcceptSessionTokens"/> is on; at least 32 bytes of UTF-8, and not equal to <see cref="AuthSecret"/> or any of <see cref="AdditionalAuthSecrets"/>.</value>
+    public string? ConnectionTokenKey { get; set; }
+
+    /// <summary>
+    /// Gets or sets the previous connection-token keys, still accepted while tokens minted with them expire: for rotating
+    /// <see cref="ConnectionTokenKey"/> without refusing a connected dashboard's next renewal.
+    /// </summary>
+    /// <value>Default: empty. Each entry at least 32 bytes of UTF-8. Configuration adds to the list; code may replace its contents.</value>
+    public List<string> PreviousConnectionTokenKeys { get; set; } = [];
+
+    /// <summary>
+    /// Gets or sets the audience (<c>aud</c>) a connection token must name. A token for any other audience is refused
+    /// with <c>TOKEN_WRONG_AUDIENCE</c>; give each LiveUpdates deployment its own when one dashboard mints for several.
+    /// </summary>
+    /// <value>Default: <c>liveupdates</c>. Not empty.</value>
+    public string ConnectionTokenAudience { get; set; } = "liveupdates";
+
+    /// <summary>Gets or sets the issuer (<c>iss</c>) a connection token must name; <see langword="null"/> does not check it.</summary>
+    /// <value>Default: <see langword="null"/> (not checked).</value>
+    public string? ConnectionTokenIssuer { get; set; }
+
+    /// <summary>
+    /// Gets or sets whether the server also accepts the dashboard's own session tokens (NextAuth v4 and Auth.js v5 session
+    /// cookies, and HS256 JWTs without the connection-token <c>typ</c>), checked with <see cref="AuthSecret"/>. For
+    /// dashboards that predate connection tokens: it gives the page the whole session, and this server the secret that
+    /// can forge one. Connection tokens are accepted either way.
+    /// </summary>
+    /// <value>Default: <see langword="false"/>. When on, <see cref="AuthSecret"/> is required.</value>
+    public bool AcceptSessionTokens { get; set; }
+
+    /// <summary>
+    /// Gets or sets the dashboard's NextAuth/Auth.js secret (<c>AUTH_SECRET</c>; environment variable <c>AUTH_SECRET</c>),
+    /// with which session tokens are checked when <see cref="AcceptSessionTokens"/> is on. Not used otherwise.
+    /// </summary>
+    /// <value>Default: none; required (at least 32 bytes of UTF-8) when <see cref="AcceptSessionTokens"/> is on.</value>
     public string? AuthSecret { get; set; }
 
-    /// <summary>Gets or sets the token claim that holds the user id.</summary>
+    /// <summary>Gets or sets the session-token claim that holds the user id (connection tokens always use <c>sub</c>).</summary>
     /// <value>Default: <c>sub</c>.</value>
     public string UserIdClaim { get; set; } = "sub";
 
@@ -172,7 +210,7 @@ public sealed class LiveUpdatesOptions
     /// Gets the browser origins allowed to open a socket (e.g. <c>https://dashboard.example.com</c>); others get
     /// HTTP 403 before the upgrade. Requests without an <c>Origin</c> header (non-browser clients) are not affected.
     /// </summary>
-    /// <value>Default: empty, which allows every origin (a page still needs a valid session token, which it cannot read from another site's cookies).</value>
+    /// <value>Default: empty, which allows every origin (a page still needs a valid token, which it cannot read from another site's cookies).</value>
     public List<string> AllowedOrigins { get; } = [];
 
     /// <summary>Gets or sets how many <c>subscribe</c>/<c>unsubscribe</c> messages a client may send per second; beyond it gets <c>RATE_LIMITED</c> and close 1008.</summary>

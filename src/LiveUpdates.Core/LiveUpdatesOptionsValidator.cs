@@ -56,14 +56,7 @@ public sealed class LiveUpdatesOptionsValidator : IValidateOptions<LiveUpdatesOp
             errors.Add($"{S}:Path is '{o.Path}'; set a URL path starting with '/' (default '/').");
         }
 
-        if (string.IsNullOrEmpty(o.AuthSecret))
-        {
-            errors.Add($"{S}:AuthSecret (environment variable AUTH_SECRET) is not set; set it to the dashboard's NextAuth/Auth.js AUTH_SECRET (generate one with 'openssl rand -base64 32').");
-        }
-        else if (Encoding.UTF8.GetByteCount(o.AuthSecret) < MinSecretBytes)
-        {
-            errors.Add($"{S}:AuthSecret (environment variable AUTH_SECRET) is {Encoding.UTF8.GetByteCount(o.AuthSecret)} bytes long; it must be at least {MinSecretBytes} bytes (generate one with 'openssl rand -base64 32').");
-        }
+        CheckKeys(errors, o);
 
         if (string.IsNullOrWhiteSpace(o.UserIdClaim))
         {
@@ -207,6 +200,73 @@ public sealed class LiveUpdatesOptionsValidator : IValidateOptions<LiveUpdatesOp
 
         // OptionsValidationException joins the failures with "; ": sentences without their full stop read as one list.
         return errors.ConvertAll(static e => e.TrimEnd('.'));
+    }
+
+    /// <summary>The token keys: a connection-token key unless session tokens are accepted, never the dashboard's secret.</summary>
+    private static void CheckKeys(List<string> errors, LiveUpdatesOptions o)
+    {
+        const string S = LiveUpdatesOptions.SectionName;
+        const string Generate = "generate one with 'openssl rand -base64 32'";
+        if (string.IsNullOrEmpty(o.ConnectionTokenKey))
+        {
+            if (!o.AcceptSessionTokens)
+            {
+                errors.Add(string.IsNullOrEmpty(o.AuthSecret)
+                    ? $"{S}:ConnectionTokenKey (environment variable LIVEUPDATES_TOKEN_KEY) is not set; set it to a key of this server's own, the one the dashboard's server signs connection tokens with ({Generate}; see docs/security.md)."
+                    : $"{S}:ConnectionTokenKey (environment variable LIVEUPDATES_TOKEN_KEY) is not set, and {S}:AuthSecret alone no longer lets dashboards in: session tokens are off by default. Set ConnectionTokenKey to a key of this server's own ({Generate}) and have the dashboard mint connection tokens with it (docs/security.md), or set {S}:AcceptSessionTokens to true to keep accepting the dashboard's session tokens.");
+            }
+        }
+        else if (Encoding.UTF8.GetByteCount(o.ConnectionTokenKey) < MinSecretBytes)
+        {
+            errors.Add($"{S}:ConnectionTokenKey (environment variable LIVEUPDATES_TOKEN_KEY) is {Encoding.UTF8.GetByteCount(o.ConnectionTokenKey)} bytes long; it must be at least {MinSecretBytes} bytes ({Generate}).");
+        }
+
+        if (o.PreviousConnectionTokenKeys is null)
+        {
+            errors.Add($"{S}:PreviousConnectionTokenKeys is null; leave the default (empty) or list the keys that are still accepted.");
+        }
+        else
+        {
+            for (var i = 0; i < o.PreviousConnectionTokenKeys.Count; i++)
+            {
+                if (Encoding.UTF8.GetByteCount(o.PreviousConnectionTokenKeys[i] ?? "") < MinSecretBytes)
+                {
+                    errors.Add($"{S}:PreviousConnectionTokenKeys:{i} is {(string.IsNullOrEmpty(o.PreviousConnectionTokenKeys[i]) ? "empty" : "shorter than 32 bytes")}; remove it, or list a key of at least {MinSecretBytes} bytes.");
+                }
+            }
+        }
+
+        // A connection token signed with the dashboard's secret must never pass: the keys must differ.
+        var dashboardSecrets = new List<string?> { o.AuthSecret };
+        dashboardSecrets.AddRange(o.AdditionalAuthSecrets ?? []);
+        var keys = new List<string?> { o.ConnectionTokenKey };
+        keys.AddRange(o.PreviousConnectionTokenKeys ?? []);
+        if (keys.Any(k => !string.IsNullOrEmpty(k) && dashboardSecrets.Contains(k, StringComparer.Ordinal)))
+        {
+            errors.Add($"{S}:ConnectionTokenKey (or one of {S}:PreviousConnectionTokenKeys) equals the dashboard's AUTH_SECRET ({S}:AuthSecret or {S}:AdditionalAuthSecrets); give this server a key of its own ({Generate}), so that neither secret can stand in for the other.");
+        }
+
+        if (string.IsNullOrWhiteSpace(o.ConnectionTokenAudience))
+        {
+            errors.Add($"{S}:ConnectionTokenAudience is empty; name the audience connection tokens must carry (default 'liveupdates').");
+        }
+
+        if (o.ConnectionTokenIssuer is { } issuer && string.IsNullOrWhiteSpace(issuer))
+        {
+            errors.Add($"{S}:ConnectionTokenIssuer is blank; leave it unset (not checked) or name the issuer connection tokens must carry.");
+        }
+
+        if (o.AcceptSessionTokens)
+        {
+            if (string.IsNullOrEmpty(o.AuthSecret))
+            {
+                errors.Add($"{S}:AuthSecret (environment variable AUTH_SECRET) is not set, but {S}:AcceptSessionTokens is on; set it to the dashboard's NextAuth/Auth.js AUTH_SECRET ({Generate}), or turn AcceptSessionTokens off and use connection tokens.");
+            }
+            else if (Encoding.UTF8.GetByteCount(o.AuthSecret) < MinSecretBytes)
+            {
+                errors.Add($"{S}:AuthSecret (environment variable AUTH_SECRET) is {Encoding.UTF8.GetByteCount(o.AuthSecret)} bytes long; it must be at least {MinSecretBytes} bytes ({Generate}).");
+            }
+        }
     }
 
     private static void Positive(List<string> errors, string name, TimeSpan value, string extra = "")

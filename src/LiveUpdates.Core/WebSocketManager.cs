@@ -57,7 +57,7 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
 
     /// <summary>Creates a server. Nothing listens until <see cref="StartAsync(CancellationToken)"/>.</summary>
     /// <param name="options">The settings; they are validated here and must not be changed afterwards.</param>
-    /// <param name="tokenValidator">Checks session tokens; <see langword="null"/> for the built-in validator of HS256 JWTs, NextAuth v4 and Auth.js v5 session tokens over <see cref="LiveUpdatesOptions.AuthSecret"/> and <see cref="LiveUpdatesOptions.AdditionalAuthSecrets"/>.</param>
+    /// <param name="tokenValidator">Checks the tokens of <c>auth</c> messages; <see langword="null"/> for the built-in validator: connection tokens signed with <see cref="LiveUpdatesOptions.ConnectionTokenKey"/>, and, when <see cref="LiveUpdatesOptions.AcceptSessionTokens"/> is on, the dashboard's session tokens over <see cref="LiveUpdatesOptions.AuthSecret"/>.</param>
     /// <param name="guildAccessPolicy">Decides guild access; <see langword="null"/> for the built-in policy that reads <see cref="LiveUpdatesOptions.GuildsClaim"/>.</param>
     /// <param name="broker">Owns every guild's stream (numbering, history, delivery to every instance); <see langword="null"/> for the in-memory broker of one process.</param>
     /// <param name="loggerFactory">Creates the server's loggers, one category per component; <see langword="null"/> for none.</param>
@@ -89,7 +89,7 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
         _dispatcher.ControlReceived = OnControlMessage;
         _server = new ServerContext(
             options,
-            tokenValidator ?? new SessionTokenValidator(options, _time),
+            tokenValidator ?? new DefaultTokenValidator(options, _time),
             accessPolicy,
             _time,
             loggerFactory,

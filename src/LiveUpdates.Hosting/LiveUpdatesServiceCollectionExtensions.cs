@@ -20,7 +20,7 @@ public static class LiveUpdatesServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the LiveUpdates WebSocket server. Settings come from the environment variables <c>WS_PORT</c>,
-    /// <c>AUTH_SECRET</c> and <c>AUTH_SECRET_1</c>..<c>AUTH_SECRET_3</c>; they are validated when the host starts.
+    /// <c>LIVEUPDATES_TOKEN_KEY</c>, <c>AUTH_SECRET</c> and <c>AUTH_SECRET_1</c>..<c>AUTH_SECRET_3</c>; they are validated when the host starts.
     /// Calling it more than once registers the services once.
     /// </summary>
     /// <param name="services">The service collection.</param>
@@ -34,7 +34,7 @@ public static class LiveUpdatesServiceCollectionExtensions
 
     /// <summary>
     /// Adds the LiveUpdates WebSocket server. Settings come from the environment variables <c>WS_PORT</c>,
-    /// <c>AUTH_SECRET</c> and <c>AUTH_SECRET_1</c>..<c>AUTH_SECRET_3</c>, then from <paramref name="configure"/>; they are validated when the host starts.
+    /// <c>LIVEUPDATES_TOKEN_KEY</c>, <c>AUTH_SECRET</c> and <c>AUTH_SECRET_1</c>..<c>AUTH_SECRET_3</c>, then from <paramref name="configure"/>; they are validated when the host starts.
     /// Calling it more than once registers the services once (each call's <paramref name="configure"/> still applies).
     /// </summary>
     /// <param name="services">The service collection.</param>
@@ -50,18 +50,18 @@ public static class LiveUpdatesServiceCollectionExtensions
 
     /// <summary>
     /// Adds the LiveUpdates WebSocket server with settings bound from <paramref name="configuration"/> (usually
-    /// <c>builder.Configuration.GetSection("LiveUpdates")</c>); the environment variables <c>WS_PORT</c> and
-    /// <c>AUTH_SECRET</c> override it.
+    /// <c>builder.Configuration.GetSection("LiveUpdates")</c>); the environment variables <c>WS_PORT</c>,
+    /// <c>LIVEUPDATES_TOKEN_KEY</c> and <c>AUTH_SECRET</c> override it.
     /// </summary>
     /// <param name="services">The service collection.</param>
-    /// <param name="configuration">The configuration section holding <see cref="LiveUpdatesOptions"/> keys such as <c>Port</c> and <c>AuthSecret</c>.</param>
+    /// <param name="configuration">The configuration section holding <see cref="LiveUpdatesOptions"/> keys such as <c>Port</c> and <c>ConnectionTokenKey</c>.</param>
     /// <returns>A builder on which optional parts are added.</returns>
     public static ILiveUpdatesBuilder AddLiveUpdates(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
 
-        // Bound before the environment set-up is registered, so WS_PORT / AUTH_SECRET override the section.
+        // Bound before the environment set-up is registered, so WS_PORT / LIVEUPDATES_TOKEN_KEY / AUTH_SECRET override the section.
         services.AddOptions<LiveUpdatesOptions>().Bind(configuration);
 
         // What the binder lets through silently (typos, a value where a list belongs, "60" as a time span) fails start-up.
@@ -77,11 +77,11 @@ public static class LiveUpdatesServiceCollectionExtensions
 
     /// <summary>
     /// Adds the LiveUpdates WebSocket server with settings bound from <paramref name="configuration"/> (usually
-    /// <c>builder.Configuration.GetSection("LiveUpdates")</c>); the environment variables <c>WS_PORT</c> and
-    /// <c>AUTH_SECRET</c> override it, and <paramref name="configure"/> overrides both.
+    /// <c>builder.Configuration.GetSection("LiveUpdates")</c>); the environment variables <c>WS_PORT</c>,
+    /// <c>LIVEUPDATES_TOKEN_KEY</c> and <c>AUTH_SECRET</c> override it, and <paramref name="configure"/> overrides both.
     /// </summary>
     /// <param name="services">The service collection.</param>
-    /// <param name="configuration">The configuration section holding <see cref="LiveUpdatesOptions"/> keys such as <c>Port</c> and <c>AuthSecret</c>.</param>
+    /// <param name="configuration">The configuration section holding <see cref="LiveUpdatesOptions"/> keys such as <c>Port</c> and <c>ConnectionTokenKey</c>.</param>
     /// <param name="configure">Sets options in code, last.</param>
     /// <returns>A builder on which optional parts are added.</returns>
     public static ILiveUpdatesBuilder AddLiveUpdates(this IServiceCollection services, IConfiguration configuration, Action<LiveUpdatesOptions> configure)

@@ -41,7 +41,7 @@ public class BroadcastBenchmarks
         {
             Host = "127.0.0.1",
             Port = port,
-            AuthSecret = Secret,
+            ConnectionTokenKey = Secret,
             IdleTimeout = Timeout.InfiniteTimeSpan,
             MaxConnections = 20_000,
             MaxConnectionsPerAddress = 20_000,
@@ -54,6 +54,8 @@ public class BroadcastBenchmarks
             Claims = new Dictionary<string, object> { ["sub"] = "1", ["guilds"] = new[] { GuildId } },
             Expires = DateTime.UtcNow.AddHours(2),
             SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(Secret)), SecurityAlgorithms.HmacSha256),
+            TokenType = "liveupdates+jwt", // a connection token (docs/security.md); other servers ignore typ and aud
+            Audience = "liveupdates",
         });
         var info = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var arg in new[] { LoadToolPath(), "clients", "--uri", $"ws://127.0.0.1:{port}/", "--token", token, "--guild", GuildId, "--count", Subscribers.ToString(System.Globalization.CultureInfo.InvariantCulture) })

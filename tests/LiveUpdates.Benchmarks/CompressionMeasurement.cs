@@ -111,7 +111,7 @@ internal static class CompressionMeasurement
         var wsPort = FreePort();
         await using var app = SampleHostApp.Build(
         [
-            $"--API_PORT={FreePort()}", $"--LiveUpdates:Port={wsPort}", "--LiveUpdates:Host=127.0.0.1", $"--AUTH_SECRET={Secret}",
+            $"--API_PORT={FreePort()}", $"--LiveUpdates:Port={wsPort}", "--LiveUpdates:Host=127.0.0.1", $"--LIVEUPDATES_TOKEN_KEY={Secret}",
             "--Logging:LogLevel:Default=Warning", "--SampleHost:Quiet=true", "--SampleBot:AutoModInterval=00:00:00",
         ]);
         await app.StartAsync();
@@ -165,7 +165,7 @@ internal static class CompressionMeasurement
         var socket = new ClientWebSocket();
         await socket.ConnectAsync(uri, CancellationToken.None);
         await ReceiveAsync(socket); // connected
-        var token = DevelopmentTokens.Create(Secret, SampleHostApp.DevUserId, SampleHostApp.DevGuildIds, TimeSpan.FromMinutes(10));
+        var token = DevelopmentTokens.Create(new LiveUpdatesOptions { ConnectionTokenKey = Secret }, SampleHostApp.DevUserId, SampleHostApp.DevGuildIds, TimeSpan.FromMinutes(10));
         await SendTextAsync(socket, $$"""{"type":"auth","token":"{{token}}","batch":{{(batch ? "true" : "false")}}}""");
         await ReceiveAsync(socket); // authenticated
         await SendTextAsync(socket, $$"""{"type":"subscribe","guildId":"{{guild}}"}""");

@@ -57,6 +57,7 @@ public sealed class NewcomerAppTests
         start.Environment["NEXT_TELEMETRY_DISABLED"] = "1";
         start.Environment["NODE_ENV"] = "production";
         start.Environment["AUTH_SECRET"] = RunningSampleHost.Secret;
+        start.Environment["LIVEUPDATES_TOKEN_KEY"] = RunningSampleHost.TokenKey;
         start.Environment["NEXTAUTH_URL"] = origin;
         start.Environment["BOT_API_URL"] = $"http://127.0.0.1:{_host.ApiPort}"; // the names the guide's files read
         start.Environment["LIVEUPDATES_WS_URL"] = $"ws://127.0.0.1:{_host.WsPort}";

@@ -92,6 +92,7 @@ public sealed class NextJsDashboardTests(SampleTransport transport)
         {
             Assert.That(authenticated.GetProperty("userId").GetString(), Is.EqualTo(Ada), "the Discord id the jwt callback put in next-auth's token, as LiveUpdates read it");
             Assert.That(authenticated.GetProperty("batch").GetBoolean(), Is.True, "the package declares batch and the server confirmed it");
+            Assert.That(authenticated.GetProperty("expiresInMs").GetInt64(), Is.InRange(1, 300_000), "a connection token of at most 5 minutes, not the 8-hour session");
         });
 
         var second = new NextDashboardPage(await _browser.Context.NewPageAsync()); // the same user in another tab
@@ -197,6 +198,9 @@ public sealed class NextJsDashboardTests(SampleTransport transport)
         await OpenGuildAsync(page, GuildA);
         var token = await page.Page.APIRequest.GetAsync(_next.Url("/api/live-token"));
         Assert.That(token.Status, Is.EqualTo(200));
+        var minted = (await token.JsonAsync())!.Value.GetProperty("token").GetString()!;
+        var header = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(Pad(minted.Split('.')[0])));
+        Assert.That(header, Does.Contain("\"typ\":\"liveupdates+jwt\""), "the page gets a connection token, not next-auth's session token");
 
         var server = _host.Service<WebSocketManager>();
         await Wait.UntilAsync(() => server.ConnectionCount == 1, "only this page's connection open on the server");
@@ -251,6 +255,9 @@ public sealed class NextJsDashboardTests(SampleTransport transport)
         // while the bot's API is still starting is answered 502 (then refetched: the rule shows, asserted above).
         page.AssertNoErrors("WebSocket connection to", "the server responded with a status of 502");
     }
+
+    /// <summary>base64url → base64 with padding, for <see cref="Convert.FromBase64String(string)"/>.</summary>
+    private static string Pad(string segment) => segment.Replace('-', '+').Replace('_', '/').PadRight((segment.Length + 3) / 4 * 4, '=');
 
     private static ILocator RuleRow(IPage page, string name) => page.Locator("[data-testid=rule]", new() { HasText = name });
 

@@ -10,7 +10,7 @@ public static class GettingStarted
     {
         #region getting-started-host
         var builder = Host.CreateApplicationBuilder(args);
-        builder.Services.AddLiveUpdates(builder.Configuration.GetSection("LiveUpdates")) // + WS_PORT, AUTH_SECRET
+        builder.Services.AddLiveUpdates(builder.Configuration.GetSection("LiveUpdates")) // + WS_PORT, LIVEUPDATES_TOKEN_KEY
             .AddMongoPermissionStore(builder.Configuration.GetSection("LiveUpdates:Mongo")); // optional, + MONGODB_URI
         builder.Services.AddSingleton<IGuildMemberSource, DiscordCacheMemberSource>();    // optional: switches to the permission model (below)
         builder.Services.AddSingleton<ModerationConfigService>();
@@ -22,16 +22,16 @@ public static class GettingStarted
     {
         #region readme-host
         var builder = Host.CreateApplicationBuilder(args);
-        builder.Services.AddLiveUpdates(builder.Configuration.GetSection("LiveUpdates")); // + WS_PORT, AUTH_SECRET
+        builder.Services.AddLiveUpdates(builder.Configuration.GetSection("LiveUpdates")); // + WS_PORT, LIVEUPDATES_TOKEN_KEY
         builder.Services.AddSingleton<ModerationConfigService>();
         await builder.Build().RunAsync();
         #endregion
     }
 
-    public static async Task WithoutHostAsync(string secret)
+    public static async Task WithoutHostAsync(string tokenKey)
     {
         #region getting-started-without-host
-        await using var server = new WebSocketManager(new LiveUpdatesOptions { AuthSecret = secret });
+        await using var server = new WebSocketManager(new LiveUpdatesOptions { ConnectionTokenKey = tokenKey });
         await server.StartAsync();
         Broadcast.SetBroadcaster(server);
         // … the bot runs; plugins call Broadcast.ToGuild(guildId, eventName, data) …

@@ -614,6 +614,8 @@ internal sealed class Runner(RunSettings settings)
             Claims = new Dictionary<string, object> { ["sub"] = userId, ["guilds"] = guilds },
             Expires = DateTime.UtcNow.AddHours(4),
             SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(Secret)), SecurityAlgorithms.HmacSha256),
+            TokenType = "liveupdates+jwt", // a connection token (docs/security.md); other servers ignore typ and aud
+            Audience = "liveupdates",
         });
     }
 

@@ -177,11 +177,11 @@ public sealed class PackagesInstallTests
         Assert.That(PackageIds().Where(NeedsAspNetCore), Is.EqualTo(AspNetCorePackages), "Core, Hosting and the optional parts stay free of ASP.NET Core");
     }
 
-    // The deployment variables override configuration in the consumers as in a bot: a WS_PORT or AUTH_SECRET of this
+    // The deployment variables override configuration in the consumers as in a bot: a WS_PORT or LIVEUPDATES_TOKEN_KEY of this
     // machine must not change what they check.
     private static readonly string[] AspNetCorePackages = ["LiveUpdates.AspNetCore"];
 
-    private static readonly string[] DeploymentVariables = ["WS_PORT", "AUTH_SECRET", "AUTH_SECRET_1", "AUTH_SECRET_2", "AUTH_SECRET_3", "MONGODB_URI", "MONGODB_DATABASE", "REDIS_URL"];
+    private static readonly string[] DeploymentVariables = ["WS_PORT", "LIVEUPDATES_TOKEN_KEY", "AUTH_SECRET", "AUTH_SECRET_1", "AUTH_SECRET_2", "AUTH_SECRET_3", "MONGODB_URI", "MONGODB_DATABASE", "REDIS_URL"];
 
     private IEnumerable<string> PackageIds() =>
         Directory.GetFiles(_feed, "*.nupkg")

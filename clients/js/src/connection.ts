@@ -36,7 +36,7 @@ export interface WebSocketLike {
 }
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
-/** The session token, or a function returning it (called on every authentication, so it can return a fresh one). */
+/** The connection token, or a function returning it (called on every authentication and renewal, so it can return a fresh one). */
 export type TokenSource = string | (() => string | Promise<string>);
 
 /** Where "online" and "visibilitychange" come from (default: `window` in a browser); `false` turns resuming off. */
@@ -73,8 +73,8 @@ export interface ConnectionOptions {
 /** What the connection tells its owner (the client). */
 export interface ConnectionEvents {
   status(status: ConnectionStatus): void;
-  /** `authenticated` arrived: subscribe. */
-  authenticated(data: { userId?: string; guilds?: string[]; batch?: boolean }): void;
+  /** `authenticated` arrived (also after an in-band renewal): subscribe. */
+  authenticated(data: { userId?: string; guilds?: string[]; batch?: boolean; expiresInMs?: number }): void;
   /** The session ended on a socket that stays open (subscriptions were dropped by the server), or the socket went away. */
   lost(): void;
   /** Every other message (subscribed, unsubscribed, error, refetch, events). */
@@ -83,7 +83,7 @@ export interface ConnectionEvents {
 
 /** Codes after which this socket's authentication failed and the client must not retry at network speed. */
 const REAUTH_ON_SOCKET = new Set(["TOKEN_EXPIRED", "AUTH_REQUIRED"]);
-const ABANDON_SOCKET = new Set(["TOKEN_MISSING", "TOKEN_INVALID", "TOKEN_NOT_YET_VALID", "TOKEN_USER_MISSING", "AUTH_TIMEOUT", "TOO_MANY_AUTH_ATTEMPTS", "TOO_MANY_CONNECTIONS"]);
+const ABANDON_SOCKET = new Set(["TOKEN_MISSING", "TOKEN_INVALID", "TOKEN_WRONG_AUDIENCE", "TOKEN_NOT_YET_VALID", "TOKEN_USER_MISSING", "AUTH_TIMEOUT", "TOO_MANY_AUTH_ATTEMPTS", "TOO_MANY_CONNECTIONS"]);
 
 /**
  * The close code of a user the host disconnected (signed out or blocked everywhere): final. The client does not
@@ -92,6 +92,14 @@ const ABANDON_SOCKET = new Set(["TOKEN_MISSING", "TOKEN_INVALID", "TOKEN_NOT_YET
 const USER_DISCONNECTED = 4001;
 
 const DEFAULT_PING_INTERVAL_MS = 20000;
+
+/**
+ * When to renew a token that expires in `expiresInMs` (the server's count, so the browser's clock plays no part): a
+ * quarter of its lifetime early, at most a minute early — a 5-minute token is renewed after 4 minutes.
+ */
+export function renewDelay(expiresInMs: number): number {
+  return Math.max(0, expiresInMs - Math.min(60000, expiresInMs / 4));
+}
 
 export class Connection {
   private readonly _o: ConnectionOptions;
@@ -119,6 +127,9 @@ export class Connection {
   private _connectTimer: unknown = null;
   private _pingTimer: unknown = null;
   private _reauthTimer: unknown = null;
+  private _renewTimer: unknown = null;
+  /** Consecutive renewals that could not get a token (reset by `authenticated`). */
+  private _renewFailures = 0;
   private _pingIntervalMs = DEFAULT_PING_INTERVAL_MS;
   private _lastReceivedAt = 0;
   private _unlisten: (() => void) | null = null;
@@ -261,6 +272,8 @@ export class Connection {
         this._everLive = true;
         this._attempt = 0;
         this._authFailures = 0;
+        this._renewFailures = 0;
+        this._scheduleRenew(msg.data?.expiresInMs, socket, current);
         this._setStatus(Status.Live);
         this._events.authenticated(msg.data ?? {});
         return;
@@ -277,6 +290,7 @@ export class Connection {
           // subscriptions. Authenticate again with a fresh token, after a growing delay (never at network speed).
           const wasAuthenticated = this._authenticated;
           this._authenticated = false;
+          this._cancel("_renewTimer");
           if (wasAuthenticated) this._events.lost();
           this._setStatus(Status.Reconnecting);
           const delay = backoffDelay(this._authFailures++, this._backoff, this._random);
@@ -293,6 +307,42 @@ export class Connection {
       default:
         this._events.message(msg);
     }
+  }
+
+  /**
+   * Renews the session in-band before the token expires: a fresh token from the token source, sent as a new `auth` on
+   * the same socket (subscriptions stay). A token source that fails is asked again after a growing delay; if no token
+   * comes before expiry, the server's TOKEN_EXPIRED takes over.
+   */
+  private _scheduleRenew(expiresInMs: unknown, socket: WebSocketLike, current: () => boolean, delay?: number): void {
+    this._cancel("_renewTimer");
+    if (typeof this._o.token !== "function") return; // a fixed token cannot be renewed
+    if (delay === undefined) {
+      if (typeof expiresInMs !== "number" || !Number.isFinite(expiresInMs) || expiresInMs < 0) return;
+      delay = renewDelay(expiresInMs);
+    }
+    this._renewTimer = this._setTimeout(() => {
+      this._renewTimer = null;
+      if (current() && this._authenticated) void this._renew(socket, current);
+    }, delay);
+  }
+
+  private async _renew(socket: WebSocketLike, current: () => boolean): Promise<void> {
+    let token: unknown = null;
+    try {
+      token = await (this._o.token as () => string | Promise<string>)();
+    } catch (err) {
+      this._debug("token provider failed while renewing", err);
+    }
+    if (!current() || !this._authenticated) return;
+    if (typeof token !== "string" || token === "") {
+      this._scheduleRenew(undefined, socket, current, backoffDelay(this._renewFailures++, this._backoff, this._random));
+      return;
+    }
+    this._debug("renewing the session");
+    const message: Record<string, unknown> = { type: "auth", token };
+    if (this._o.batch !== false) message.batch = true;
+    this._send(socket, message);
   }
 
   /** The token was refused (or none could be had): drop this socket and retry later, later each time. */
@@ -357,6 +407,7 @@ export class Connection {
     this._cancel("_pingTimer");
     this._cancel("_connectTimer");
     this._cancel("_reauthTimer");
+    this._cancel("_renewTimer");
   }
 
   private _scheduleReconnect(): void {
@@ -413,7 +464,7 @@ export class Connection {
     this._events.status(status);
   }
 
-  private _cancel(field: "_reconnectTimer" | "_connectTimer" | "_pingTimer" | "_reauthTimer"): void {
+  private _cancel(field: "_reconnectTimer" | "_connectTimer" | "_pingTimer" | "_reauthTimer" | "_renewTimer"): void {
     if (this[field] !== null) {
       this._clearTimeout(this[field]);
       this[field] = null;

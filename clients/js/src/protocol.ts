@@ -4,7 +4,7 @@ import type { LiveEventName } from "../live-events.js";
 /** A stable error code of the server's `error` message (see the README's error codes). */
 export type ErrorCode =
   | "INVALID_JSON" | "INVALID_MESSAGE" | "UNKNOWN_TYPE" | "UNSUPPORTED_FRAME" | "AUTH_REQUIRED" | "AUTH_TIMEOUT"
-  | "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "TOKEN_NOT_YET_VALID" | "TOKEN_USER_MISSING"
+  | "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_WRONG_AUDIENCE" | "TOKEN_EXPIRED" | "TOKEN_NOT_YET_VALID" | "TOKEN_USER_MISSING"
   | "TOO_MANY_AUTH_ATTEMPTS" | "INVALID_GUILD_ID" | "FORBIDDEN" | "RATE_LIMITED" | "TOO_MANY_GUILDS"
   | "MESSAGE_TOO_LARGE" | "INTERNAL_ERROR" | (string & {});
 

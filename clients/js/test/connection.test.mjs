@@ -3,6 +3,8 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { LiveUpdatesClient, Status, SubscriptionError } from "../dist/index.js";
+import { renewDelay } from "../dist/connection.js";
+import { createLiveTokenRoute } from "../dist/next/index.js";
 import { FakeClock, fakeWebSocketClass, flush, envelope, subscribed } from "../testing/fakes.mjs";
 
 const A = "123456789012345678";
@@ -201,6 +203,120 @@ describe("refused tokens back off", () => {
     socket.receive({ event: "error", data: { code: "TOKEN_EXPIRED", message: "expired" } });
     await flush();
     assert.equal(Math.min(...clock.delays()), waits[0], "reset after a successful auth");
+  });
+});
+
+describe("renewing before the token expires", () => {
+  // The token source is the real token route of @liveupdates/client/next, minting 2-second connection tokens.
+  const KEY = "connection-token-key-0123456789-abcdefghijklmnop";
+  function tokenRoute(clock) {
+    const { GET } = createLiveTokenRoute({
+      connectionTokenKey: KEY,
+      lifetimeSeconds: 2,
+      now: () => clock.now() / 1000,
+      session: async () => ({ userId: "100", guilds: [A] }),
+      getToken: async () => null,
+    });
+    let calls = 0;
+    const token = async () => {
+      calls += 1;
+      const res = await GET(new Request("http://app/api/live-token"));
+      if (!res.ok) throw new Error(`token route: ${res.status}`);
+      return (await res.json()).token;
+    };
+    return { token, calls: () => calls };
+  }
+  const exp = (token) => JSON.parse(Buffer.from(token.split(".")[1], "base64url")).exp;
+  // The client's fetch work (WebCrypto, Response bodies) resolves on real promise turns: wait for them, bounded.
+  async function until(condition, what) {
+    for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setImmediate(r));
+    assert.ok(condition(), what);
+  }
+
+  test("a token from the token route that expires in 2 s is renewed in-band at 1.5 s: a fresh token from the route, same socket, subscriptions kept", async () => {
+    const clock = new FakeClock();
+    clock.time = 1_000_000_000;
+    const route = tokenRoute(clock);
+    const { client, sockets, last } = setup({ token: route.token, timers: { setTimeout: clock.setTimeout, clearTimeout: clock.clearTimeout }, now: clock.now });
+    client.joinGuild(A);
+    client.connect();
+    const socket = last();
+    socket.open();
+    await until(() => socket.sentOfType("auth").length === 1, "the first auth");
+    const first = socket.sentOfType("auth")[0].token;
+    assert.equal(exp(first), 1_000_002);
+    socket.receive({ event: "authenticated", data: { userId: "100", guilds: [A], expiresInMs: 2000 } });
+    await flush();
+    socket.receive(subscribed(A, { seq: 0 }));
+    assert.equal(client.guildState(A), "subscribed");
+
+    await clock.advance(1499);
+    assert.equal(route.calls(), 1, "no renewal before three quarters of the lifetime");
+    await clock.advance(1);
+    await until(() => socket.sentOfType("auth").length === 2, "a second auth on the same socket");
+    const renewed = socket.sentOfType("auth")[1];
+    assert.equal(route.calls(), 2, "the token route was asked again");
+    assert.notEqual(renewed.token, first);
+    assert.equal(exp(renewed.token), 1_000_003, "minted at 1.5 s for 2 s more");
+    assert.equal(sockets.length, 1, "no new socket");
+    assert.equal(socket.sentOfType("subscribe").length, 1, "nothing re-subscribed");
+
+    // The server confirms: the next renewal is scheduled from its new expiresInMs, again and again.
+    socket.receive({ event: "authenticated", data: { userId: "100", guilds: [A], expiresInMs: 2000 } });
+    await flush();
+    assert.equal(client.status, Status.Live);
+    assert.equal(client.guildState(A), "subscribed");
+    await clock.advance(1500);
+    await until(() => socket.sentOfType("auth").length === 3, "a third auth");
+    assert.equal(sockets.length, 1);
+  });
+
+  test("a failing token route while renewing is asked again after a delay, and the socket is kept", async () => {
+    const clock = new FakeClock();
+    let fail = true;
+    let calls = 0;
+    const token = async () => {
+      calls += 1;
+      if (calls > 1 && fail) throw new Error("token route down");
+      return `token-${calls}`;
+    };
+    const { client, sockets, last } = setup({ token, timers: { setTimeout: clock.setTimeout, clearTimeout: clock.clearTimeout }, now: clock.now });
+    client.connect();
+    const socket = last();
+    socket.open();
+    await flush();
+    socket.receive({ event: "authenticated", data: { userId: "1", guilds: [A], expiresInMs: 300000 } });
+    await clock.advance(240000);
+    assert.equal(calls, 2);
+    assert.equal(socket.sentOfType("auth").length, 1, "no auth without a token");
+    assert.equal(socket.closedWith, null, "the socket is kept: the session is still valid");
+    fail = false;
+    await clock.advance(Math.min(...clock.delays()));
+    assert.equal(socket.sentOfType("auth").length, 2);
+    assert.equal(socket.sentOfType("auth")[1].token, "token-3");
+    assert.equal(sockets.length, 1);
+  });
+
+  test("no expiresInMs (an older server) or a fixed token: no renewal timer", async () => {
+    const clock = new FakeClock();
+    const a = setup({ timers: { setTimeout: clock.setTimeout, clearTimeout: clock.clearTimeout }, now: clock.now });
+    a.client.connect();
+    await a.live();
+    assert.deepEqual(clock.delays(), [20000], "only the ping timer");
+    const b = setup({ token: "fixed" });
+    b.client.connect();
+    const socket = b.last();
+    socket.open();
+    await flush();
+    socket.receive({ event: "authenticated", data: { userId: "1", guilds: [A], expiresInMs: 1000 } });
+    assert.deepEqual(b.clock.delays(), [], "nothing to renew with");
+  });
+
+  test("renewDelay: a quarter early, at most a minute early", () => {
+    assert.equal(renewDelay(2000), 1500);
+    assert.equal(renewDelay(300000), 240000);
+    assert.equal(renewDelay(3600000), 3540000);
+    assert.equal(renewDelay(0), 0);
   });
 });
 

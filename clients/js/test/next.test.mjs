@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createLiveTokenRoute, createGuildApiProxy, readSession } from "../dist/next/index.js";
+import { createConnectionToken, createLiveTokenRoute, createGuildApiProxy, readSession } from "../dist/next/index.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const A = "123456789012345678";
@@ -26,24 +26,77 @@ function fakeGetToken(users) {
 
 const users = { ada: { sub: "1", discordId: "100", guilds: [A] }, nobody: { sub: "2" } };
 
-test("the token route: 200 { token } while signed in, 401 JSON when signed out, 500 without a secret", async () => {
+const KEY = "connection-token-key-0123456789-abcdefghijklmnop";
+
+/** Checks a connection token as the LiveUpdates server does (HS256 over the key), and returns its header and claims. */
+async function verify(token, key = KEY) {
+  const [h, p, sig] = token.split(".");
+  const k = await crypto.subtle.importKey("raw", new TextEncoder().encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+  const ok = await crypto.subtle.verify("HMAC", k, Buffer.from(sig, "base64url"), new TextEncoder().encode(`${h}.${p}`));
+  assert.ok(ok, "the signature verifies with the connection-token key");
+  return { header: JSON.parse(Buffer.from(h, "base64url")), claims: JSON.parse(Buffer.from(p, "base64url")) };
+}
+
+test("the token route mints a connection token from the session: typ, aud, sub, guilds, iat, exp; 401 signed out; never the session token", async () => {
   const { getToken, calls } = fakeGetToken(users);
-  const { GET } = createLiveTokenRoute({ getToken, secret: "s", secureCookie: false });
+  const { GET } = createLiveTokenRoute({ getToken, secret: "s", secureCookie: false, connectionTokenKey: KEY, now: () => 1_000_000 });
   const ok = await GET(new Request("http://app/api/live-token", { headers: { cookie: "session=ada" } }));
   assert.equal(ok.status, 200);
   assert.equal(ok.headers.get("cache-control"), "no-store");
+  const body = await ok.json();
+  const { header, claims } = await verify(body.token);
+  assert.deepEqual(header, { alg: "HS256", typ: "liveupdates+jwt" });
+  assert.deepEqual(claims, { sub: "100", aud: "liveupdates", iat: 1_000_000, exp: 1_000_300, guilds: [A] });
+  assert.equal(body.expiresAt, 1_000_300_000);
+  assert.ok(!body.token.includes("jwe-of-ada"));
+  assert.ok(calls.every((c) => !c.raw), "the raw session token is never read");
+
+  const out = await GET(new Request("http://app/api/live-token"));
+  assert.equal(out.status, 401);
+  assert.deepEqual(await out.json(), { error: "not signed in" }); // a body the page can read, not an empty 401
+});
+
+test("the token route: audience, issuer and lifetime are options (or LIVEUPDATES_TOKEN_* variables); 500 without a key", async () => {
+  const { getToken } = fakeGetToken(users);
+  const req = new Request("http://app/api/live-token", { headers: { cookie: "session=ada" } });
+  const custom = await createLiveTokenRoute({ getToken, secret: "s", connectionTokenKey: KEY, audience: "eu-bot", issuer: "https://dash", lifetimeSeconds: 60, now: () => 10 }).GET(req);
+  const { claims } = await verify((await custom.json()).token);
+  assert.deepEqual([claims.aud, claims.iss, claims.exp - claims.iat], ["eu-bot", "https://dash", 60]);
+
+  const saved = process.env.LIVEUPDATES_TOKEN_KEY;
+  process.env.LIVEUPDATES_TOKEN_KEY = KEY;
+  try {
+    const fromEnv = await createLiveTokenRoute({ getToken, secret: "s" }).GET(req.clone());
+    await verify((await fromEnv.json()).token);
+    delete process.env.LIVEUPDATES_TOKEN_KEY;
+    const none = await createLiveTokenRoute({ getToken, secret: "s" }).GET(req.clone());
+    assert.equal(none.status, 500);
+    assert.match((await none.json()).error, /LIVEUPDATES_TOKEN_KEY/);
+    const short = await createLiveTokenRoute({ getToken, secret: "s", connectionTokenKey: "short" }).GET(req.clone());
+    assert.equal(short.status, 500);
+  } finally {
+    if (saved !== undefined) process.env.LIVEUPDATES_TOKEN_KEY = saved;
+    else delete process.env.LIVEUPDATES_TOKEN_KEY;
+  }
+  await assert.rejects(createConnectionToken({ userId: "1" }, { connectionTokenKey: "short" }), /32 bytes/);
+});
+
+test("forwardSessionToken: the old behaviour, explicitly: 200 { token } = the raw session token, 401 signed out, 500 without a secret", async () => {
+  const { getToken, calls } = fakeGetToken(users);
+  const { GET } = createLiveTokenRoute({ getToken, secret: "s", secureCookie: false, forwardSessionToken: true });
+  const ok = await GET(new Request("http://app/api/live-token", { headers: { cookie: "session=ada" } }));
+  assert.equal(ok.status, 200);
   assert.deepEqual(await ok.json(), { token: "jwe-of-ada" });
   assert.deepEqual(calls.map((c) => [c.secret, c.secureCookie, c.raw ?? false]), [["s", false, false], ["s", false, true]]);
 
   const out = await GET(new Request("http://app/api/live-token"));
   assert.equal(out.status, 401);
-  assert.deepEqual(await out.json(), { error: "not signed in" }); // a body the page can read, not an empty 401
 
   const saved = [process.env.AUTH_SECRET, process.env.NEXTAUTH_SECRET];
   delete process.env.AUTH_SECRET;
   delete process.env.NEXTAUTH_SECRET;
   try {
-    const none = await createLiveTokenRoute({ getToken }).GET(new Request("http://app/api/live-token", { headers: { cookie: "session=ada" } }));
+    const none = await createLiveTokenRoute({ getToken, forwardSessionToken: true }).GET(new Request("http://app/api/live-token", { headers: { cookie: "session=ada" } }));
     assert.equal(none.status, 500);
     assert.match((await none.json()).error, /AUTH_SECRET/);
   } finally {

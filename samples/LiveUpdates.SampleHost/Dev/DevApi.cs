@@ -6,9 +6,9 @@ using Microsoft.Extensions.Options;
 namespace LiveUpdates.SampleHost.Dev;
 
 /// <summary>
-/// <c>GET /dev/token</c>: hands the sample dashboard page a development session token and the WebSocket URL.
+/// <c>GET /dev/token</c>: hands the sample dashboard page a development connection token and the WebSocket URL.
 /// It exists only in this sample, only in the Development environment (SampleHostApp maps it there only), answers
-/// only loopback callers, and stands in for what a real dashboard does on its server (see docs/dashboard.md).
+/// only loopback callers, and stands in for what a real dashboard does on its server (mint a connection token from the signed-in session, see docs/dashboard.md).
 /// <c>POST /dev/members/{guildId}/{userId}/remove|restore</c> and <c>POST /dev/users/{userId}/sign-out</c> raise the
 /// simulated bot's member events (<see cref="MemberEventsSimulator"/>).
 /// </summary>
@@ -44,7 +44,7 @@ public static class DevApi
             }
 
             var o = options.Value;
-            var token = DevelopmentTokens.Create(o.AuthSecret!, SampleHostApp.DevUserId, SampleHostApp.DevGuildIds, TokenLifetime);
+            var token = DevelopmentTokens.Create(o, SampleHostApp.DevUserId, SampleHostApp.DevGuildIds, TokenLifetime);
             context.Response.Headers.CacheControl = "no-store";
             return Results.Json(new
             {

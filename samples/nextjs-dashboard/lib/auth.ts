@@ -1,7 +1,8 @@
 // NextAuth (v4) for the sample dashboard: JWT sessions, the Credentials provider for local use, and the callbacks
-// that put what the bot's LiveUpdates server reads into the session token: the Discord id (`sub`, the server's
-// default UserIdClaim, and `discordId`) and the guilds the user may open (`guilds`, read by the sample host's
-// TokenGuildsMemberSource). The server decrypts this token itself (AUTH_SECRET shared with the bot host).
+// that put into the session what the connection tokens carry: the Discord id (`discordId`, and `sub`) and the guilds
+// the user may open (`guilds`, read by the sample host's TokenGuildsMemberSource). The session stays on this server:
+// app/api/live-token mints the browser short-lived connection tokens from it (LIVEUPDATES_TOKEN_KEY); AUTH_SECRET is
+// this app's alone.
 import type { NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 // import DiscordProvider from "next-auth/providers/discord";

@@ -94,7 +94,7 @@ internal static partial class StartupSummary
         var changes = new List<string>();
         foreach (var property in typeof(LiveUpdatesOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
-            if (property.Name is nameof(LiveUpdatesOptions.AuthSecret) or nameof(LiveUpdatesOptions.Port) or nameof(LiveUpdatesOptions.Host) or nameof(LiveUpdatesOptions.Path)
+            if (property.Name is nameof(LiveUpdatesOptions.AuthSecret) or nameof(LiveUpdatesOptions.ConnectionTokenKey) or nameof(LiveUpdatesOptions.Port) or nameof(LiveUpdatesOptions.Host) or nameof(LiveUpdatesOptions.Path)
                 || (property.PropertyType != typeof(int) && property.PropertyType != typeof(bool) && property.PropertyType != typeof(TimeSpan) && property.PropertyType != typeof(string)))
             {
                 continue;
@@ -111,6 +111,11 @@ internal static partial class StartupSummary
         if (options.TrustedProxies.Count > 0)
         {
             changes.Add($"TrustedProxies={string.Join(", ", options.TrustedProxies)}");
+        }
+
+        if (options.PreviousConnectionTokenKeys is { Count: > 0 } keys)
+        {
+            changes.Add($"PreviousConnectionTokenKeys: {keys.Count} older key(s)");
         }
 
         if (options.AdditionalAuthSecrets is { Count: > 0 } secrets)

@@ -1,9 +1,11 @@
 namespace LiveUpdates.Security;
 
 /// <summary>
-/// Checks the session token a client sends in its <c>auth</c> message. The built-in validator accepts HS256 JWTs,
-/// NextAuth v4 session tokens and Auth.js v5 session tokens made with <see cref="LiveUpdatesOptions.AuthSecret"/> or one
-/// of <see cref="LiveUpdatesOptions.AdditionalAuthSecrets"/>; hosts may register their own.
+/// Checks the token a client sends in its <c>auth</c> message. The built-in validator accepts connection tokens signed
+/// with <see cref="LiveUpdatesOptions.ConnectionTokenKey"/> (the format docs/security.md defines) and, when
+/// <see cref="LiveUpdatesOptions.AcceptSessionTokens"/> is on, NextAuth v4 and Auth.js v5 session tokens and HS256 JWTs
+/// made with <see cref="LiveUpdatesOptions.AuthSecret"/> or one of <see cref="LiveUpdatesOptions.AdditionalAuthSecrets"/>;
+/// hosts may register their own.
 /// </summary>
 public interface ITokenValidator
 {

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 namespace LiveUpdates.Hosting.Internal;
 
 /// <summary>
-/// Applies the environment variables <c>WS_PORT</c> and <c>AUTH_SECRET</c>, and Auth.js's rotation variables
+/// Applies the environment variables <c>WS_PORT</c>, <c>LIVEUPDATES_TOKEN_KEY</c> and <c>AUTH_SECRET</c>, and Auth.js's rotation variables
 /// <c>AUTH_SECRET_1</c>..<c>AUTH_SECRET_3</c> (added to <see cref="LiveUpdatesOptions.AdditionalAuthSecrets"/>).
 /// A malformed <c>WS_PORT</c> is not applied; <see cref="EnvironmentOptionsValidator"/> reports it when the host starts.
 /// </summary>
@@ -12,6 +12,7 @@ internal sealed class EnvironmentOptionsSetup : IConfigureOptions<LiveUpdatesOpt
 {
     public const string PortVariable = "WS_PORT";
     public const string SecretVariable = "AUTH_SECRET";
+    public const string TokenKeyVariable = "LIVEUPDATES_TOKEN_KEY";
 
     /// <summary>Auth.js reads <c>AUTH_SECRET_1</c>, <c>AUTH_SECRET_2</c> and <c>AUTH_SECRET_3</c> besides <c>AUTH_SECRET</c>.</summary>
     public static readonly string[] RotationSecretVariables = ["AUTH_SECRET_1", "AUTH_SECRET_2", "AUTH_SECRET_3"];
@@ -30,6 +31,12 @@ internal sealed class EnvironmentOptionsSetup : IConfigureOptions<LiveUpdatesOpt
         if (TryParsePort(_getVariable(PortVariable), out var port) && port is { } value)
         {
             options.Port = value;
+        }
+
+        var tokenKey = _getVariable(TokenKeyVariable);
+        if (!string.IsNullOrEmpty(tokenKey))
+        {
+            options.ConnectionTokenKey = tokenKey;
         }
 
         var secret = _getVariable(SecretVariable);

@@ -7,7 +7,7 @@ namespace LiveUpdates.BrowserTests.Infrastructure;
 /// <summary>
 /// <c>samples/nextjs-dashboard</c> as a user runs it: a production build (<c>next build</c>, made here when missing or
 /// older than its sources or the client package) served by <c>next start</c> on a free loopback port, pointed at a
-/// running sample host and sharing its AUTH_SECRET; or, with <c>development: true</c>, <c>next dev</c> (no build;
+/// running sample host and sharing its connection-token key; or, with <c>development: true</c>, <c>next dev</c> (no build;
 /// each route compiles on its first request, into <c>.next/dev</c>, beside the production build). Needs Node.js and the workspace's packages (<c>npm ci</c> and
 /// <c>npm run build</c> at the repository root; tests/run.sh does both): without them the tests fail, they never skip.
 /// </summary>
@@ -77,6 +77,7 @@ internal sealed class RunningNextApp : IAsyncDisposable
         var start = NodeProcess(next, $"{(development ? "dev" : "start")} --port {port} --hostname 127.0.0.1", development);
         var readyWithin = TimeSpan.FromSeconds(development ? 120 : 60); // next dev compiles the first route asked for
         start.Environment["AUTH_SECRET"] = RunningSampleHost.Secret;
+        start.Environment["LIVEUPDATES_TOKEN_KEY"] = RunningSampleHost.TokenKey;
         start.Environment["NEXTAUTH_URL"] = Origin(port);
         start.Environment["LIVEUPDATES_API_URL"] = $"http://127.0.0.1:{host.ApiPort}";
         start.Environment["LIVEUPDATES_WS_URL"] = host.WsUrl; // ws://…:3002 or, one port, ws://…:3001/live

@@ -9,11 +9,15 @@ namespace LiveUpdates.BrowserTests.Infrastructure;
 
 /// <summary>
 /// The sample host, in-process, on fixed ports chosen once: <see cref="RestartAsync"/> brings it back on the same
-/// API and WebSocket ports with the same AUTH_SECRET and the same database, as a bot process restart would.
+/// API and WebSocket ports with the same connection-token key and the same database, as a bot process restart would.
 /// </summary>
 internal sealed class RunningSampleHost : IAsyncDisposable
 {
+    /// <summary>The dashboards' own NextAuth secret (AUTH_SECRET): the Next.js apps get it, the host does not.</summary>
     public const string Secret = "browser-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+
+    /// <summary>The host's connection-token key (LIVEUPDATES_TOKEN_KEY), shared with the Next.js apps that mint tokens.</summary>
+    public const string TokenKey = "browser-test-connection-token-key-0123456789-abcdefgh";
 
     private readonly TimeSpan _autoModInterval;
     private readonly string[] _extraArguments;
@@ -93,7 +97,7 @@ internal sealed class RunningSampleHost : IAsyncDisposable
                 $"--API_PORT={ApiPort}",
                 $"--LiveUpdates:Port={WsPort}",
                 "--LiveUpdates:Host=127.0.0.1",
-                $"--AUTH_SECRET={Secret}",
+                $"--LIVEUPDATES_TOKEN_KEY={TokenKey}",
                 $"--SampleBot:AutoModInterval={_autoModInterval:c}",
                 "--Logging:LogLevel:Default=Warning",
                 "--SampleHost:Quiet=true",

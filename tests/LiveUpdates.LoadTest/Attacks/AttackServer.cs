@@ -15,7 +15,7 @@ internal static class AttackServer
 
     public static async Task<int> RunAsync(int port, string secret)
     {
-        var options = new LiveUpdatesOptions { Host = "127.0.0.1", Port = port, AuthSecret = secret };
+        var options = new LiveUpdatesOptions { Host = "127.0.0.1", Port = port, ConnectionTokenKey = secret };
         await using var manager = new WebSocketManager(options);
         await manager.StartAsync();
         Reply(new { ready = true, pid = Environment.ProcessId });

@@ -280,6 +280,8 @@ internal static class AttackTool
         Claims = new Dictionary<string, object> { ["sub"] = userId, ["guilds"] = guilds },
         Expires = DateTime.UtcNow.AddHours(4),
         SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(Secret)), SecurityAlgorithms.HmacSha256),
+        TokenType = "liveupdates+jwt", // a connection token (docs/security.md); other servers ignore typ and aud
+        Audience = "liveupdates",
     });
 
     private static void Log(string message) => Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {message}");

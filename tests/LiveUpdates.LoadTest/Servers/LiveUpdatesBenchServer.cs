@@ -34,7 +34,7 @@ internal sealed class LiveUpdatesBenchServer(int connections, bool aspNetCore = 
     public async Task StartAsync(int port, string secret)
     {
         var defaults = new LiveUpdatesOptions();
-        var options = new LiveUpdatesOptions { Host = "127.0.0.1", Port = port, AuthSecret = secret };
+        var options = new LiveUpdatesOptions { Host = "127.0.0.1", Port = port, ConnectionTokenKey = secret };
         var settings = new List<BenchSetting>
         {
             new(nameof(options.Host), options.Host, defaults.Host, "listen on loopback only (a shared machine); no limit involved"),

@@ -26,7 +26,7 @@ var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Diction
 {
     ["LiveUpdates:Host"] = "127.0.0.1",
     ["LiveUpdates:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-    ["LiveUpdates:AuthSecret"] = secret,
+    ["LiveUpdates:ConnectionTokenKey"] = secret,
     ["LiveUpdates:PermissionCategories:moderation:0"] = "moderation.manage_config",
     ["LiveUpdates:Mongo:ConnectionString"] = "mongodb://127.0.0.1:1/bot", // never queried: the user owns the guild
 }).Build();
@@ -78,7 +78,7 @@ Check(!manager.IsRunning, "the server stops with the hosted service");
 
 // Bad configuration fails at start-up with a message naming the setting.
 var bad = new ServiceCollection();
-bad.AddLiveUpdates(o => o.AuthSecret = secret).AddMongoPermissionStore(o => o.ConnectionString = null);
+bad.AddLiveUpdates(o => o.ConnectionTokenKey = secret).AddMongoPermissionStore(o => o.ConnectionString = null);
 await using (var badProvider = bad.BuildServiceProvider())
 {
     try
@@ -126,8 +126,9 @@ async Task<JsonElement> Expect(string name)
 static string Hs256(string secret, string userId, DateTimeOffset expires)
 {
     static string B64(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-    var header = B64(JsonSerializer.SerializeToUtf8Bytes(new { alg = "HS256", typ = "JWT" }));
-    var payload = B64(JsonSerializer.SerializeToUtf8Bytes(new { sub = userId, exp = expires.ToUnixTimeSeconds() }));
+    // A connection token (docs/security.md): typ liveupdates+jwt, aud liveupdates.
+    var header = B64(JsonSerializer.SerializeToUtf8Bytes(new { alg = "HS256", typ = "liveupdates+jwt" }));
+    var payload = B64(JsonSerializer.SerializeToUtf8Bytes(new { sub = userId, aud = "liveupdates", exp = expires.ToUnixTimeSeconds() }));
     var signature = B64(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.ASCII.GetBytes($"{header}.{payload}")));
     return $"{header}.{payload}.{signature}";
 }

@@ -23,7 +23,7 @@ builder.Logging.ClearProviders();
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.UseHttps(certificate)));
 builder.Services.AddLiveUpdates(o =>
 {
-    o.AuthSecret = secret;
+    o.ConnectionTokenKey = secret;
     o.AllowedOrigins.Add(Origin);
 }).UseAspNetCore();
 await using var app = builder.Build();
@@ -84,8 +84,9 @@ async Task<JsonElement> Expect(string name)
 static string Hs256(string secret, string userId, string guildId, DateTimeOffset expires)
 {
     static string B64(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-    var header = B64(JsonSerializer.SerializeToUtf8Bytes(new { alg = "HS256", typ = "JWT" }));
-    var payload = B64(JsonSerializer.SerializeToUtf8Bytes(new { sub = userId, guilds = new[] { guildId }, exp = expires.ToUnixTimeSeconds() }));
+    // A connection token (docs/security.md): typ liveupdates+jwt, aud liveupdates.
+    var header = B64(JsonSerializer.SerializeToUtf8Bytes(new { alg = "HS256", typ = "liveupdates+jwt" }));
+    var payload = B64(JsonSerializer.SerializeToUtf8Bytes(new { sub = userId, aud = "liveupdates", guilds = new[] { guildId }, exp = expires.ToUnixTimeSeconds() }));
     var signature = B64(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.ASCII.GetBytes($"{header}.{payload}")));
     return $"{header}.{payload}.{signature}";
 }

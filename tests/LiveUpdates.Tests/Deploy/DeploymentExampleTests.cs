@@ -29,7 +29,7 @@ public sealed partial class DeploymentExampleTests
         var bot = Service("bot");
         var environment = ((YamlMappingNode)bot["environment"]).Children.Keys.Select(k => ((YamlScalarNode)k).Value!).ToList();
 
-        Assert.That(environment, Is.SupersetOf(new[] { "WS_PORT", "AUTH_SECRET", "MONGODB_URI", "REDIS_URL" }));
+        Assert.That(environment, Is.SupersetOf(new[] { "WS_PORT", "LIVEUPDATES_TOKEN_KEY", "MONGODB_URI", "REDIS_URL" }));
         Assert.Multiple(() =>
         {
             foreach (var name in environment)

@@ -18,7 +18,7 @@ public sealed class AddLiveUpdatesTests
     {
         var services = new ServiceCollection();
 
-        services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret);
+        services.AddLiveUpdates(o => o.ConnectionTokenKey = TestTokens.Secret);
         services.AddLiveUpdates();
 
         Assert.Multiple(() =>
@@ -37,7 +37,7 @@ public sealed class AddLiveUpdatesTests
     {
         var services = new ServiceCollection();
 
-        var builder = services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret);
+        var builder = services.AddLiveUpdates(o => o.ConnectionTokenKey = TestTokens.Secret);
 
         Assert.That(builder.Services, Is.SameAs(services));
     }
@@ -47,7 +47,7 @@ public sealed class AddLiveUpdatesTests
     {
         var services = new ServiceCollection();
         services.AddLogging();
-        services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret).AddMongoPermissionStore("mongodb://127.0.0.1:1/bot");
+        services.AddLiveUpdates(o => o.ConnectionTokenKey = TestTokens.Secret).AddMongoPermissionStore("mongodb://127.0.0.1:1/bot");
         using var provider = services.BuildServiceProvider();
 
         var error = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<WebSocketManager>());
@@ -60,7 +60,7 @@ public sealed class AddLiveUpdatesTests
     {
         var services = new ServiceCollection();
 
-        services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret)
+        services.AddLiveUpdates(o => o.ConnectionTokenKey = TestTokens.Secret)
             .AddMongoPermissionStore("mongodb://127.0.0.1:1/bot")
             .AddMongoPermissionStore();
 
@@ -75,7 +75,7 @@ public sealed class AddLiveUpdatesTests
     public void PluginServices_GetTheManagerAsIBroadcaster()
     {
         var services = new ServiceCollection().AddLogging();
-        services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret);
+        services.AddLiveUpdates(o => o.ConnectionTokenKey = TestTokens.Secret);
         services.AddSingleton<SamplePlugin>();
         using var provider = services.BuildServiceProvider();
 
@@ -90,7 +90,7 @@ public sealed class AddLiveUpdatesTests
         static (IServiceProvider Provider, LiveUpdatesOptions Options) Build(bool withMembers)
         {
             var services = new ServiceCollection();
-            services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret);
+            services.AddLiveUpdates(o => o.ConnectionTokenKey = TestTokens.Secret);
             if (withMembers)
             {
                 services.AddSingleton<LiveUpdates.Security.IGuildMemberSource, InMemoryMemberSource>();
@@ -116,7 +116,7 @@ public sealed class AddLiveUpdatesTests
     public void AccessPolicy_RegisteredByTheHost_Wins()
     {
         var services = new ServiceCollection();
-        services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret);
+        services.AddLiveUpdates(o => o.ConnectionTokenKey = TestTokens.Secret);
         var own = new Moq.Mock<LiveUpdates.Security.IGuildAccessPolicy>().Object;
         services.AddSingleton(own);
         services.AddSingleton<LiveUpdates.Security.IGuildMemberSource, InMemoryMemberSource>();
@@ -131,6 +131,7 @@ public sealed class AddLiveUpdatesTests
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["LiveUpdates:AuthSecret"] = TestTokens.Secret,
+            ["LiveUpdates:AcceptSessionTokens"] = "true",
             ["LiveUpdates:Mongo:ConnectionString"] = "mongodb://127.0.0.1:1/bot",
         }).Build();
         var services = new ServiceCollection();
@@ -151,7 +152,7 @@ public sealed class AddLiveUpdatesTests
             ["CacheDuration"] = "00:01:00",
         }).Build();
         var services = new ServiceCollection();
-        services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret).AddMongoPermissionStore(configuration);
+        services.AddLiveUpdates(o => o.ConnectionTokenKey = TestTokens.Secret).AddMongoPermissionStore(configuration);
         ReplaceMongoEnvironment(services, new() { ["MONGODB_URI"] = "mongodb://env:27017/bot" });
         using var provider = services.BuildServiceProvider();
 
@@ -164,7 +165,7 @@ public sealed class AddLiveUpdatesTests
     public void PermissionStore_ConnectionStringInCode_WinsOverMongodbUri()
     {
         var services = new ServiceCollection();
-        services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret).AddMongoPermissionStore("mongodb://code:27017/bot");
+        services.AddLiveUpdates(o => o.ConnectionTokenKey = TestTokens.Secret).AddMongoPermissionStore("mongodb://code:27017/bot");
         ReplaceMongoEnvironment(services, new() { ["MONGODB_URI"] = "mongodb://env:27017/bot" });
         using var provider = services.BuildServiceProvider();
 
@@ -175,7 +176,7 @@ public sealed class AddLiveUpdatesTests
     public void Host_MongoStoreAddedWithoutAConnectionString_FailsAtStartNamingTheSetting()
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret).AddMongoPermissionStore(o => o.ConnectionString = null);
+        builder.Services.AddLiveUpdates(o => o.ConnectionTokenKey = TestTokens.Secret).AddMongoPermissionStore(o => o.ConnectionString = null);
         using var host = builder.Build();
 
         var ex = Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
@@ -192,7 +193,7 @@ public sealed class AddLiveUpdatesTests
         {
             o.Host = "127.0.0.1";
             o.Port = port;
-            o.AuthSecret = TestTokens.Secret;
+            o.ConnectionTokenKey = TestTokens.Secret;
         });
         using var host = builder.Build();
         Assert.That(Broadcast.Current, Is.Null, "nothing set before start");
@@ -219,15 +220,29 @@ public sealed class AddLiveUpdatesTests
     }
 
     [Test]
-    public void Host_MissingSecret_FailsAtStartWithAMessageThatSaysWhatToFix()
+    public void Host_MissingKey_FailsAtStartWithAMessageThatSaysWhatToFix()
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Services.AddLiveUpdates(o => o.AuthSecret = null); // code runs last: this wins over AUTH_SECRET
+        builder.Services.AddLiveUpdates(o => (o.ConnectionTokenKey, o.AuthSecret) = (null, null)); // code runs last: this wins over the environment
         using var host = builder.Build();
 
         var ex = Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
 
-        Assert.That(ex!.Message, Does.Contain("LiveUpdates:AuthSecret (environment variable AUTH_SECRET) is not set"));
+        Assert.That(ex!.Message, Does.Contain("LiveUpdates:ConnectionTokenKey (environment variable LIVEUPDATES_TOKEN_KEY) is not set").And.Contain("openssl rand -base64 32"));
+    }
+
+    [Test]
+    public void Host_ConfiguredOnlyWithAuthSecret_FailsAtStart_SayingToSetAKeyOrAcceptSessionTokens()
+    {
+        // Before connection tokens a host needed only AUTH_SECRET; now session tokens are opt-in, and the message says so.
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddLiveUpdates(o => (o.ConnectionTokenKey, o.AuthSecret) = (null, TestTokens.DashboardSecret));
+        using var host = builder.Build();
+
+        var ex = Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.That(ex!.Message, Does.Contain("LiveUpdates:ConnectionTokenKey (environment variable LIVEUPDATES_TOKEN_KEY) is not set, and LiveUpdates:AuthSecret alone no longer lets dashboards in")
+            .And.Contain("set LiveUpdates:AcceptSessionTokens to true"));
     }
 
     [Test]
@@ -236,7 +251,7 @@ public sealed class AddLiveUpdatesTests
         var builder = Host.CreateApplicationBuilder();
         builder.Services.AddLiveUpdates(o =>
         {
-            o.AuthSecret = "short";
+            o.ConnectionTokenKey = "short";
             o.Port = 99999;
         });
         using var host = builder.Build();
@@ -253,6 +268,7 @@ public sealed class AddLiveUpdatesTests
         {
             ["LiveUpdates:Port"] = "4000",
             ["LiveUpdates:AuthSecret"] = TestTokens.Secret,
+            ["LiveUpdates:AcceptSessionTokens"] = "true",
             ["LiveUpdates:IdleTimeout"] = "00:02:00",
             ["LiveUpdates:UserIdClaim"] = "discordId",
         }).Build();
@@ -273,14 +289,15 @@ public sealed class AddLiveUpdatesTests
     }
 
     [Test]
-    public void Environment_AuthSecretAndPort_AreApplied()
+    public void Environment_TokenKeyAuthSecretAndPort_AreApplied()
     {
         var options = new LiveUpdatesOptions();
-        new EnvironmentOptionsSetup(name => name switch { "WS_PORT" => "3999", "AUTH_SECRET" => TestTokens.Secret, _ => null }).Configure(options);
+        new EnvironmentOptionsSetup(name => name switch { "WS_PORT" => "3999", "AUTH_SECRET" => TestTokens.Secret, "LIVEUPDATES_TOKEN_KEY" => TestTokens.OtherSecret, _ => null }).Configure(options);
 
         Assert.Multiple(() =>
         {
             Assert.That(options.Port, Is.EqualTo(3999));
+            Assert.That(options.ConnectionTokenKey, Is.EqualTo(TestTokens.OtherSecret));
             Assert.That(options.AuthSecret, Is.EqualTo(TestTokens.Secret));
         });
     }
@@ -309,7 +326,7 @@ public sealed class AddLiveUpdatesTests
     public void Environment_ShortRotationSecret_IsReportedAtStart()
     {
         var services = new ServiceCollection();
-        services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret);
+        services.AddLiveUpdates(o => o.ConnectionTokenKey = TestTokens.Secret);
         ReplaceEnvironment(services, new() { ["AUTH_SECRET_2"] = "short" });
         using var provider = services.BuildServiceProvider();
 
@@ -324,6 +341,7 @@ public sealed class AddLiveUpdatesTests
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["LiveUpdates:AuthSecret"] = TestTokens.Secret,
+            ["LiveUpdates:AcceptSessionTokens"] = "true",
             ["LiveUpdates:AdditionalAuthSecrets:0"] = TestTokens.OtherSecret,
             ["LiveUpdates:SessionCookieNames:0"] = "my-dashboard.session-token",
         }).Build();
@@ -343,9 +361,9 @@ public sealed class AddLiveUpdatesTests
     }
 
     [Test]
-    public async Task AddLiveUpdates_DefaultTokenValidator_IsTheSessionTokenValidator()
+    public async Task AddLiveUpdates_DefaultTokenValidator_WithAcceptSessionTokens_AcceptsAuthJsSessionTokens()
     {
-        // No ITokenValidator registered: the manager builds its built-in one, which accepts Auth.js v5 session tokens too.
+        // No ITokenValidator registered: the manager builds its built-in one, which accepts Auth.js v5 session tokens when allowed.
         var port = Ports.GetFree();
         var services = new ServiceCollection();
         services.AddLiveUpdates(o =>
@@ -353,6 +371,7 @@ public sealed class AddLiveUpdatesTests
             o.Host = "127.0.0.1";
             o.Port = port;
             o.AuthSecret = TestTokens.Secret;
+            o.AcceptSessionTokens = true;
             o.UserIdClaim = "discordId";
         });
         ReplaceEnvironment(services, new());
@@ -375,7 +394,7 @@ public sealed class AddLiveUpdatesTests
     public void Environment_MalformedPort_IsReportedAtStart(string value)
     {
         var services = new ServiceCollection();
-        services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret);
+        services.AddLiveUpdates(o => o.ConnectionTokenKey = TestTokens.Secret);
         ReplaceEnvironment(services, new() { ["WS_PORT"] = value });
         using var provider = services.BuildServiceProvider();
 

@@ -28,7 +28,7 @@ public sealed class FirstHourTests
     [Test]
     public void AllowedOriginsAsAString_FailsStartUp_SayingItIsAList()
     {
-        var ex = StartFails("""{ "LiveUpdates": { "AuthSecret": "SECRET", "AllowedOrigins": "http://localhost:3000" } }""");
+        var ex = StartFails("""{ "LiveUpdates": { "ConnectionTokenKey": "SECRET", "AllowedOrigins": "http://localhost:3000" } }""");
 
         Assert.That(ex.Message, Does.Contain("LiveUpdates:AllowedOrigins is the single value 'http://localhost:3000', but it is a list")
             .And.Contain("\"AllowedOrigins\": [\"http://localhost:3000\"]")
@@ -38,7 +38,7 @@ public sealed class FirstHourTests
     [Test]
     public void MisspeltKey_FailsStartUp_WithTheNearestSetting()
     {
-        var ex = StartFails("""{ "LiveUpdates": { "AuthSecret": "SECRET", "AllowedOrigin": [ "http://localhost:3000" ] } }""");
+        var ex = StartFails("""{ "LiveUpdates": { "ConnectionTokenKey": "SECRET", "AllowedOrigin": [ "http://localhost:3000" ] } }""");
 
         Assert.That(ex.Message, Does.Contain("LiveUpdates:AllowedOrigin is not a LiveUpdates setting").And.Contain("did you mean AllowedOrigins?"));
     }
@@ -47,7 +47,7 @@ public sealed class FirstHourTests
     [TestCase("60")]
     public void TimeSpanAsABareNumber_FailsStartUp_WithTheFormat(string value)
     {
-        var ex = StartFails($$"""{ "LiveUpdates": { "AuthSecret": "SECRET", "IdleTimeout": {{value}} } }""");
+        var ex = StartFails($$"""{ "LiveUpdates": { "ConnectionTokenKey": "SECRET", "IdleTimeout": {{value}} } }""");
 
         Assert.That(ex.Message, Does.Contain("LiveUpdates:IdleTimeout is '60', a bare number, which .NET reads as 60 days").And.Contain("'00:01:00'"));
     }
@@ -55,7 +55,7 @@ public sealed class FirstHourTests
     [Test]
     public void SeveralErrors_AreJoinedWithoutAStrayFullStop()
     {
-        var ex = StartFails("""{ "LiveUpdates": { "AuthSecret": "short", "Port": 99999, "ClockSkew": "01:00:00" } }""", keepPort: true);
+        var ex = StartFails("""{ "LiveUpdates": { "ConnectionTokenKey": "short", "Port": 99999, "ClockSkew": "01:00:00" } }""", keepPort: true);
 
         Assert.Multiple(() =>
         {
@@ -68,7 +68,7 @@ public sealed class FirstHourTests
     public async Task AValidSectionWithThePackagesSubsections_Starts()
     {
         var logs = new CapturingLoggerProvider();
-        using var host = Build("""{ "LiveUpdates": { "AuthSecret": "SECRET", "AllowedOrigins": [ "https://dashboard.example" ], "IdleTimeout": "00:02:00", "Mongo": { "Database": "bot" }, "Redis": { "Url": "x" } } }""", logs);
+        using var host = Build("""{ "LiveUpdates": { "ConnectionTokenKey": "SECRET", "AllowedOrigins": [ "https://dashboard.example" ], "IdleTimeout": "00:02:00", "Mongo": { "Database": "bot" }, "Redis": { "Url": "x" } } }""", logs);
 
         await host.StartAsync();
         await host.StopAsync();
@@ -79,7 +79,7 @@ public sealed class FirstHourTests
     public async Task EveryAddressSpelledAsOtherServersDo_ListensOnEveryAddress(string address)
     {
         var logs = new CapturingLoggerProvider();
-        using var host = Build($$"""{ "LiveUpdates": { "AuthSecret": "SECRET", "Host": "{{address}}" } }""", logs);
+        using var host = Build($$"""{ "LiveUpdates": { "ConnectionTokenKey": "SECRET", "Host": "{{address}}" } }""", logs);
         await host.StartAsync();
         try
         {
@@ -97,7 +97,7 @@ public sealed class FirstHourTests
     [Test]
     public async Task LocalhostHost_AcceptsAClientDialling127001()
     {
-        var options = new LiveUpdatesOptions { Host = "localhost", Port = Ports.GetFree(), AuthSecret = TestTokens.Secret };
+        var options = new LiveUpdatesOptions { Host = "localhost", Port = Ports.GetFree(), ConnectionTokenKey = TestTokens.Secret };
         await using var server = new WebSocketManager(options);
         await server.StartAsync();
 
@@ -109,7 +109,7 @@ public sealed class FirstHourTests
     [TestCase("no-such-host.invalid")]
     public async Task HostThatIsNotThisMachine_FailsWithAdviceOnTheHost(string host)
     {
-        var options = new LiveUpdatesOptions { Host = host, Port = Ports.GetFree(), AuthSecret = TestTokens.Secret };
+        var options = new LiveUpdatesOptions { Host = host, Port = Ports.GetFree(), ConnectionTokenKey = TestTokens.Secret };
         await using var server = new WebSocketManager(options);
 
         var ex = Assert.ThrowsAsync<InvalidOperationException>(() => server.StartAsync());
@@ -125,7 +125,7 @@ public sealed class FirstHourTests
         other.Prefixes.Add($"http://localhost:{port}/"); // holds the twin's prefix, not the configured one
         other.Start();
         var logs = new CapturingLoggerProvider();
-        var options = new LiveUpdatesOptions { Host = "127.0.0.1", Port = port, AuthSecret = TestTokens.Secret };
+        var options = new LiveUpdatesOptions { Host = "127.0.0.1", Port = port, ConnectionTokenKey = TestTokens.Secret };
         await using var server = new WebSocketManager(options, loggerFactory: logs.CreateFactory());
 
         await server.StartAsync();
@@ -138,7 +138,7 @@ public sealed class FirstHourTests
     public async Task PortInUse_WithANamedHost_AdvisesOnThePortOnly()
     {
         await using var first = await TestServer.StartAsync();
-        var options = new LiveUpdatesOptions { Host = "127.0.0.1", Port = first.Options.Port, AuthSecret = TestTokens.Secret };
+        var options = new LiveUpdatesOptions { Host = "127.0.0.1", Port = first.Options.Port, ConnectionTokenKey = TestTokens.Secret };
         await using var second = new WebSocketManager(options);
 
         var ex = Assert.ThrowsAsync<InvalidOperationException>(() => second.StartAsync());
@@ -150,7 +150,7 @@ public sealed class FirstHourTests
     public async Task StartUp_LogsWhatRuns_UrlsOriginsAccessBrokerAndChangedSettings()
     {
         var logs = new CapturingLoggerProvider();
-        using var host = Build("""{ "LiveUpdates": { "AuthSecret": "SECRET", "Host": "127.0.0.1", "AllowedOrigins": [ "https://dashboard.example" ], "MaxGuildsPerClient": 20, "IdleTimeout": "00:02:00" } }""", logs);
+        using var host = Build("""{ "LiveUpdates": { "ConnectionTokenKey": "SECRET", "Host": "127.0.0.1", "AllowedOrigins": [ "https://dashboard.example" ], "MaxGuildsPerClient": 20, "IdleTimeout": "00:02:00" } }""", logs);
 
         await host.StartAsync();
         await host.StopAsync();
@@ -172,7 +172,7 @@ public sealed class FirstHourTests
     public async Task MemberSourceWithoutAPermissionStore_WarnsWhoWillSeeWhat()
     {
         var logs = new CapturingLoggerProvider();
-        using var host = Build("""{ "LiveUpdates": { "AuthSecret": "SECRET", "AllowedOrigins": [ "https://dashboard.example" ] } }""", logs,
+        using var host = Build("""{ "LiveUpdates": { "ConnectionTokenKey": "SECRET", "AllowedOrigins": [ "https://dashboard.example" ] } }""", logs,
             services => services.AddSingleton<IGuildMemberSource, InMemoryMemberSource>());
 
         await host.StartAsync();

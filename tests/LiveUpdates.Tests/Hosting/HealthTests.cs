@@ -43,7 +43,7 @@ public sealed class HealthTests
         {
             o.Host = "127.0.0.1";
             o.Port = Ports.GetFree();
-            o.AuthSecret = TestTokens.Secret;
+            o.ConnectionTokenKey = TestTokens.Secret;
             o.HealthDispatchLagThreshold = TimeSpan.FromMilliseconds(300);
         }).AddHealthCheck();
         using var host = builder.Build();

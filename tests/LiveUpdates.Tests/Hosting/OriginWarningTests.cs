@@ -23,7 +23,7 @@ public sealed class OriginWarningTests
         {
             o.Host = "127.0.0.1";
             o.Port = Ports.GetFree();
-            o.AuthSecret = TestTokens.Secret;
+            o.ConnectionTokenKey = TestTokens.Secret;
             if (allowList)
             {
                 o.AllowedOrigins.Add("https://dashboard.example");

@@ -105,12 +105,14 @@ public sealed class SampleHostTests(SampleTransport transport)
     }
 
     [Test]
-    public async Task WithoutAnAuthSecret_TheSampleGeneratesOne()
+    public async Task WithoutATokenKey_TheSampleGeneratesOne_AndAcceptsNoSessionTokens()
     {
-        await using var app = SampleHostApp.Build(["--AUTH_SECRET=", "--LiveUpdates:AuthSecret="]);
-        var secret = app.Services.GetRequiredService<IOptions<LiveUpdatesOptions>>().Value.AuthSecret;
+        // One command on a fresh machine: no LIVEUPDATES_TOKEN_KEY, no AUTH_SECRET, and the sample still starts.
+        await using var app = SampleHostApp.Build(["--LIVEUPDATES_TOKEN_KEY=", "--LiveUpdates:ConnectionTokenKey=", "--AUTH_SECRET=", "--LiveUpdates:AuthSecret="]);
+        var options = app.Services.GetRequiredService<IOptions<LiveUpdatesOptions>>().Value;
 
-        Assert.That(secret, Is.Not.Null.And.Length.GreaterThanOrEqualTo(32));
+        Assert.That(options.ConnectionTokenKey, Is.Not.Null.And.Length.GreaterThanOrEqualTo(32));
+        Assert.That(options.AcceptSessionTokens, Is.False);
     }
 
     private async Task<TestClient> ConnectDashboardAsync()
@@ -119,7 +121,7 @@ public sealed class SampleHostTests(SampleTransport transport)
         await client.ExpectAsync("connected");
 
         // The same kind of token the sample prints for a person to paste into a browser console.
-        var token = DevelopmentTokens.Create(TestTokens.Secret, SampleHostApp.DevUserId, [Guild], TimeSpan.FromMinutes(5));
+        var token = DevelopmentTokens.Create(App.Services.GetRequiredService<IOptions<LiveUpdatesOptions>>().Value, SampleHostApp.DevUserId, [Guild], TimeSpan.FromMinutes(5));
         await client.AuthenticateAsync(token);
         await client.SubscribeAsync(Guild);
         return client;

@@ -276,7 +276,7 @@ public sealed class SamplePluginsTests(SampleTransport transport)
     {
         var client = await TestClient.ConnectAsync(Ws);
         await client.ExpectAsync("connected");
-        await client.AuthenticateAsync(DevelopmentTokens.Create(TestTokens.Secret, SampleHostApp.DevUserId, SampleHostApp.DevGuildIds, TimeSpan.FromMinutes(5)));
+        await client.AuthenticateAsync(DevelopmentTokens.Create(App.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<LiveUpdatesOptions>>().Value, SampleHostApp.DevUserId, SampleHostApp.DevGuildIds, TimeSpan.FromMinutes(5)));
         await client.SubscribeAsync(guildId);
         return client;
     }

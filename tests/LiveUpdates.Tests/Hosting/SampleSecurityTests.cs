@@ -54,7 +54,7 @@ public sealed class SampleSecurityTests
     public async Task DevRoutes_ExistOnlyInDevelopment()
     {
         using var development = await Http.GetAsync("/dev/token");
-        await using var production = SampleHostApp.Build(["--API_PORT=0", $"--LiveUpdates:Port={Ports.GetFree()}", "--LiveUpdates:Host=127.0.0.1", $"--AUTH_SECRET={TestTokens.Secret}", "--SampleHost:Quiet=true", "--SampleBot:AutoModInterval=00:00:00", "--environment=Production"]);
+        await using var production = SampleHostApp.Build(["--API_PORT=0", $"--LiveUpdates:Port={Ports.GetFree()}", "--LiveUpdates:Host=127.0.0.1", $"--LIVEUPDATES_TOKEN_KEY={TestTokens.Secret}", "--SampleHost:Quiet=true", "--SampleBot:AutoModInterval=00:00:00", "--environment=Production"]);
         await production.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri(production.Urls.Single()) };
         using var token = await http.GetAsync("/dev/token");
@@ -74,7 +74,7 @@ public sealed class SampleSecurityTests
     {
         await using var client = await TestClient.ConnectAsync(_sample.Ws);
         await client.ExpectAsync("connected");
-        await client.AuthenticateAsync(DevelopmentTokens.Create(TestTokens.Secret, SampleHostApp.DevUserId, SampleHostApp.DevGuildIds, TimeSpan.FromMinutes(5)));
+        await client.AuthenticateAsync(DevelopmentTokens.Create(Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Microsoft.Extensions.Options.IOptions<LiveUpdatesOptions>>(_sample.App.Services).Value, SampleHostApp.DevUserId, SampleHostApp.DevGuildIds, TimeSpan.FromMinutes(5)));
         await client.SubscribeAsync(Guild);
         await client.SubscribeAsync(SampleHostApp.OtherDevGuildId);
 

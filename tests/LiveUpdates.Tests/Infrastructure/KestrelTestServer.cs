@@ -59,7 +59,7 @@ internal sealed class KestrelTestServer : ILiveServer
         }));
         builder.Services.AddLiveUpdates(o =>
         {
-            o.AuthSecret = TestTokens.Secret;
+            o.ConnectionTokenKey = TestTokens.Secret;
             configure?.Invoke(o);
         }).UseAspNetCore();
         configureBuilder?.Invoke(builder);

@@ -33,7 +33,7 @@ internal sealed class RunningSample : IAsyncDisposable
             "--API_PORT=0",
             $"--LiveUpdates:Port={wsPort}",
             "--LiveUpdates:Host=127.0.0.1",
-            $"--AUTH_SECRET={TestTokens.Secret}",
+            $"--LIVEUPDATES_TOKEN_KEY={TestTokens.Secret}",
             "--Logging:LogLevel:Default=Warning",
             "--SampleHost:Quiet=true",
             "--environment=Development", // the /dev routes exist only there

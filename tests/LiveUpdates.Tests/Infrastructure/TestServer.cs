@@ -31,7 +31,7 @@ internal sealed class TestServer : ILiveServer
         {
             Host = "127.0.0.1",
             Port = Ports.GetFree(),
-            AuthSecret = TestTokens.Secret,
+            ConnectionTokenKey = TestTokens.Secret,
         };
         configure?.Invoke(options);
         var manager = new WebSocketManager(options, tokenValidator, accessPolicy?.Invoke(options), broker, loggerFactory ?? LoggerFactory, timeProvider);

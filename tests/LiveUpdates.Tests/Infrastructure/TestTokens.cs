@@ -5,11 +5,21 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace LiveUpdates.Tests.Infrastructure;
 
-/// <summary>Mints HS256 tokens, and broken ones, for tests.</summary>
+/// <summary>
+/// Mints HS256 tokens, and broken ones, for tests. By default a connection token (typ <c>liveupdates+jwt</c>, aud
+/// <c>liveupdates</c>) signed with <see cref="Secret"/>, which <see cref="TestServer"/> configures as the server's
+/// <c>ConnectionTokenKey</c>.
+/// </summary>
 internal static class TestTokens
 {
     public const string Secret = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
     public const string OtherSecret = "another-secret-0123456789-abcdefghijklmnopqrstuv";
+
+    /// <summary>A dashboard's session secret (AUTH_SECRET) in tests that need one besides the connection-token key.</summary>
+    public const string DashboardSecret = "dashboard-auth-secret-0123456789-abcdefghijklmn";
+
+    public const string ConnectionTokenType = "liveupdates+jwt";
+    public const string Audience = "liveupdates";
 
     public static string Create(
         string userId = "42",
@@ -20,7 +30,10 @@ internal static class TestTokens
         DateTimeOffset? notBefore = null,
         IDictionary<string, object>? extraClaims = null,
         string userIdClaim = "sub",
-        bool includeExpiry = true)
+        bool includeExpiry = true,
+        string? type = ConnectionTokenType,
+        string? audience = Audience,
+        string? issuer = null)
     {
         var issued = (now ?? DateTimeOffset.UtcNow).UtcDateTime;
         var claims = new Dictionary<string, object>(StringComparer.Ordinal)
@@ -42,6 +55,9 @@ internal static class TestTokens
             IssuedAt = issued.AddMinutes(-1),
             NotBefore = (notBefore?.UtcDateTime) ?? issued.AddMinutes(-1),
             SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(secret)), SecurityAlgorithms.HmacSha256),
+            TokenType = type,
+            Audience = audience,
+            Issuer = issuer,
         };
         if (includeExpiry)
         {

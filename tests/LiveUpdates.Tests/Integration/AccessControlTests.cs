@@ -111,7 +111,7 @@ public sealed class AccessControlTests
     [Test]
     public void AnEventCategoryMappedToAnUnregisteredCategory_FailsStartUp_NamingTheEntry()
     {
-        var options = new LiveUpdatesOptions { AuthSecret = TestTokens.Secret };
+        var options = new LiveUpdatesOptions { ConnectionTokenKey = TestTokens.Secret };
         options.PermissionCategories["moderation"] = ["moderation.manage_config"];
         options.EventCategories["attachment-blocker"] = "moderaton";
 

@@ -65,7 +65,7 @@ public sealed class RefusalLogTests
     private static IEnumerable<TestCaseData> RefusedTokens()
     {
         yield return new TestCaseData(TestTokens.Create("42", ["1"], includeExpiry: false), LiveErrorCodes.TokenInvalid, "no exp claim").SetName("TokenWithoutExp_LogsMissingExp");
-        yield return new TestCaseData(TestTokens.Create("42", ["1"], secret: TestTokens.OtherSecret), LiveErrorCodes.TokenInvalid, "signed with another secret").SetName("TokenOfAnotherSecret_LogsTheWrongKey");
+        yield return new TestCaseData(TestTokens.Create("42", ["1"], secret: TestTokens.OtherSecret), LiveErrorCodes.TokenInvalid, "it was signed with another key").SetName("TokenOfAnotherSecret_LogsTheWrongKey");
         yield return new TestCaseData(TestTokens.Create("42", ["1"], now: DateTimeOffset.UtcNow.AddHours(-3)), LiveErrorCodes.TokenExpired, "it expired").SetName("ExpiredToken_LogsExpired");
         yield return new TestCaseData(TestTokens.Create("42", ["1"], notBefore: DateTimeOffset.UtcNow.AddHours(1)), LiveErrorCodes.TokenNotYetValid, "nbf is in the future").SetName("FutureToken_LogsNotYetValid");
         yield return new TestCaseData(TestTokens.Unsigned("42", ["1"]), LiveErrorCodes.TokenInvalid, "unsigned (alg: none)").SetName("UnsignedToken_LogsUnsigned");

@@ -60,15 +60,17 @@ public sealed class UserLimitsTests
     [Test]
     public async Task ANumericUserIdAbove2To53_IsRefusedAsTokenInvalid_ASmallOneIsKeptExactly()
     {
-        await using var server = await TestServer.StartAsync();
+        // Session tokens (HS256 with the dashboard's secret) may carry numeric ids; a connection token's sub must be a
+        // string (ConnectionTokenValidatorTests).
+        await using var server = await TestServer.StartAsync(o => (o.AuthSecret, o.AcceptSessionTokens) = (TestTokens.DashboardSecret, true));
         await using var rounded = await server.ConnectAsync();
         await rounded.ExpectAsync("connected");
-        await rounded.SendAsync(new { type = "auth", token = TestTokens.Create(extraClaims: new Dictionary<string, object> { ["sub"] = 1_234_567_890_123_456_789L }, guilds: [Guild]) });
+        await rounded.SendAsync(new { type = "auth", token = TestTokens.Create(extraClaims: new Dictionary<string, object> { ["sub"] = 1_234_567_890_123_456_789L }, guilds: [Guild], secret: TestTokens.DashboardSecret, type: null, audience: null) });
         await rounded.ExpectErrorAsync(LiveErrorCodes.TokenInvalid);
 
         await using var small = await server.ConnectAsync();
         await small.ExpectAsync("connected");
-        await small.SendAsync(new { type = "auth", token = TestTokens.Create(extraClaims: new Dictionary<string, object> { ["sub"] = 42L }, guilds: [Guild]) });
+        await small.SendAsync(new { type = "auth", token = TestTokens.Create(extraClaims: new Dictionary<string, object> { ["sub"] = 42L }, guilds: [Guild], secret: TestTokens.DashboardSecret, type: null, audience: null) });
         var authenticated = await small.ExpectAsync("authenticated");
         Assert.That(authenticated.GetProperty("data").GetProperty("userId").GetString(), Is.EqualTo("42"));
     }

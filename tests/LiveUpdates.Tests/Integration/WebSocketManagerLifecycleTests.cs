@@ -79,7 +79,7 @@ public sealed class WebSocketManagerLifecycleTests
     [Test]
     public async Task Broadcast_BeforeStartAndAfterStop_DoesNothing_ButStillRejectsBadArguments()
     {
-        var options = new LiveUpdatesOptions { Host = "127.0.0.1", Port = Ports.GetFree(), AuthSecret = TestTokens.Secret };
+        var options = new LiveUpdatesOptions { Host = "127.0.0.1", Port = Ports.GetFree(), ConnectionTokenKey = TestTokens.Secret };
         var manager = new WebSocketManager(options);
 
         Assert.DoesNotThrow(() => manager.Broadcast(GuildA, "moderation:config_updated", new { a = 1 }));
@@ -97,7 +97,7 @@ public sealed class WebSocketManagerLifecycleTests
     public async Task Start_PortInUse_ThrowsAMessageThatNamesThePortAndTheSetting()
     {
         await using var first = await TestServer.StartAsync();
-        var options = new LiveUpdatesOptions { Host = "127.0.0.1", Port = first.Options.Port, AuthSecret = TestTokens.Secret };
+        var options = new LiveUpdatesOptions { Host = "127.0.0.1", Port = first.Options.Port, ConnectionTokenKey = TestTokens.Secret };
         await using var second = new WebSocketManager(options);
 
         var ex = Assert.ThrowsAsync<InvalidOperationException>(() => second.StartAsync());
@@ -108,11 +108,11 @@ public sealed class WebSocketManagerLifecycleTests
     [Test]
     public void Constructor_InvalidOptions_ThrowsWithEveryProblem()
     {
-        var options = new LiveUpdatesOptions { Port = 0, AuthSecret = "short" };
+        var options = new LiveUpdatesOptions { Port = 0, ConnectionTokenKey = "short" };
 
         var ex = Assert.Throws<OptionsValidationException>(() => _ = new WebSocketManager(options));
 
-        Assert.That(ex!.Failures, Has.Some.Contains("LiveUpdates:Port").And.Some.Contains("AUTH_SECRET"));
+        Assert.That(ex!.Failures, Has.Some.Contains("LiveUpdates:Port").And.Some.Contains("LIVEUPDATES_TOKEN_KEY"));
     }
 
     [Test]

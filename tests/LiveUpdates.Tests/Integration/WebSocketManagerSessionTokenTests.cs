@@ -23,6 +23,7 @@ public sealed class WebSocketManagerSessionTokenTests
                 o =>
                 {
                     o.AuthSecret = expected.AuthSecret;
+                    o.AcceptSessionTokens = true;
                     o.AdditionalAuthSecrets = expected.AdditionalAuthSecrets;
                     o.SessionCookieNames = expected.SessionCookieNames;
                     o.UserIdClaim = expected.UserIdClaim;

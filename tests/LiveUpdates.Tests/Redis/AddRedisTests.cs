@@ -19,7 +19,7 @@ public sealed class AddRedisTests
     public void Host_RedisAddedWithoutAServer_FailsAtStartNamingTheSetting()
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret).AddRedis();
+        builder.Services.AddLiveUpdates(o => o.ConnectionTokenKey = TestTokens.Secret).AddRedis();
         ReplaceEnvironment(builder.Services, []);
         using var host = builder.Build();
 
@@ -33,7 +33,7 @@ public sealed class AddRedisTests
     public void Host_ABadKeyPrefix_FailsAtStartNamingTheSetting(string prefix, string setting)
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret).AddRedis(o =>
+        builder.Services.AddLiveUpdates(o => o.ConnectionTokenKey = TestTokens.Secret).AddRedis(o =>
         {
             o.Configuration = "127.0.0.1:6379";
             o.KeyPrefix = prefix;
@@ -56,7 +56,7 @@ public sealed class AddRedisTests
         var services = new ServiceCollection();
         services.AddLiveUpdates(o =>
         {
-            o.AuthSecret = TestTokens.Secret;
+            o.ConnectionTokenKey = TestTokens.Secret;
             o.HistoryCapacity = 77;
         }).AddRedis(configuration.GetSection("LiveUpdates:Redis"));
         ReplaceEnvironment(services, new() { ["REDIS_URL"] = "redis://env:6380" });
@@ -73,7 +73,7 @@ public sealed class AddRedisTests
         });
 
         var inCode = new ServiceCollection();
-        inCode.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret).AddRedis("code:6379");
+        inCode.AddLiveUpdates(o => o.ConnectionTokenKey = TestTokens.Secret).AddRedis("code:6379");
         ReplaceEnvironment(inCode, new() { ["REDIS_URL"] = "redis://env:6380" });
         await using var codeProvider = inCode.BuildServiceProvider();
         Assert.That(codeProvider.GetRequiredService<IOptions<RedisBrokerOptions>>().Value.Configuration, Is.EqualTo("code:6379"));
@@ -109,7 +109,7 @@ public sealed class AddRedisTests
         {
             o.Host = "127.0.0.1";
             o.Port = port;
-            o.AuthSecret = TestTokens.Secret;
+            o.ConnectionTokenKey = TestTokens.Secret;
         }).AddRedis(o =>
         {
             o.Configuration = redis.Configuration;

@@ -60,7 +60,7 @@ public sealed class RedisConfigurationTests
     public void Host_AMalformedRedisConfiguration_FailsAtStart_NamingTheSettingAndWhatIsWrong_WithoutThePassword(string configuration, string expected)
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret).AddRedis(o => o.Configuration = configuration);
+        builder.Services.AddLiveUpdates(o => o.ConnectionTokenKey = TestTokens.Secret).AddRedis(o => o.Configuration = configuration);
         using var host = builder.Build();
 
         var ex = Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());

@@ -148,7 +148,7 @@ public sealed class AspNetCoreTransportTests : TransportSpecification
     public async Task MapLiveUpdates_WithoutUseAspNetCore_ThrowsNamingTheCall()
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.Services.AddLiveUpdates(o => o.AuthSecret = TestTokens.Secret);
+        builder.Services.AddLiveUpdates(o => o.ConnectionTokenKey = TestTokens.Secret);
         await using var app = builder.Build();
 
         Assert.That(() => app.MapLiveUpdates("/live"), Throws.InvalidOperationException.With.Message.Contains("UseAspNetCore()"));
@@ -221,7 +221,7 @@ public sealed class AspNetCoreTransportTests : TransportSpecification
     [Test]
     public void Compression_OnTheHttpListener_IsRefusedNamingTheSetting()
     {
-        var options = new LiveUpdatesOptions { AuthSecret = TestTokens.Secret, EnableCompression = true };
+        var options = new LiveUpdatesOptions { ConnectionTokenKey = TestTokens.Secret, EnableCompression = true };
 
         Assert.That(() => new WebSocketManager(options), Throws.InstanceOf<OptionsValidationException>().With.Message.Contains("LiveUpdates:EnableCompression"));
     }

@@ -227,7 +227,7 @@ public sealed class ClientConnectionTests
 
         public static async Task<Server> StartAsync()
         {
-            var options = new LiveUpdatesOptions { AuthSecret = TestTokens.Secret };
+            var options = new LiveUpdatesOptions { ConnectionTokenKey = TestTokens.Secret };
             var time = TimeProvider.System;
             var metrics = new LiveUpdatesMetrics(() => (0, 0));
             var broker = new InMemoryBroker(options.HistoryCapacity, options.HistoryMaxAge, time);
@@ -236,7 +236,7 @@ public sealed class ClientConnectionTests
             var stopping = new CancellationTokenSource();
             var dispatcher = new Dispatcher(options, rooms, broker, accessPolicy, time, NullLogger<Dispatcher>.Instance, metrics, stopping.Token);
             var loggerFactory = TestServer.LoggerFactory ?? NullLoggerFactory.Instance;
-            var context = new ServerContext(options, new SessionTokenValidator(options, time), accessPolicy, time, loggerFactory, rooms, dispatcher, metrics, stopping);
+            var context = new ServerContext(options, new DefaultTokenValidator(options, time), accessPolicy, time, loggerFactory, rooms, dispatcher, metrics, stopping);
             await Wait.ForAsync(broker.StartAsync(dispatcher, CancellationToken.None), "broker start");
             return new Server(context, broker, dispatcher, metrics);
         }

@@ -6,13 +6,26 @@ namespace LiveUpdates.Tests.Unit;
 public sealed class LiveUpdatesOptionsValidatorTests
 {
     [Test]
-    public void Validate_Defaults_WithASecret_Succeed() =>
-        Assert.That(Validate(new LiveUpdatesOptions { AuthSecret = TestTokens.Secret }).Succeeded, Is.True);
+    public void Validate_Defaults_WithAConnectionTokenKey_Succeed() =>
+        Assert.That(Validate(new LiveUpdatesOptions { ConnectionTokenKey = TestTokens.Secret }).Succeeded, Is.True);
+
+    [Test]
+    public void Validate_SessionTokensOnly_WithAnAuthSecret_Succeed() =>
+        Assert.That(Validate(new LiveUpdatesOptions { AcceptSessionTokens = true, AuthSecret = TestTokens.DashboardSecret }).Succeeded, Is.True);
 
     private static IEnumerable<TestCaseData> Invalid()
     {
-        yield return Case(o => o.AuthSecret = null, "LiveUpdates:AuthSecret (environment variable AUTH_SECRET) is not set", "openssl rand -base64 32");
-        yield return Case(o => o.AuthSecret = "too-short", "is 9 bytes long; it must be at least 32 bytes");
+        yield return Case(o => o.ConnectionTokenKey = null, "LiveUpdates:ConnectionTokenKey (environment variable LIVEUPDATES_TOKEN_KEY) is not set", "openssl rand -base64 32");
+        yield return Case(o => (o.ConnectionTokenKey, o.AuthSecret) = (null, TestTokens.DashboardSecret), "AuthSecret alone no longer lets dashboards in", "set LiveUpdates:AcceptSessionTokens to true");
+        yield return Case(o => o.ConnectionTokenKey = "too-short", "LiveUpdates:ConnectionTokenKey (environment variable LIVEUPDATES_TOKEN_KEY) is 9 bytes long; it must be at least 32 bytes");
+        yield return Case(o => o.PreviousConnectionTokenKeys = ["short"], "LiveUpdates:PreviousConnectionTokenKeys:0 is shorter than 32 bytes");
+        yield return Case(o => o.PreviousConnectionTokenKeys = null!, "LiveUpdates:PreviousConnectionTokenKeys is null");
+        yield return Case(o => o.AuthSecret = TestTokens.Secret, "LiveUpdates:ConnectionTokenKey (or one of LiveUpdates:PreviousConnectionTokenKeys) equals the dashboard's AUTH_SECRET");
+        yield return Case(o => (o.PreviousConnectionTokenKeys, o.AdditionalAuthSecrets) = ([TestTokens.OtherSecret], [TestTokens.OtherSecret]), "equals the dashboard's AUTH_SECRET");
+        yield return Case(o => o.ConnectionTokenAudience = " ", "LiveUpdates:ConnectionTokenAudience is empty");
+        yield return Case(o => o.ConnectionTokenIssuer = "", "LiveUpdates:ConnectionTokenIssuer is blank");
+        yield return Case(o => o.AcceptSessionTokens = true, "LiveUpdates:AuthSecret (environment variable AUTH_SECRET) is not set, but LiveUpdates:AcceptSessionTokens is on");
+        yield return Case(o => (o.AcceptSessionTokens, o.AuthSecret) = (true, "too-short"), "LiveUpdates:AuthSecret (environment variable AUTH_SECRET) is 9 bytes long; it must be at least 32 bytes");
         yield return Case(o => o.Port = 0, "LiveUpdates:Port (environment variable WS_PORT) is 0; set a TCP port between 1 and 65535");
         yield return Case(o => o.Port = 70000, "LiveUpdates:Port (environment variable WS_PORT) is 70000");
         yield return Case(o => o.Host = "", "LiveUpdates:Host is ''");
@@ -36,7 +49,7 @@ public sealed class LiveUpdatesOptionsValidatorTests
     [TestCaseSource(nameof(Invalid))]
     public void Validate_Invalid_FailsWithAMessageThatNamesTheSetting(Action<LiveUpdatesOptions> change, string[] expected)
     {
-        var options = new LiveUpdatesOptions { AuthSecret = TestTokens.Secret };
+        var options = new LiveUpdatesOptions { ConnectionTokenKey = TestTokens.Secret };
         change(options);
 
         var result = Validate(options);
@@ -52,14 +65,17 @@ public sealed class LiveUpdatesOptionsValidatorTests
     public void Validate_RotationSecretsAndCustomCookieNames_Succeed() =>
         Assert.That(Validate(new LiveUpdatesOptions
         {
-            AuthSecret = TestTokens.Secret,
-            AdditionalAuthSecrets = [TestTokens.OtherSecret],
+            ConnectionTokenKey = TestTokens.Secret,
+            PreviousConnectionTokenKeys = [TestTokens.OtherSecret],
+            AcceptSessionTokens = true,
+            AuthSecret = TestTokens.DashboardSecret,
+            AdditionalAuthSecrets = ["another-dashboard-secret-0123456789-abcdefghij"],
             SessionCookieNames = ["my-dashboard.session-token"],
         }).Succeeded, Is.True);
 
     [Test]
     public void Validate_InfiniteIdleTimeout_TurnsTheCheckOff() =>
-        Assert.That(Validate(new LiveUpdatesOptions { AuthSecret = TestTokens.Secret, IdleTimeout = Timeout.InfiniteTimeSpan }).Succeeded, Is.True);
+        Assert.That(Validate(new LiveUpdatesOptions { ConnectionTokenKey = TestTokens.Secret, IdleTimeout = Timeout.InfiniteTimeSpan }).Succeeded, Is.True);
 
     private static Microsoft.Extensions.Options.ValidateOptionsResult Validate(LiveUpdatesOptions options) =>
         new LiveUpdatesOptionsValidator().Validate(null, options);

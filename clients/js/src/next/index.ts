@@ -1,6 +1,7 @@
 // @liveupdates/client/next: the server half of a Next.js dashboard, as route handlers (App Router, Web Request and
 // Response only: no browser code, no React, and no import of next or next-auth, whose getToken you hand in).
-//  - createLiveTokenRoute: GET /api/live-token, the token the browser authenticates its WebSocket with.
+//  - createLiveTokenRoute: GET /api/live-token, the connection token the browser authenticates its WebSocket with,
+//    minted here from the session (createConnectionToken, WebCrypto HS256 with LIVEUPDATES_TOKEN_KEY).
 //  - createGuildApiProxy: /api/guilds/[guildId]/[...path], the bot's HTTP API behind the session's guild check.
 
 /** next-auth's (v4) or Auth.js's (v5) `getToken` from "next-auth/jwt": the decoded session token, or its raw value. */
@@ -58,32 +59,116 @@ function json(status: number, body: unknown): Response {
   return Response.json(body, { status, headers: noStore });
 }
 
-export interface LiveTokenRouteOptions extends SessionTokenOptions {}
+/** The claims of a connection token the dashboard's server vouches for (docs/security.md defines the format). */
+export interface ConnectionTokenClaims {
+  /** The Discord user id (`sub`). */
+  userId: string;
+  /** The guilds the user may open (`guilds`), for a bot host without a member source. */
+  guilds?: readonly string[];
+}
+
+export interface ConnectionTokenOptions {
+  /**
+   * The LiveUpdates server's ConnectionTokenKey (at least 32 bytes), shared by this server and the bot host only —
+   * never the dashboard's AUTH_SECRET. Default: LIVEUPDATES_TOKEN_KEY.
+   */
+  connectionTokenKey?: string;
+  /** `aud`: the server's ConnectionTokenAudience. Default: LIVEUPDATES_TOKEN_AUDIENCE, else `"liveupdates"`. */
+  audience?: string;
+  /** `iss`, when the server checks ConnectionTokenIssuer. Default: LIVEUPDATES_TOKEN_ISSUER, else none. */
+  issuer?: string;
+  /** Lifetime in seconds; the client renews a quarter of it early (at most a minute). Default 300 (5 minutes). */
+  lifetimeSeconds?: number;
+  /** Seconds since the epoch. Default: `Date.now() / 1000`. */
+  now?: () => number;
+}
+
+const TOKEN_TYPE = "liveupdates+jwt";
+const MIN_KEY_BYTES = 32;
+const utf8 = new TextEncoder();
+
+function base64url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function connectionKey(options: ConnectionTokenOptions): string | undefined {
+  const key = options.connectionTokenKey ?? env().LIVEUPDATES_TOKEN_KEY;
+  return key ? key : undefined;
+}
 
 /**
- * `GET /api/live-token` for `<LiveUpdatesProvider getToken>`: `200 { token }` for a signed-in user, `401 { error }`
- * when signed out (JSON either way), `500 { error }` without a secret. The token is the connection token the bot's
- * LiveUpdates server accepts: today the session token itself (the raw JWE the bot host decrypts with the shared
- * secret), handed out only while the session is valid.
+ * Mints a connection token with WebCrypto (HS256): header `{ alg: "HS256", typ: "liveupdates+jwt" }`, claims `sub`,
+ * `aud`, `iss` (when given), `iat`, `exp` and `guilds` (when given). Throws without a key of at least 32 bytes.
+ */
+export async function createConnectionToken(claims: ConnectionTokenClaims, options: ConnectionTokenOptions = {}): Promise<string> {
+  const key = connectionKey(options);
+  if (!key || utf8.encode(key).length < MIN_KEY_BYTES) {
+    throw new Error("LIVEUPDATES_TOKEN_KEY is not set (or shorter than 32 bytes): set the bot host's ConnectionTokenKey here too");
+  }
+  const e = env();
+  const now = Math.floor(options.now ? options.now() : Date.now() / 1000);
+  const payload: Record<string, unknown> = { sub: claims.userId, aud: options.audience ?? e.LIVEUPDATES_TOKEN_AUDIENCE ?? "liveupdates" };
+  const issuer = options.issuer ?? e.LIVEUPDATES_TOKEN_ISSUER;
+  if (issuer) payload.iss = issuer;
+  payload.iat = now;
+  payload.exp = now + (options.lifetimeSeconds ?? 300);
+  if (claims.guilds) payload.guilds = [...claims.guilds];
+  const signingInput = `${base64url(utf8.encode(JSON.stringify({ alg: "HS256", typ: TOKEN_TYPE })))}.${base64url(utf8.encode(JSON.stringify(payload)))}`;
+  const cryptoKey = await globalThis.crypto.subtle.importKey("raw", utf8.encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const signature = new Uint8Array(await globalThis.crypto.subtle.sign("HMAC", cryptoKey, utf8.encode(signingInput)));
+  return `${signingInput}.${base64url(signature)}`;
+}
+
+export interface LiveTokenRouteOptions extends SessionTokenOptions, ConnectionTokenOptions {
+  /** Who is signed in. Default: readSession (the session token's discordId/sub and guilds). */
+  session?: (req: Request) => Promise<DashboardSession | null>;
+  /**
+   * Hand the page the raw session token instead of a connection token: the behaviour before connection tokens, for a
+   * bot host with AcceptSessionTokens on. It gives page scripts the whole session; migrate and leave it off.
+   */
+  forwardSessionToken?: boolean;
+}
+
+/**
+ * `GET /api/live-token` for `<LiveUpdatesProvider getToken>`: `200 { token, expiresAt }` for a signed-in user (a
+ * connection token minted from the session, valid `lifetimeSeconds`; `expiresAt` in ms since the epoch), `401 { error }`
+ * when signed out, `500 { error }` without a key (JSON either way, never cached). The provider calls it on every
+ * (re)connect and before the token expires, so a signed-out user loses the socket within one token lifetime.
  *
  * ```ts
  * // app/api/live-token/route.ts
  * import { getToken } from "next-auth/jwt";
  * import { createLiveTokenRoute } from "@liveupdates/client/next";
  * export const dynamic = "force-dynamic";
- * export const { GET } = createLiveTokenRoute({ getToken });
+ * export const { GET } = createLiveTokenRoute({ getToken }); // signs with LIVEUPDATES_TOKEN_KEY
  * ```
  */
 export function createLiveTokenRoute(options: LiveTokenRouteOptions): { GET(req: Request): Promise<Response> } {
   return {
     async GET(req: Request): Promise<Response> {
-      if (!tokenParams(options, req, false).secret) {
-        return json(500, { error: "AUTH_SECRET is not set: set the same value for this app and the bot host" });
+      if (options.forwardSessionToken) {
+        if (!tokenParams(options, req, false).secret) {
+          return json(500, { error: "AUTH_SECRET is not set: set the same value for this app and the bot host" });
+        }
+        const session = await options.getToken(tokenParams(options, req, false)); // only a session valid now
+        const token = session ? await options.getToken(tokenParams(options, req, true)) : null;
+        if (typeof token !== "string" || token === "") return json(401, { error: "not signed in" });
+        return json(200, { token });
       }
-      const session = await options.getToken(tokenParams(options, req, false)); // only a session valid now
-      const token = session ? await options.getToken(tokenParams(options, req, true)) : null;
-      if (typeof token !== "string" || token === "") return json(401, { error: "not signed in" });
-      return json(200, { token });
+      const key = connectionKey(options);
+      if (!key || utf8.encode(key).length < MIN_KEY_BYTES) {
+        return json(500, { error: "LIVEUPDATES_TOKEN_KEY is not set (or shorter than 32 bytes): set the bot host's ConnectionTokenKey here too" });
+      }
+      if (!options.session && !tokenParams(options, req, false).secret) {
+        return json(500, { error: "AUTH_SECRET is not set: the session cannot be read" });
+      }
+      const session = options.session ? await options.session(req) : await readSession(options, req);
+      if (!session || !session.userId) return json(401, { error: "not signed in" });
+      const token = await createConnectionToken({ userId: session.userId, guilds: session.guilds }, options);
+      const exp = JSON.parse(atob(token.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))).exp as number;
+      return json(200, { token, expiresAt: exp * 1000 });
     },
   };
 }

@@ -9,8 +9,8 @@ const GUILD_NAMES: Record<string, string> = { "123456789012345678": "Guild A", "
 
 export function LiveShell({ wsUrl, userName, guilds, children }: { wsUrl: string; userName: string; guilds: string[]; children: ReactNode }) {
   return (
-    // tokenUrl: the session token for the WebSocket from app/api/live-token, fresh on every (re)connect; a 401 once
-    // signed out fails the authentication and the client backs off.
+    // tokenUrl: a connection token for the WebSocket from app/api/live-token, fresh on every (re)connect and before each
+    // token expires (renewed on the same socket); a 401 once signed out fails the authentication and the client backs off.
     <LiveUpdatesProvider url={wsUrl} tokenUrl="/api/live-token">
       <header className="top">
         <Link href="/" className="brand">LiveUpdates</Link>

@@ -82,7 +82,8 @@ internal sealed partial class ClientConnection
 
             // Packing needs messages without raw newlines: compact JSON always is; indented payloads are not.
             _writer.Batch = batch && _server.Options.MaxBatchBytes > 0 && !_server.Options.SerializerOptions.WriteIndented;
-            _writer.EnqueueLocked(Control(ServerMessages.Authenticated(user.UserId, guilds, _writer.Batch)));
+            long? expiresInMs = user.ExpiresAt is { } expiresAt ? Math.Max(0, (long)(expiresAt - _server.TimeProvider.GetUtcNow()).TotalMilliseconds) : null;
+            _writer.EnqueueLocked(Control(ServerMessages.Authenticated(user.UserId, guilds, _writer.Batch, expiresInMs)));
         }
 
         Log.Authenticated(_logger, Id, user.UserId);

@@ -22,9 +22,13 @@ internal static class ServerMessages
             }
         });
 
-    /// <summary><c>authenticated</c>; <c>"batch": true</c> confirms that later frames may pack several messages (only when the client asked).</summary>
-    public static byte[] Authenticated(string userId, IReadOnlyList<string> guilds, bool batch = false) =>
-        EnvelopeSerializer.SerializeControl(ProtocolNames.Authenticated, null, (userId, guilds, batch), static (w, s) =>
+    /// <summary>
+    /// <c>authenticated</c>; <c>"batch": true</c> confirms that later frames may pack several messages (only when the client
+    /// asked); <c>expiresInMs</c>, when the token expires, is how long until it does, by this server's clock, so that a
+    /// client renews in time whatever its own clock says.
+    /// </summary>
+    public static byte[] Authenticated(string userId, IReadOnlyList<string> guilds, bool batch = false, long? expiresInMs = null) =>
+        EnvelopeSerializer.SerializeControl(ProtocolNames.Authenticated, null, (userId, guilds, batch, expiresInMs), static (w, s) =>
         {
             w.WriteString("userId", s.userId);
             w.WriteStartArray("guilds");
@@ -37,6 +41,11 @@ internal static class ServerMessages
             if (s.batch)
             {
                 w.WriteBoolean(ProtocolNames.Batch, true);
+            }
+
+            if (s.expiresInMs is { } expiresIn)
+            {
+                w.WriteNumber("expiresInMs", expiresIn);
             }
         });
 

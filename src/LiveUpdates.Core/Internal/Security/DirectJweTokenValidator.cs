@@ -14,7 +14,7 @@ namespace LiveUpdates.Internal.Security;
 /// JWK thumbprint. Its <c>decode</c> also accepts <c>A256GCM</c> with a 32-byte key from the same salt, and so does this.</item>
 /// </list>
 /// Every key is derived once, here, for every secret and cookie name. The payload is the JSON claims set, checked by
-/// <see cref="TokenClaims.Check"/>. Every refusal before the claims is <c>TOKEN_INVALID</c> for the client, whatever the reason; the reason goes to the log only.
+/// <see cref="TokenClaims.Check(JsonElement, LiveUpdatesOptions, DateTimeOffset)"/>. Every refusal before the claims is <c>TOKEN_INVALID</c> for the client, whatever the reason; the reason goes to the log only.
 /// </summary>
 internal sealed class DirectJweTokenValidator
 {

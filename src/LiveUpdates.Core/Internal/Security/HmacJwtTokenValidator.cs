@@ -9,10 +9,13 @@ using Microsoft.IdentityModel.Tokens;
 namespace LiveUpdates.Internal.Security;
 
 /// <summary>
-/// Accepts HS256 JWTs signed with <see cref="LiveUpdatesOptions.AuthSecret"/> or any of
-/// <see cref="LiveUpdatesOptions.AdditionalAuthSecrets"/> (the UTF-8 bytes of the secret are the key). IdentityModel checks the
-/// signature and algorithm; expiry and not-before are checked here against the <see cref="TimeProvider"/>,
-/// so that tests control the clock. Refusals carry stable codes and no detail.
+/// Checks HS256 JWTs against a set of keys (the UTF-8 bytes of each secret are a key), then hands the header and claims
+/// to a format's own check. Two formats use it: connection tokens (<see cref="ConnectionTokenValidator"/>, keys
+/// <see cref="LiveUpdatesOptions.ConnectionTokenKey"/> and <see cref="LiveUpdatesOptions.PreviousConnectionTokenKeys"/>)
+/// and, when <see cref="LiveUpdatesOptions.AcceptSessionTokens"/> is on, legacy HS256 session tokens signed with
+/// <see cref="LiveUpdatesOptions.AuthSecret"/> or any of <see cref="LiveUpdatesOptions.AdditionalAuthSecrets"/>.
+/// IdentityModel checks the signature and algorithm; everything else is checked by the format, against the
+/// <see cref="TimeProvider"/>, so that tests control the clock. Refusals carry stable codes and no detail.
 /// </summary>
 internal sealed class HmacJwtTokenValidator : ITokenValidator
 {
@@ -20,20 +23,34 @@ internal sealed class HmacJwtTokenValidator : ITokenValidator
     private readonly TokenValidationParameters _parameters;
     private readonly LiveUpdatesOptions _options;
     private readonly TimeProvider _timeProvider;
+    private readonly TokenValidationOutcome _wrongKey;
+    private readonly Func<JsonWebToken, JsonElement, DateTimeOffset, TokenValidationOutcome> _check;
 
+    /// <summary>The legacy HS256 session token: signed with the dashboard's secret, claims checked by <see cref="TokenClaims.Check(JsonElement, LiveUpdatesOptions, DateTimeOffset)"/>.</summary>
     public HmacJwtTokenValidator(LiveUpdatesOptions options, TimeProvider timeProvider)
+        : this(options, timeProvider, AuthSecrets.From(options), TokenOutcomes.WrongKey, (_, claims, now) => TokenClaims.Check(claims, options, now))
     {
-        var secrets = AuthSecrets.From(options);
+    }
+
+    public HmacJwtTokenValidator(
+        LiveUpdatesOptions options,
+        TimeProvider timeProvider,
+        IEnumerable<string> secrets,
+        TokenValidationOutcome wrongKey,
+        Func<JsonWebToken, JsonElement, DateTimeOffset, TokenValidationOutcome> check)
+    {
         _options = options;
+        _wrongKey = wrongKey;
+        _check = check;
 
         // One size rule for every token format: what fits in an inbound message (the handler's own cap is ~250 KB).
         _handler.MaximumTokenSizeInBytes = Math.Max(options.MaxInboundMessageBytes, 1);
         _timeProvider = timeProvider;
         _parameters = new TokenValidationParameters
         {
-            ValidateIssuer = false,
+            ValidateIssuer = false, // the format's check reads iss, aud and typ itself, after the signature
             ValidateAudience = false,
-            ValidateLifetime = false, // checked below with the TimeProvider
+            ValidateLifetime = false, // checked by the format with the TimeProvider
             RequireExpirationTime = false,
             RequireSignedTokens = true,
             ValidateIssuerSigningKey = true,
@@ -62,12 +79,12 @@ internal sealed class HmacJwtTokenValidator : ITokenValidator
         }
         catch (Exception ex) when (ex is ArgumentException or SecurityTokenException or FormatException)
         {
-            return Refusal(ex, token);
+            return Refusal(ex, token, _wrongKey);
         }
 
         if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt)
         {
-            return Refusal(result.Exception, token);
+            return Refusal(result.Exception, token, _wrongKey);
         }
 
         // Critical extensions we do not implement must be refused (RFC 7515 §4.1.11), as the JWE path does.
@@ -86,16 +103,16 @@ internal sealed class HmacJwtTokenValidator : ITokenValidator
             return TokenOutcomes.BadPayload;
         }
 
-        return TokenClaims.Check(claims, _options, _timeProvider.GetUtcNow());
+        return _check(jwt, claims, _timeProvider.GetUtcNow());
     }
 
     /// <summary>Names why IdentityModel refused the token, for the log; the client gets TOKEN_INVALID whatever it is.</summary>
-    private static TokenValidationOutcome Refusal(Exception? error, string token) => error switch
+    private static TokenValidationOutcome Refusal(Exception? error, string token, TokenValidationOutcome wrongKey) => error switch
     {
         SecurityTokenInvalidAlgorithmException => TokenOutcomes.WrongAlgorithm,
-        SecurityTokenSignatureKeyNotFoundException => TokenOutcomes.WrongKey,
+        SecurityTokenSignatureKeyNotFoundException => wrongKey,
         SecurityTokenInvalidSignatureException when token.EndsWith('.') => TokenOutcomes.Unsigned, // an empty signature segment
-        SecurityTokenInvalidSignatureException => TokenOutcomes.WrongKey,
+        SecurityTokenInvalidSignatureException => wrongKey,
         _ => TokenOutcomes.Unreadable,
     };
 

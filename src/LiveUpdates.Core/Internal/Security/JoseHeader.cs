@@ -3,16 +3,17 @@ using System.Text.Unicode;
 
 namespace LiveUpdates.Internal.Security;
 
-/// <summary>The protected header of a compact JWE, read once, with the parameters the validator acts on.</summary>
+/// <summary>The protected header of a compact JWE (or JWS), read once, with the parameters the validators act on.</summary>
 internal sealed class JoseHeader
 {
     private static readonly JsonDocumentOptions DocumentOptions = new() { AllowDuplicateProperties = false, MaxDepth = 8 };
 
-    private JoseHeader(string alg, string? enc, string? kid, bool hasExtensions, JsonElement root)
+    private JoseHeader(string alg, string? enc, string? kid, string? typ, bool hasExtensions, JsonElement root)
     {
         Alg = alg;
         Enc = enc;
         Kid = kid;
+        Typ = typ;
         HasUnsupportedParameters = hasExtensions;
         Root = root;
     }
@@ -25,6 +26,9 @@ internal sealed class JoseHeader
 
     /// <summary>Gets the key id (<c>kid</c>), or <see langword="null"/> when absent.</summary>
     public string? Kid { get; }
+
+    /// <summary>Gets the media type of the token (<c>typ</c>), or <see langword="null"/> when absent.</summary>
+    public string? Typ { get; }
 
     /// <summary>
     /// Gets a value indicating whether the header asks for something no session token uses: compression (<c>zip</c>)
@@ -57,13 +61,14 @@ internal sealed class JoseHeader
         if (root.ValueKind != JsonValueKind.Object
             || !TryGetString(root, "alg", required: true, out var alg)
             || !TryGetString(root, "enc", required: false, out var enc)
-            || !TryGetString(root, "kid", required: false, out var kid))
+            || !TryGetString(root, "kid", required: false, out var kid)
+            || !TryGetString(root, "typ", required: false, out var typ))
         {
             return false;
         }
 
         var unsupported = root.TryGetProperty("zip", out _) || root.TryGetProperty("crit", out _);
-        header = new JoseHeader(alg!, enc, kid, unsupported, root);
+        header = new JoseHeader(alg!, enc, kid, typ, unsupported, root);
         return true;
     }
 

@@ -3,7 +3,8 @@ using LiveUpdates.Security;
 namespace LiveUpdates.Internal.Security;
 
 /// <summary>
-/// The built-in <see cref="ITokenValidator"/>: accepts every dashboard token format, each checked with
+/// The dashboard's session tokens, which <see cref="DefaultTokenValidator"/> accepts only when
+/// <see cref="LiveUpdatesOptions.AcceptSessionTokens"/> is on: every dashboard token format, each checked with
 /// <see cref="LiveUpdatesOptions.AuthSecret"/> and every <see cref="LiveUpdatesOptions.AdditionalAuthSecrets"/> entry.
 /// The token's shape picks the format: three segments are a JWS (HS256, <see cref="HmacJwtTokenValidator"/>), five are
 /// a JWE (NextAuth v4 or Auth.js v5 session token, <see cref="DirectJweTokenValidator"/>, which reads the header once and

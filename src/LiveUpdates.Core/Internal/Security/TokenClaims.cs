@@ -7,7 +7,12 @@ namespace LiveUpdates.Internal.Security;
 /// <summary>Claim checks shared by every token format: lifetime with clock skew, and the user-id claim.</summary>
 internal static class TokenClaims
 {
-    public static TokenValidationOutcome Check(JsonElement claims, LiveUpdatesOptions options, DateTimeOffset now)
+    /// <summary>Checks a session token's claims: the user is in <see cref="LiveUpdatesOptions.UserIdClaim"/>.</summary>
+    public static TokenValidationOutcome Check(JsonElement claims, LiveUpdatesOptions options, DateTimeOffset now) =>
+        Check(claims, options, now, options.UserIdClaim);
+
+    /// <summary>Checks <c>exp</c> (required), <c>nbf</c> and <c>iat</c> with <see cref="LiveUpdatesOptions.ClockSkew"/>, and reads the user from <paramref name="userIdClaim"/>.</summary>
+    public static TokenValidationOutcome Check(JsonElement claims, LiveUpdatesOptions options, DateTimeOffset now, string userIdClaim)
     {
         DateTimeOffset? expiresAt = null;
         if (claims.TryGetProperty("exp", out var exp))
@@ -49,12 +54,12 @@ internal static class TokenClaims
             }
         }
 
-        if (claims.TryGetProperty(options.UserIdClaim, out var userClaim) && IsInexactId(userClaim))
+        if (claims.TryGetProperty(userIdClaim, out var userClaim) && IsInexactId(userClaim))
         {
             return TokenOutcomes.InexactUserId;
         }
 
-        var userId = ReadId(claims, options.UserIdClaim);
+        var userId = ReadId(claims, userIdClaim);
         if (string.IsNullOrEmpty(userId))
         {
             return TokenOutcomes.UserMissing;
@@ -130,6 +135,7 @@ internal static class TokenClaims
 internal static class TokenOutcomes
 {
     private const string InvalidMessage = "The token is invalid.";
+    private const string WrongAudienceMessage = "The token is not meant for this server.";
     private const string S = LiveUpdatesOptions.SectionName;
 
     public static readonly TokenValidationOutcome Missing = TokenValidationOutcome.Failure(LiveErrorCodes.TokenMissing, "The auth message carried no token.", "the auth message carried no token: the dashboard's token route returned nothing");
@@ -137,7 +143,14 @@ internal static class TokenOutcomes
     public static readonly TokenValidationOutcome NotYetValid = TokenValidationOutcome.Failure(LiveErrorCodes.TokenNotYetValid, "The token is not valid yet.", $"it is not valid yet: its nbf is in the future by more than {S}:ClockSkew (the dashboard's clock is ahead of the bot's)");
     public static readonly TokenValidationOutcome UserMissing = TokenValidationOutcome.Failure(LiveErrorCodes.TokenUserMissing, "The token does not name a user.", $"it has no user id in the claim named by {S}:UserIdClaim");
 
-    public static readonly TokenValidationOutcome NoExpiry = Invalid($"it has no exp claim; session tokens must expire (set an expiry where the token is made)");
+    public static readonly TokenValidationOutcome WrongAudience = TokenValidationOutcome.Failure(LiveErrorCodes.TokenWrongAudience, WrongAudienceMessage, $"it is a connection token for another audience: its aud does not name {S}:ConnectionTokenAudience");
+    public static readonly TokenValidationOutcome WrongIssuer = TokenValidationOutcome.Failure(LiveErrorCodes.TokenWrongAudience, WrongAudienceMessage, $"it is a connection token from another issuer: its iss is not {S}:ConnectionTokenIssuer");
+    public static readonly TokenValidationOutcome NotAConnectionToken = TokenValidationOutcome.Failure(LiveErrorCodes.TokenWrongAudience, WrongAudienceMessage, $"it is signed with {S}:ConnectionTokenKey but its header's typ is not '{ConnectionTokenValidator.TokenType}': a JWT made with this key for another purpose");
+    public static readonly TokenValidationOutcome SessionTokenRefused = TokenValidationOutcome.Failure(LiveErrorCodes.TokenWrongAudience, WrongAudienceMessage, $"it is a dashboard session token (JWE), and {S}:AcceptSessionTokens is off: the dashboard must send a connection token (see docs/security.md), or turn AcceptSessionTokens on");
+    public static readonly TokenValidationOutcome NoConnectionKey = Invalid($"it is a connection token, but {S}:ConnectionTokenKey is not set (only session tokens are accepted)");
+    public static readonly TokenValidationOutcome WrongConnectionKey = Invalid($"its signature matches neither {S}:ConnectionTokenKey nor any of {S}:PreviousConnectionTokenKeys: it was signed with another key (the dashboard's AUTH_SECRET, or a key rotated out)");
+    public static readonly TokenValidationOutcome SubNotAString = TokenValidationOutcome.Failure(LiveErrorCodes.TokenUserMissing, "The token does not name a user.", "its sub is not a JSON string (a connection token's user id must be one: ids above 2^53 written as numbers arrive rounded from JavaScript)");
+    public static readonly TokenValidationOutcome NoExpiry = Invalid($"it has no exp claim; tokens must expire (set an expiry where the token is made)");
     public static readonly TokenValidationOutcome BadTime = Invalid("its exp, nbf or iat is not a number of seconds");
     public static readonly TokenValidationOutcome WrongKey = Invalid($"its signature matches neither {S}:AuthSecret nor any of {S}:AdditionalAuthSecrets: it was signed with another secret");
     public static readonly TokenValidationOutcome Unsigned = Invalid("it is unsigned (alg: none)");
