@@ -51,6 +51,7 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
     // share: the connection and its events, the timer, health and the instruments.
     private readonly RedisOutbox _outbox;
     private readonly RedisFeeds _feeds;
+    private readonly PubSubMode _pubSub;
     private readonly Counter<long> _publishFailures;
     private ConnectionMultiplexer? _connection;
     private ITimer? _timer;
@@ -97,8 +98,9 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
         _publishFailures = _meter.CreateCounter<long>("liveupdates.redis.publish.failures", "{publication}", "Publications that could not be published at once, by reason: unreachable (not executed: kept and retried in order), retried (outcome unknown: sent again, published once), unknown (outcome still unknown after retries: replaced by a gap), outbox_full (dropped: recorded as a gap), stopped (still waiting when the broker stopped: never published).");
         var streamGaps = _meter.CreateCounter<long>("liveupdates.redis.stream.gaps", "{gap}", "Publications missing from what this instance received, by outcome: repaired (read back from the stream) or refetch (subscribers told to refetch).");
         var rotations = _meter.CreateCounter<long>("liveupdates.redis.stream.rotations", "{epoch}", "New epochs this instance started because Redis had lost acknowledged writes (an older snapshot, a failover to a replica that lagged).");
-        _feeds = new RedisFeeds(keys, capacity, maxAgeMs, metaKeepMs, options.PositionCheckInterval, RetryInterval, streamGaps, rotations, time, _logger, ReportError);
-        _outbox = new RedisOutbox(keys, capacity, maxAgeMs, metaKeepMs, options.OutboxCapacity, _publishFailures, time, _logger, ReportError, _feeds.AnchorOf, OnTopologyChanged);
+        _pubSub = new PubSubMode(options.ShardedPubSub);
+        _feeds = new RedisFeeds(keys, capacity, maxAgeMs, metaKeepMs, options.PositionCheckInterval, RetryInterval, streamGaps, rotations, time, _logger, ReportError, _pubSub);
+        _outbox = new RedisOutbox(keys, capacity, maxAgeMs, metaKeepMs, options.OutboxCapacity, _publishFailures, time, _logger, ReportError, _feeds.AnchorOf, OnTopologyChanged, _pubSub);
         _meter.CreateObservableGauge("liveupdates.redis.connected", () => _connection?.IsConnected == true ? 1 : 0, null, "1 while the broker is connected to Redis.");
         _meter.CreateObservableGauge("liveupdates.redis.outbox.length", () => _outbox.Count, "{publication}", "Publications waiting to be published.");
     }
@@ -122,12 +124,13 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
         connection.ConnectionRestored += OnConnectionRestored;
         connection.ConfigurationChanged += OnConfigurationChanged;
         _connection = connection;
+        _pubSub.TryDecide(connection); // or on the first command once a server answers
         _outbox.Start(connection);
         _feeds.Start(handler, connection);
         if (connection.IsConnected)
         {
             _lastError = string.Empty;
-            Log.Connected(_logger, _configuration.ToString(includePassword: false));
+            Log.Connected(_logger, _configuration.ToString(includePassword: false), _pubSub.IsSharded ? "sharded (SPUBLISH/SSUBSCRIBE)" : "classic (PUBLISH/SUBSCRIBE)");
         }
         else
         {
@@ -350,8 +353,8 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
     // Event ids 1-4, 13 and 16; the outbox logs 5-7 and 15, the feeds 8-12 and 14, with this same logger.
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "Redis broker connected ({Configuration})")]
-        public static partial void Connected(ILogger logger, string configuration);
+        [LoggerMessage(1, LogLevel.Information, "Redis broker connected ({Configuration}); pub/sub: {PubSub}")]
+        public static partial void Connected(ILogger logger, string configuration, string pubSub);
 
         [LoggerMessage(2, LogLevel.Warning, "Redis is unreachable at start-up ({Configuration}); the broker keeps trying, broadcasts wait in the outbox meanwhile")]
         public static partial void UnreachableAtStart(ILogger logger, string configuration);

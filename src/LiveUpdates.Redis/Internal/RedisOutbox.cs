@@ -38,6 +38,7 @@ internal sealed partial class RedisOutbox
     private readonly object _gate = new();
     private readonly Dictionary<string, GuildOutbox> _outboxes = new(StringComparer.Ordinal);
     private int _count;
+    private readonly PubSubMode _mode;
     private ConnectionMultiplexer? _connection;
     private IDatabase? _database;
     private volatile bool _held;
@@ -54,9 +55,11 @@ internal sealed partial class RedisOutbox
     /// <param name="reportError">Tells the broker the latest Redis error (its health shows it).</param>
     /// <param name="feedAnchor">What this instance delivered of a guild (its feed's anchor), if it follows the guild.</param>
     /// <param name="topologyChanged">Tells the broker a node answered that it is not a writable primary (the outbox is held by then).</param>
-    public RedisOutbox(RedisKeys keys, int historyCapacity, long maxAgeMs, long metaKeepMs, int capacity, Counter<long> publishFailures, TimeProvider time, ILogger logger, Action<string> reportError, Func<string, Anchor?> feedAnchor, Action<Exception> topologyChanged)
+    /// <param name="mode">Whether the channel messages are sharded (which publish script runs).</param>
+    public RedisOutbox(RedisKeys keys, int historyCapacity, long maxAgeMs, long metaKeepMs, int capacity, Counter<long> publishFailures, TimeProvider time, ILogger logger, Action<string> reportError, Func<string, Anchor?> feedAnchor, Action<Exception> topologyChanged, PubSubMode mode)
     {
         _keys = keys;
+        _mode = mode;
         _historyCapacity = historyCapacity;
         _maxAgeMs = maxAgeMs;
         _metaKeepMs = metaKeepMs;
@@ -253,7 +256,7 @@ internal sealed partial class RedisOutbox
             StreamPosition last;
             try
             {
-                var result = await _database!.ScriptEvaluateAsync(RedisScripts.Publish, [outbox.MetaKey, outbox.StreamKey, _keys.Batch(outbox.GuildId, batch[0].Id)], ArgumentsOf(outbox, batch)).ConfigureAwait(false);
+                var result = await _database!.ScriptEvaluateAsync(_mode.PublishScript(_connection!), [outbox.MetaKey, outbox.StreamKey, _keys.Batch(outbox.GuildId, batch[0].Id)], ArgumentsOf(outbox, batch)).ConfigureAwait(false);
                 var parts = (RedisResult[])result!;
                 last = new StreamPosition((long)parts[1], (string)parts[0]!);
                 if ((long)parts[2] != 0)

@@ -82,6 +82,26 @@ internal sealed class RedisCluster : IAsyncDisposable
     /// <summary>The node that owns <paramref name="slot"/> (slots as <c>--cluster create</c> split them over three primaries).</summary>
     public RedisServer NodeOfSlot(int slot) => Nodes[slot <= 5460 ? 0 : slot <= 10922 ? 1 : 2];
 
+    /// <summary>The hash slot of a key (<c>CLUSTER KEYSLOT</c>).</summary>
+    public async Task<int> SlotOfAsync(string key)
+    {
+        var reply = await Nodes[0].CommandAsync("CLUSTER", "KEYSLOT", key);
+        return int.Parse(reply.AsSpan(1).Trim(), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>A guild id (a snowflake) whose <c>{guildId}</c> hash tag falls on node <paramref name="node"/>, different for each <paramref name="nth"/>.</summary>
+    public async Task<string> GuildOnNodeAsync(int node, int nth = 0)
+    {
+        for (long candidate = 100000000000000000 + (nth * 1000); ; candidate++)
+        {
+            var id = candidate.ToString(CultureInfo.InvariantCulture);
+            if (NodeOfSlot(await SlotOfAsync("{" + id + "}")) == Nodes[node])
+            {
+                return id;
+            }
+        }
+    }
+
     /// <summary>Waits until every node answers <c>cluster_state:ok</c>.</summary>
     public async Task WaitUntilOkAsync(TimeSpan timeout)
     {
