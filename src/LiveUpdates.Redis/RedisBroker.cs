@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using System.Globalization;
+using System.Net;
 using LiveUpdates.Brokers;
 using LiveUpdates.Redis.Internal;
 using Microsoft.Extensions.Logging;
@@ -52,6 +53,7 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
     private readonly RedisOutbox _outbox;
     private readonly RedisFeeds _feeds;
     private readonly PubSubMode _pubSub;
+    private readonly RedisKeys _keys;
     private readonly Counter<long> _publishFailures;
     private ConnectionMultiplexer? _connection;
     private ITimer? _timer;
@@ -81,7 +83,7 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
 
         _options = options;
         _configuration = configuration!;
-        var keys = new RedisKeys(options.KeyPrefix);
+        var keys = _keys = new RedisKeys(options.KeyPrefix);
         var capacity = options.HistoryCapacity ?? 256;
         var maxAgeMs = (long)(options.HistoryMaxAge ?? RedisBrokerOptionsValidation.DefaultHistoryMaxAge).TotalMilliseconds;
 
@@ -230,10 +232,8 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
         {
             VerifyThenResume();
         }
-        else
-        {
-            _outbox.Kick();
-        }
+
+        _outbox.Kick(); // nothing while every guild is held; the guilds not held when only a cluster node's are
 
         _feeds.CheckPositionsIfDue();
     }
@@ -242,24 +242,55 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
     {
         _lastError = $"{e.FailureType}: {e.Exception?.Message}";
         Log.ConnectionLost(_logger, e.ConnectionType, e.EndPoint?.ToString() ?? "?", e.FailureType, e.Exception?.Message ?? string.Empty);
-        _outbox.Hold(); // until every followed guild was checked against the stream again (Redis may have lost writes)
-        _feeds.MarkAllStale();
+        HoldAndMarkStale(e.EndPoint); // until the guilds were checked against the stream again (Redis may have lost writes)
     }
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {
         Log.ConnectionRestored(_logger, e.ConnectionType, e.EndPoint?.ToString() ?? "?");
-        _outbox.Hold();
-        _feeds.MarkAllStale(); // messages published while a connection was down were not received: check every guild
+        HoldAndMarkStale(e.EndPoint); // messages published while a connection was down were not received: check its guilds
         VerifyThenResume();
     }
 
     private void OnConfigurationChanged(object? sender, EndPointEventArgs e)
     {
         // A role changed (a failover): the new primary may lack writes the old one acknowledged.
-        _outbox.Hold();
-        _feeds.MarkAllStale();
+        HoldAndMarkStale(e.EndPoint);
         VerifyThenResume();
+    }
+
+    /// <summary>
+    /// Holds publishing and marks the feeds stale (checked again before publishing resumes): on a Redis Cluster, only
+    /// the guilds whose slots <paramref name="endPoint"/> serves, so the guilds of the other nodes keep flowing;
+    /// otherwise (one server, Sentinel, a node not known) every guild.
+    /// </summary>
+    private void HoldAndMarkStale(EndPoint? endPoint)
+    {
+        if (GuildsServedBy(endPoint) is { } guilds)
+        {
+            _outbox.Hold(guilds);
+            _feeds.MarkStale(guilds);
+        }
+        else
+        {
+            _outbox.Hold();
+            _feeds.MarkAllStale();
+        }
+    }
+
+    /// <summary>On a Redis Cluster, whether a guild's slot is served by <paramref name="endPoint"/> (or by no known node); <see langword="null"/> when not a cluster.</summary>
+    private Func<string, bool>? GuildsServedBy(EndPoint? endPoint)
+    {
+        if (endPoint is null || _connection is not { } connection)
+        {
+            return null;
+        }
+
+        var node = endPoint.ToString();
+        var cluster = connection.GetServers().Where(s => s.IsConnected && s.ServerType == ServerType.Cluster).Select(s => s.ClusterConfiguration).FirstOrDefault(c => c is not null);
+        return cluster is null
+            ? null
+            : guild => cluster.GetBySlot(connection.GetHashSlot(_keys.Meta(guild))) is not { } owner || owner.EndPoint?.ToString() == node;
     }
 
     /// <summary>A node answered READONLY or MASTERDOWN (the outbox holds already): re-read the roles now, not at the next periodic check.</summary>

@@ -280,6 +280,19 @@ internal sealed partial class RedisFeeds
         }
     }
 
+    /// <summary>Marks the feeds of the guilds <paramref name="guilds"/> selects as possibly behind (a Redis Cluster node that serves them failed or came back).</summary>
+    /// <param name="guilds">Whether a guild is concerned.</param>
+    public void MarkStale(Func<string, bool> guilds)
+    {
+        lock (_gate)
+        {
+            foreach (var feed in _feeds.Values)
+            {
+                feed.Stale |= guilds(feed.GuildId);
+            }
+        }
+    }
+
     /// <summary>On the broker's timer: checks the stale feeds, or all of them once a <see cref="RedisBrokerOptions.PositionCheckInterval"/> has passed, if no check is running and Redis is connected.</summary>
     public void CheckPositionsIfDue()
     {

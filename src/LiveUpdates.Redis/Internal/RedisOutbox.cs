@@ -39,6 +39,7 @@ internal sealed partial class RedisOutbox
     private readonly Dictionary<string, GuildOutbox> _outboxes = new(StringComparer.Ordinal);
     private int _count;
     private readonly PubSubMode _mode;
+    private volatile Func<string, bool>? _heldGuilds;
     private ConnectionMultiplexer? _connection;
     private IDatabase? _database;
     private volatile bool _held;
@@ -76,8 +77,8 @@ internal sealed partial class RedisOutbox
     /// <summary>Gets how many publications wait (gaps the outbox added included).</summary>
     public int Count => Volatile.Read(ref _count);
 
-    /// <summary>Gets a value indicating whether publishing is held (see <see cref="Hold"/>).</summary>
-    public bool Held => _held;
+    /// <summary>Gets a value indicating whether publishing is held, for every guild or some (see <see cref="Hold()"/>).</summary>
+    public bool Held => _held || _heldGuilds is not null;
 
     /// <summary>
     /// Holds publishing (publications queue) until <see cref="Resume"/>: the connection was lost or the topology
@@ -86,9 +87,24 @@ internal sealed partial class RedisOutbox
     /// </summary>
     public void Hold() => _held = true;
 
-    /// <summary>Ends a <see cref="Hold"/> and starts sending what waits.</summary>
+    /// <summary>
+    /// Holds publishing for the guilds <paramref name="guilds"/> selects only (a Redis Cluster node failed or came back:
+    /// the guilds whose slots it serves), until <see cref="Resume"/>; the other guilds keep publishing.
+    /// </summary>
+    /// <param name="guilds">Whether a guild is held; called with no lock of the outbox's held, on any thread.</param>
+    public void Hold(Func<string, bool> guilds)
+    {
+        lock (_gate)
+        {
+            var previous = _heldGuilds;
+            _heldGuilds = previous is null ? guilds : g => previous(g) || guilds(g);
+        }
+    }
+
+    /// <summary>Ends a <see cref="Hold()"/> (and every <see cref="Hold(Func{string, bool})"/>) and starts sending what waits.</summary>
     public void Resume()
     {
+        _heldGuilds = null;
         _held = false;
         Kick();
     }
@@ -138,7 +154,7 @@ internal sealed partial class RedisOutbox
 
             outbox.Queue.AddLast(pending);
             _count++;
-            if (outbox.InFlight || outbox.Blocked || _held)
+            if (outbox.InFlight || outbox.Blocked || IsHeld(outbox.GuildId))
             {
                 return new ValueTask<StreamPosition>(pending.Completion.Task);
             }
@@ -170,7 +186,7 @@ internal sealed partial class RedisOutbox
                     continue;
                 }
 
-                if (!outbox.InFlight && outbox.Queue.Count > 0)
+                if (!outbox.InFlight && outbox.Queue.Count > 0 && !IsHeld(outbox.GuildId))
                 {
                     outbox.Blocked = false;
                     outbox.InFlight = true;
@@ -206,6 +222,8 @@ internal sealed partial class RedisOutbox
         }
     }
 
+    private bool IsHeld(string guildId) => _held || _heldGuilds?.Invoke(guildId) == true;
+
     private GuildOutbox GetOutboxLocked(string guildId)
     {
         if (!_outboxes.TryGetValue(guildId, out var outbox))
@@ -233,7 +251,7 @@ internal sealed partial class RedisOutbox
                     return;
                 }
 
-                if (_held || _connection?.IsConnected != true)
+                if (IsHeld(outbox.GuildId) || _connection?.IsConnected != true)
                 {
                     outbox.InFlight = false;
                     outbox.Blocked = true; // the retry timer, or the reconnect, starts it again
