@@ -91,7 +91,7 @@ internal sealed partial class RedisOutbox
     /// Holds publishing for the guilds <paramref name="guilds"/> selects only (a Redis Cluster node failed or came back:
     /// the guilds whose slots it serves), until <see cref="Resume"/>; the other guilds keep publishing.
     /// </summary>
-    /// <param name="guilds">Whether a guild is held; called with no lock of the outbox's held, on any thread.</param>
+    /// <param name="guilds">Whether a guild is held; called under the outbox's lock, on any thread (it must not call back into the outbox).</param>
     public void Hold(Func<string, bool> guilds)
     {
         lock (_gate)
