@@ -29,7 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-API_PORT=3001 WS_PORT=3002 dotnet "$dll" & pids+=($!)
-API_PORT=3011 WS_PORT=3012 dotnet "$dll" & pids+=($!)
+DOTNET_ENVIRONMENT=Development API_PORT=3001 WS_PORT=3002 dotnet "$dll" & pids+=($!)
+DOTNET_ENVIRONMENT=Development API_PORT=3011 WS_PORT=3012 dotnet "$dll" & pids+=($!)
 echo "instance A: http://127.0.0.1:3001   instance B: http://127.0.0.1:3011   (Redis $REDIS_URL)"
 wait

@@ -38,11 +38,12 @@ var Status = Object.freeze({
   Live: "live",
   /** The connection dropped (or never came up); a new attempt is scheduled or running. */
   Reconnecting: "reconnecting",
-  /** close() was called. */
+  /** close() was called, or the server ended the user's session for good (close 4001 USER_DISCONNECTED: signed out or blocked). */
   Closed: "closed"
 });
 var REAUTH_ON_SOCKET = /* @__PURE__ */ new Set(["TOKEN_EXPIRED", "AUTH_REQUIRED"]);
-var ABANDON_SOCKET = /* @__PURE__ */ new Set(["TOKEN_MISSING", "TOKEN_INVALID", "TOKEN_NOT_YET_VALID", "TOKEN_USER_MISSING", "AUTH_TIMEOUT", "TOO_MANY_AUTH_ATTEMPTS"]);
+var ABANDON_SOCKET = /* @__PURE__ */ new Set(["TOKEN_MISSING", "TOKEN_INVALID", "TOKEN_NOT_YET_VALID", "TOKEN_USER_MISSING", "AUTH_TIMEOUT", "TOO_MANY_AUTH_ATTEMPTS", "TOO_MANY_CONNECTIONS"]);
+var USER_DISCONNECTED = 4001;
 var DEFAULT_PING_INTERVAL_MS = 2e4;
 var Connection = class {
   _o;
@@ -151,7 +152,10 @@ var Connection = class {
       if (current()) this._receive(e?.data, socket, current);
     };
     socket.onclose = (e) => {
-      if (current()) this._dropped(`closed ${e?.code ?? ""} ${e?.reason ?? ""}`.trim());
+      if (!current()) return;
+      const why = `closed ${e?.code ?? ""} ${e?.reason ?? ""}`.trim();
+      if (e?.code === USER_DISCONNECTED) this._ended(why);
+      else this._dropped(why);
     };
     socket.onerror = () => {
     };
@@ -250,6 +254,18 @@ var Connection = class {
     } catch {
     }
     this._dropped(why);
+  }
+  /** The server ended the session for good: like stop(), without a reconnect. */
+  _ended(why) {
+    this._debug(`connection ended by the server: ${why}`);
+    this._teardown();
+    this._events.lost();
+    this._closed = true;
+    this._started = false;
+    this._unlisten?.();
+    this._unlisten = null;
+    this._cancel("_reconnectTimer");
+    this._setStatus(Status.Closed);
   }
   _dropped(why) {
     this._debug(`connection lost: ${why}`);

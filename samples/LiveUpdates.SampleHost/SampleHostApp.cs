@@ -82,7 +82,9 @@ public static class SampleHostApp
             liveUpdates.AddRedis(builder.Configuration.GetSection($"{LiveUpdatesOptions.SectionName}:Redis"));
         }
 
+        builder.Services.AddSingleton<SampleMemberCache>();
         builder.Services.AddSingleton<IGuildMemberSource, TokenGuildsMemberSource>(); // → the dashboard permission model
+        builder.Services.AddSingleton<MemberEventsSimulator>();
 
         builder.Services.TryAddSingleton<SampleDatabase>();
         builder.Services.AddSingleton<ModerationConfigService>();
@@ -114,7 +116,10 @@ public static class SampleHostApp
         app.MapModerationApi();
         app.MapModmailApi();
         app.MapTagsApi();
-        app.MapDevApi();
+        if (app.Environment.IsDevelopment())
+        {
+            app.MapDevApi(); // the development token and the simulated member events: never in a deployment
+        }
         if (!app.Configuration.GetValue("SampleHost:Quiet", false))
         {
             app.Lifetime.ApplicationStarted.Register(() => PrintBanner(app, generated ? secret : null));
@@ -130,8 +135,15 @@ public static class SampleHostApp
         var port = options.Port;
         var secret = options.AuthSecret!;
         var generated = string.Equals(secret, generatedSecret, StringComparison.Ordinal);
-        var token = DevelopmentTokens.Create(secret, DevUserId, DevGuildIds, TimeSpan.FromHours(24));
         var api = app.Urls.FirstOrDefault() ?? "http://127.0.0.1:3001";
+        if (!app.Environment.IsDevelopment())
+        {
+            // A deployment prints no token and serves none: dashboards mint their own.
+            Console.WriteLine($"LiveUpdates sample host ({app.Environment.EnvironmentName}): API {api}, WebSocket port {port}. No development token or /dev routes outside Development.");
+            return;
+        }
+
+        var token = DevelopmentTokens.Create(secret, DevUserId, DevGuildIds, TimeSpan.FromHours(24));
         Console.WriteLine($$"""
 
             ── LiveUpdates sample host ─────────────────────────────────────────────
@@ -155,6 +167,9 @@ public static class SampleHostApp
                curl -X PUT {{api}}/api/guilds/{{DevGuildId}}/moderation/config \
                  -H 'Content-Type: application/json' -d '{"automod":true,"_dashboardUserId":"{{DevUserId}}"}'
                The console logs the moderation:config_updated event.
+            3) Be the bot removing the dev user from guild A (the page shows FORBIDDEN at once), then signing them out:
+               curl -X POST {{api}}/dev/members/{{DevGuildId}}/{{DevUserId}}/remove     (…/restore undoes it)
+               curl -X POST {{api}}/dev/users/{{DevUserId}}/sign-out                    (close 4001: the page stops, no reconnect)
             ────────────────────────────────────────────────────────────────────────
 
             """);

@@ -48,6 +48,42 @@ public static class Broadcast
     public static void ToGuild(ulong guildId, string eventName, object? data = null) =>
         ToGuild(guildId.ToString(System.Globalization.CultureInfo.InvariantCulture), eventName, data);
 
+    /// <summary>
+    /// Broadcasts an event and completes with its position once the broker has it (see
+    /// <see cref="IBroadcaster.BroadcastAsync(string, string, object?, CancellationToken)"/>); unlike
+    /// <see cref="ToGuild(string, string, object?)"/>, it fails when no broadcaster is set, since the caller must know.
+    /// </summary>
+    /// <param name="guildId">A Discord guild id (1 to 20 ASCII digits).</param>
+    /// <param name="eventName">An event name <c>&lt;plugin&gt;:&lt;action&gt;</c>.</param>
+    /// <param name="data">The payload; <see langword="null"/> sends <c>{}</c>.</param>
+    /// <param name="cancellationToken">Stops waiting for the position (the event is still published).</param>
+    /// <returns>The event's position in the guild's stream; a task that fails with <see cref="InvalidOperationException"/> when no broadcaster is set.</returns>
+    /// <exception cref="ArgumentException">The guild id or event name is malformed.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the guild id's type (string or ulong), never in which arguments may be left out.")]
+    public static Task<Brokers.StreamPosition> ToGuildAsync(string guildId, string eventName, object? data = null, CancellationToken cancellationToken = default)
+    {
+        var current = Volatile.Read(ref s_current);
+        if (current is null)
+        {
+            LiveNames.ThrowIfInvalidGuildId(guildId);
+            LiveNames.ThrowIfInvalidEventName(eventName);
+            return Task.FromException<Brokers.StreamPosition>(new InvalidOperationException("No LiveUpdates server is running in this process (Broadcast has no broadcaster): the event was not published."));
+        }
+
+        return current.BroadcastAsync(guildId, eventName, data, cancellationToken);
+    }
+
+    /// <summary>Broadcasts an event and completes with its position once the broker has it; see <see cref="ToGuildAsync(string, string, object?, CancellationToken)"/>.</summary>
+    /// <param name="guildId">A Discord guild id (<c>guild.Id</c>).</param>
+    /// <param name="eventName">An event name <c>&lt;plugin&gt;:&lt;action&gt;</c>.</param>
+    /// <param name="data">The payload; <see langword="null"/> sends <c>{}</c>.</param>
+    /// <param name="cancellationToken">Stops waiting for the position (the event is still published).</param>
+    /// <returns>The event's position in the guild's stream.</returns>
+    /// <exception cref="ArgumentException">The event name is malformed.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the guild id's type (string or ulong), never in which arguments may be left out.")]
+    public static Task<Brokers.StreamPosition> ToGuildAsync(ulong guildId, string eventName, object? data = null, CancellationToken cancellationToken = default) =>
+        ToGuildAsync(guildId.ToString(System.Globalization.CultureInfo.InvariantCulture), eventName, data, cancellationToken);
+
     /// <summary>Sets (or, with <see langword="null"/>, clears) the broadcaster behind the facade.</summary>
     /// <param name="broadcaster">The broadcaster, usually the running <see cref="WebSocketManager"/>.</param>
     public static void SetBroadcaster(IBroadcaster? broadcaster) => Volatile.Write(ref s_current, broadcaster);

@@ -60,6 +60,12 @@ public static class LiveErrorCodes
     /// </summary>
     public const string SessionChanged = "SESSION_CHANGED";
 
+    /// <summary>
+    /// An <c>auth</c> would give its user more than <see cref="LiveUpdatesOptions.MaxConnectionsPerUser"/> connections on
+    /// this server; the server closes with 1008 <c>TOO_MANY_CONNECTIONS</c>. The user's other connections stay open.
+    /// </summary>
+    public const string TooManyConnections = "TOO_MANY_CONNECTIONS";
+
     /// <summary>An inbound message exceeded <see cref="LiveUpdatesOptions.MaxInboundMessageBytes"/>; the server closes with 1009.</summary>
     public const string MessageTooLarge = "MESSAGE_TOO_LARGE";
 

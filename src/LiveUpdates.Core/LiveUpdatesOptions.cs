@@ -213,7 +213,18 @@ public sealed class LiveUpdatesOptions
     /// reverse proxy list the proxy in <see cref="TrustedProxies"/>, or every client counts as the proxy's address.
     /// </summary>
     /// <value>Default: 100.</value>
+    /// <remarks>IPv6 addresses count by their /64 prefix (one customer's allocation: a client that owns a /64 cannot
+    /// multiply the limit by changing the host part); IPv4 addresses, and IPv4 mapped into IPv6, count one by one.</remarks>
     public int MaxConnectionsPerAddress { get; set; } = 100;
+
+    /// <summary>
+    /// Gets or sets how many authenticated connections one user may hold on this server instance at once. One more
+    /// <c>auth</c> as that user gets <see cref="LiveErrorCodes.TooManyConnections"/> and close 1008
+    /// <c>TOO_MANY_CONNECTIONS</c>; the user's open connections are untouched. A re-auth as the same user on the same
+    /// socket takes no second slot.
+    /// </summary>
+    /// <value>Default: 20 (a moderator's tabs across a few devices, with room for reconnects that overlap the old socket's close).</value>
+    public int MaxConnectionsPerUser { get; set; } = 20;
 
     /// <summary>Gets the addresses of reverse proxies whose <c>X-Forwarded-For</c> header names the client's address (the last entry is used).</summary>
     /// <value>Default: empty.</value>
@@ -225,7 +236,7 @@ public sealed class LiveUpdatesOptions
 
     /// <summary>
     /// Gets or sets how long re-checking a guild's open subscriptions after a permission change may hold back
-    /// further broadcasts. Checks still running after it apply when they finish.
+    /// that guild's further broadcasts (other guilds are not held). Checks still running after it apply when they finish.
     /// </summary>
     /// <value>Default: 10 seconds.</value>
     public TimeSpan AccessCheckTimeout { get; set; } = TimeSpan.FromSeconds(10);

@@ -110,6 +110,7 @@ public sealed class LiveUpdatesOptionsValidator : IValidateOptions<LiveUpdatesOp
         AtLeast(errors, nameof(o.MaxGuildsPerClient), o.MaxGuildsPerClient, 1);
         AtLeast(errors, nameof(o.MaxConnections), o.MaxConnections, 1);
         AtLeast(errors, nameof(o.MaxConnectionsPerAddress), o.MaxConnectionsPerAddress, 1);
+        AtLeast(errors, nameof(o.MaxConnectionsPerUser), o.MaxConnectionsPerUser, 1);
         Positive(errors, nameof(o.HandshakeTimeout), o.HandshakeTimeout);
         Positive(errors, nameof(o.AccessCheckTimeout), o.AccessCheckTimeout);
         foreach (var origin in o.AllowedOrigins)

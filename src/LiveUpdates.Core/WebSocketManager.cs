@@ -86,6 +86,7 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
         var accessPolicy = guildAccessPolicy ?? new TokenClaimGuildAccessPolicy(options);
         var stopping = new CancellationTokenSource();
         _dispatcher = new Dispatcher(options, rooms, _broker, accessPolicy, _time, loggerFactory.CreateLogger<Dispatcher>(), _metrics, stopping.Token);
+        _dispatcher.ControlReceived = OnControlMessage;
         _server = new ServerContext(
             options,
             tokenValidator ?? new SessionTokenValidator(options, _time),
@@ -131,6 +132,7 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
         {
             _listener?.Bind();
             await _broker.StartAsync(_dispatcher, cancellationToken).ConfigureAwait(false);
+            await WatchControlStreamAsync(cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -145,34 +147,6 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
         Volatile.Write(ref _state, Running);
         StartupSummary.Log(_logger, _options, _listener?.Hosts, _server.AccessPolicy, _broker);
     }
-
-    /// <inheritdoc/>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the guild id's type (string or ulong), never in which arguments may be left out.")]
-    public void Broadcast(string guildId, string eventName, object? data = null)
-    {
-        LiveNames.ThrowIfInvalidGuildId(guildId);
-        LiveNames.ThrowIfInvalidEventName(eventName);
-        if (Volatile.Read(ref _state) != Running)
-        {
-            Log.NotRunning(_logger, eventName, guildId);
-            return;
-        }
-
-        var payload = EnvelopeSerializer.SerializeData(eventName, data, _options.SerializerOptions);
-        _metrics.EventsBroadcast.Add(1);
-        _dispatcher.Post(BrokerMessage.Event(guildId, eventName, payload, _time.GetUtcNow().ToUnixTimeMilliseconds()));
-    }
-
-    /// <inheritdoc/>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the guild id's type (string or ulong), never in which arguments may be left out.")]
-    public void Broadcast(ulong guildId, string eventName, object? data = null) =>
-        Broadcast(guildId.ToString(CultureInfo.InvariantCulture), eventName, data);
-
-    /// <inheritdoc/>
-    public IRoomEmitter To(string room) => new RoomEmitter(this, LiveNames.GuildIdFromRoom(room));
-
-    /// <inheritdoc/>
-    public IRoomEmitter To(ulong guildId) => new RoomEmitter(this, guildId.ToString(CultureInfo.InvariantCulture));
 
     /// <summary>
     /// Stops the server: every client gets close status 1001 (going away), clients that do not answer within
@@ -444,11 +418,6 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
             Volatile.Write(ref _state, Stopped);
             Log.Stopped(_logger, aborted);
         }
-    }
-
-    private sealed class RoomEmitter(WebSocketManager manager, string guildId) : IRoomEmitter
-    {
-        public void Emit(string eventName, object? data = null) => manager.Broadcast(guildId, eventName, data);
     }
 
     private static partial class Log

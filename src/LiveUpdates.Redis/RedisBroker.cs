@@ -358,9 +358,11 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
         var started = _time.GetTimestamp();
         while (_outbox.Count > 0 && _time.GetElapsedTime(started) < timeout && !cancellationToken.IsCancellationRequested)
         {
-            if (_outbox.Held)
+            if (_outbox.Held && _connection?.IsConnected == true)
             {
-                await VerifyThenResumeAsync().ConfigureAwait(false);
+                // The feeds no longer check (stopping), so no hold waits for them: the publish script's own anchor
+                // check still starts a new epoch over lost writes, and a READONLY reply holds again.
+                _outbox.Resume();
             }
 
             _outbox.Kick();

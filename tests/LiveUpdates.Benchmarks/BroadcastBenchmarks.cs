@@ -45,6 +45,7 @@ public class BroadcastBenchmarks
             IdleTimeout = Timeout.InfiniteTimeSpan,
             MaxConnections = 20_000,
             MaxConnectionsPerAddress = 20_000,
+            MaxConnectionsPerUser = 20_000,
         });
         _server.StartAsync().GetAwaiter().GetResult();
 

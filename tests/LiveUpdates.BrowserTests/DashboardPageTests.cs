@@ -193,6 +193,28 @@ public sealed class DashboardPageTests
         await Browser.ScreenshotAsync(page.Page, "dashboard-live");
     }
 
+    [Test]
+    public async Task TheBotRemovingTheUser_ShowsForbiddenAtOnce_AndSigningThemOut_TurnsThePageOffline()
+    {
+        _host = await RunningSampleHost.StartAsync();
+        var page = await OpenDashboardAsync(GuildA);
+
+        // The simulated bot's member events (docs/security.md, "Revocation"): removed from guild A, then signed out.
+        using (var removed = await _host.Http.PostAsync($"/dev/members/{GuildA}/{SampleHostApp.DevUserId}/remove", null))
+        {
+            Assert.That(removed.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        }
+
+        await Expect(page.Page.Locator("#log-list li", new() { HasText = "server error FORBIDDEN" }).First).ToBeVisibleAsync(new() { Timeout = (float)LiveBound.TotalMilliseconds });
+        using (var signedOut = await _host.Http.PostAsync($"/dev/users/{SampleHostApp.DevUserId}/sign-out", null))
+        {
+            Assert.That(signedOut.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        }
+
+        await Expect(page.Page.Locator("#connection")).ToHaveAttributeAsync("data-status", "closed", new() { Timeout = (float)LiveBound.TotalMilliseconds });
+        await Browser.ScreenshotAsync(page.Page, "dashboard-revoked");
+    }
+
     private static ILocator RuleRow(IPage page, string name) => page.Locator("#rules-list li", new() { HasText = name });
 
     private async Task PostAsync(string path, object body)

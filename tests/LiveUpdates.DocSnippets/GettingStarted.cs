@@ -53,6 +53,30 @@ public sealed class ModerationConfigService(IBroadcaster broadcaster, IConfigSto
 }
 #endregion
 
+#region plugins-confirmed-broadcast
+public sealed class BanService(IBroadcaster broadcaster, IBanStore store)
+{
+    public async Task BanAsync(ulong guildId, Infraction ban, CancellationToken cancellationToken)
+    {
+        await store.SaveAsync(guildId, ban);
+        // Waits until the broker has the event (for Redis: Redis numbered it); throws if it never got a position.
+        var position = await broadcaster.BroadcastAsync(guildId, LiveEvents.Moderation.InfractionCreated, ban, cancellationToken);
+        await store.MarkAnnouncedAsync(guildId, ban, position.Seq);
+    }
+}
+#endregion
+
+/// <summary>What the confirmed-broadcast snippet assumes of the bot: its own store of bans.</summary>
+public interface IBanStore
+{
+    Task SaveAsync(ulong guildId, Infraction ban);
+
+    Task MarkAnnouncedAsync(ulong guildId, Infraction ban, long seq);
+}
+
+/// <summary>An infraction, as the bot stores it.</summary>
+public sealed record Infraction(string UserId, string Reason);
+
 /// <summary>What the snippets assume of the bot: its own store.</summary>
 public interface IConfigStore
 {

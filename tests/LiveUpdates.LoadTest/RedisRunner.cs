@@ -96,6 +96,7 @@ internal sealed class RedisRunner(int clients, int burst, int pacedRate, int pac
             await ScenarioAsync(servers, all, burst, 0); // warm-up: JIT, connections, scripts
             result["burst"] = await ScenarioAsync(servers, all, burst, 0);
             result["paced"] = await ScenarioAsync(servers, all, pacedRate * pacedSeconds, pacedRate);
+            result["hops"] = await RedisHops.MeasureAsync(servers, all, _histogram, Guild, pacedRate * Math.Min(pacedSeconds, 4), pacedRate);
             if (count == 2)
             {
                 result["storm"] = await StormAsync(all, uris, redisPort, prefix);
@@ -272,6 +273,7 @@ internal sealed class RedisRunner(int clients, int burst, int pacedRate, int pac
             sb.AppendLine(Inv, $"| {title}: lost deliveries; clients cut | {a["lostDeliveries"]}; {a["clientsCut"]!.ToJsonString()} | {b["lostDeliveries"]}; {b["clientsCut"]!.ToJsonString()} |");
         }
 
+        RedisHops.AppendRows(sb, r);
         var storm = r["twoInstancesRedis"]!["storm"]!;
         sb.AppendLine(Inv, $"| reconnect storm: {storm["clients"]} clients move instances, recover 20 events each: seconds; recovered; replayed | — | {F(storm["seconds"], "F2")} s; {storm["recovered"]}; {storm["replayedEvents"]} of {storm["expectedReplayedEvents"]} (failed {storm["failed"]}) |");
         var broker = r["broker"]!;

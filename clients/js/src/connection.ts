@@ -11,7 +11,7 @@ export const Status = Object.freeze({
   Live: "live",
   /** The connection dropped (or never came up); a new attempt is scheduled or running. */
   Reconnecting: "reconnecting",
-  /** close() was called. */
+  /** close() was called, or the server ended the user's session for good (close 4001 USER_DISCONNECTED: signed out or blocked). */
   Closed: "closed",
 } as const);
 export type ConnectionStatus = (typeof Status)[keyof typeof Status];
@@ -83,7 +83,13 @@ export interface ConnectionEvents {
 
 /** Codes after which this socket's authentication failed and the client must not retry at network speed. */
 const REAUTH_ON_SOCKET = new Set(["TOKEN_EXPIRED", "AUTH_REQUIRED"]);
-const ABANDON_SOCKET = new Set(["TOKEN_MISSING", "TOKEN_INVALID", "TOKEN_NOT_YET_VALID", "TOKEN_USER_MISSING", "AUTH_TIMEOUT", "TOO_MANY_AUTH_ATTEMPTS"]);
+const ABANDON_SOCKET = new Set(["TOKEN_MISSING", "TOKEN_INVALID", "TOKEN_NOT_YET_VALID", "TOKEN_USER_MISSING", "AUTH_TIMEOUT", "TOO_MANY_AUTH_ATTEMPTS", "TOO_MANY_CONNECTIONS"]);
+
+/**
+ * The close code of a user the host disconnected (signed out or blocked everywhere): final. The client does not
+ * reconnect (its token would be refused, or worse, still accepted); connect() starts again, e.g. after a new sign-in.
+ */
+const USER_DISCONNECTED = 4001;
 
 const DEFAULT_PING_INTERVAL_MS = 20000;
 
@@ -205,7 +211,10 @@ export class Connection {
       if (current()) this._receive(e?.data, socket, current);
     };
     socket.onclose = (e) => {
-      if (current()) this._dropped(`closed ${e?.code ?? ""} ${e?.reason ?? ""}`.trim());
+      if (!current()) return;
+      const why = `closed ${e?.code ?? ""} ${e?.reason ?? ""}`.trim();
+      if (e?.code === USER_DISCONNECTED) this._ended(why);
+      else this._dropped(why);
     };
     socket.onerror = () => {
       // A close event follows.
@@ -315,6 +324,19 @@ export class Connection {
       // already closed
     }
     this._dropped(why);
+  }
+
+  /** The server ended the session for good: like stop(), without a reconnect. */
+  private _ended(why: string): void {
+    this._debug(`connection ended by the server: ${why}`);
+    this._teardown();
+    this._events.lost();
+    this._closed = true;
+    this._started = false;
+    this._unlisten?.();
+    this._unlisten = null;
+    this._cancel("_reconnectTimer");
+    this._setStatus(Status.Closed);
   }
 
   private _dropped(why: string): void {

@@ -318,3 +318,38 @@ describe("a session that ends under in-flight subscribes", () => {
     assert.deepEqual(socket.sentOfType("subscribe").slice(2).map((m) => m.guildId).sort(), [A, B].sort());
   });
 });
+
+describe("a user the host disconnected", () => {
+  test("close 4001 USER_DISCONNECTED is final: status closed, no reconnect, no new token; connect() starts again", async () => {
+    const { client, clock, sockets, live, tokenCount } = setup();
+    client.connect();
+    const socket = await live();
+    socket.serverClose(4001, "USER_DISCONNECTED");
+    await flush();
+    assert.equal(client.status, Status.Closed);
+    assert.deepEqual(clock.delays(), [], "no reconnect scheduled");
+    await clock.advance(10 * 60 * 1000);
+    assert.equal(sockets.length, 1, "no new socket");
+    assert.equal(tokenCount(), 1, "no new token asked for");
+
+    client.connect();
+    assert.equal(sockets.length, 2, "an explicit connect() opens again");
+  });
+
+  test("TOO_MANY_CONNECTIONS backs off like a refused token", async () => {
+    const { client, clock, sockets } = setup();
+    client.connect();
+    const waits = [];
+    for (let i = 0; i < 3; i++) {
+      const socket = sockets[sockets.length - 1];
+      socket.open();
+      await flush();
+      socket.receive({ event: "error", data: { code: "TOO_MANY_CONNECTIONS", message: "no" } });
+      socket.serverClose(1008, "TOO_MANY_CONNECTIONS");
+      const wait = Math.min(...clock.delays());
+      waits.push(wait);
+      await clock.advance(wait);
+    }
+    for (let i = 1; i < waits.length; i++) assert.ok(waits[i] > waits[i - 1], `waits grow: ${waits}`);
+  });
+});

@@ -182,7 +182,7 @@ $("tag-form").addEventListener("submit", (e) => {
 
 $("infraction-warn").addEventListener("click", () => {
   const [userId, userName] = MEMBERS[Math.floor(Math.random() * MEMBERS.length)];
-  api("POST", "moderation/infractions", { type: "warn", userId, userName, moderatorId: me, reason: "Warned from the dashboard", points: 1 });
+  api("POST", "moderation/infractions", { type: "warn", userId, userName, reason: "Warned from the dashboard", points: 1 });
 });
 
 $("modmail-simulate").addEventListener("click", () => {

@@ -68,10 +68,14 @@ internal sealed partial class FeedHandOver
     /// snapshot or failed over to a replica that lagged), the script starts a new epoch first, so that a number already
     /// given out never names another event in the same epoch; the catch-up then makes the guild's subscribers refetch.
     /// </summary>
-    public async Task<StreamRead> ReadCheckedAsync(GuildFeed? feed, string guildId, long from)
+    /// <param name="feed">The guild's feed on this instance, if it has one.</param>
+    /// <param name="guildId">The guild.</param>
+    /// <param name="from">Entries after this seq are read (none if negative).</param>
+    /// <param name="onlyInEpoch">When set, entries are read only if the stream is in this epoch (a reader of another epoch gets the position only).</param>
+    public async Task<StreamRead> ReadCheckedAsync(GuildFeed? feed, string guildId, long from, string? onlyInEpoch = null)
     {
         var anchor = feed?.Delivered is { } delivered ? new Anchor(delivered, feed.DeliveredId) : (Anchor?)null;
-        var read = await ReadAsync(guildId, from, anchor).ConfigureAwait(false);
+        var read = await ReadAsync(guildId, from, anchor, onlyInEpoch).ConfigureAwait(false);
         if (read.Rotated && anchor is { } contradicted)
         {
             _streamRotations.Add(1);
@@ -204,15 +208,16 @@ internal sealed partial class FeedHandOver
     }
 
     /// <summary>Reads the guild's position and its entries after <paramref name="from"/> (none if negative), refreshing its keys' expiry.</summary>
-    private async Task<StreamRead> ReadAsync(string guildId, long from, Anchor? anchor)
+    private async Task<StreamRead> ReadAsync(string guildId, long from, Anchor? anchor, string? onlyInEpoch = null)
     {
         var database = _database ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "The Redis broker has not been started.");
-        var args = new RedisValue[8];
+        var args = new RedisValue[9];
         args[0] = RedisScripts.NewEpoch();
         args[1] = _readKeepMs;
         args[2] = from;
         args[3] = _metaKeepMs;
         Anchor.Write(anchor, _capacity, args.AsSpan(4));
+        args[8] = onlyInEpoch ?? string.Empty;
         var result = await database.ScriptEvaluateAsync(RedisScripts.Read, [_keys.Meta(guildId), _keys.Stream(guildId)], args).ConfigureAwait(false);
         return StreamRead.Parse(result);
     }

@@ -151,11 +151,15 @@ internal sealed partial class RedisFeeds
             // Read from the lower of the reader's position and what this instance has delivered: publications after
             // the latter that pub/sub has not brought yet are handed over first, so that when this returns every
             // publication up to the position it reports has reached the server (the seam between replay and live).
-            var from = Math.Min(since?.Seq ?? long.MaxValue, feed?.Delivered?.Seq ?? long.MaxValue);
+            // A reader of another epoch than this instance follows, or than the stream's (checked by the script when this
+            // instance follows none yet), gets the position only: nothing of a history it cannot recover from is read.
+            var delivered = feed?.Delivered;
+            var sinceSeq = since is { } s && (delivered is null || string.Equals(delivered.Value.Epoch, s.Epoch, StringComparison.Ordinal)) ? s.Seq : long.MaxValue;
+            var from = Math.Min(sinceSeq, delivered?.Seq ?? long.MaxValue);
             StreamRead read;
             try
             {
-                read = await _handOver.ReadCheckedAsync(feed, guildId, from == long.MaxValue ? -1 : from).ConfigureAwait(false);
+                read = await _handOver.ReadCheckedAsync(feed, guildId, from == long.MaxValue ? -1 : from, delivered is null ? since?.Epoch : null).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
             {

@@ -110,7 +110,8 @@ internal static class RedisScripts
     /// <summary>
     /// Reads a guild's position and, when ARGV[3] (a sequence number) is not negative and below the top, the stream
     /// entries after it; checks the anchor first. ARGV: a new epoch to use if the stream has none, ttl (ms), from,
-    /// meta ttl (ms), the anchor (epoch, seq, identity, capacity). Returns <c>{epoch, top, nowMs, rotated, topIdentity[, entries]}</c>.
+    /// meta ttl (ms), the anchor (epoch, seq, identity, capacity), the epoch the reader asked about ('' for any: a
+    /// reader of another epoch gets the position only). Returns <c>{epoch, top, nowMs, rotated, topIdentity[, entries]}</c>.
     /// Refreshes the keys' expiry: a guild that instances watch never expires while they do (its position checks read
     /// it every <c>PositionCheckInterval</c>).
     /// </summary>
@@ -128,7 +129,8 @@ internal static class RedisScripts
         local topId = ''
         if top > 0 and m[3] then topId = m[3] end
         local from = tonumber(ARGV[3])
-        if from < 0 or from >= top then
+        -- ARGV[9]: the epoch the reader asked about ('' for any); a reader of another epoch gets the position only.
+        if from < 0 or from >= top or (ARGV[9] ~= '' and ARGV[9] ~= e) then
           return {e, top, now, rotated, topId}
         end
         return {e, top, now, rotated, topId, redis.call('XRANGE', KEYS[2], (from + 1) .. '-0', '+')}

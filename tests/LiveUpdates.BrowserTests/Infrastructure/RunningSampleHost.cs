@@ -78,6 +78,7 @@ internal sealed class RunningSampleHost : IAsyncDisposable
                 $"--SampleBot:AutoModInterval={_autoModInterval:c}",
                 "--Logging:LogLevel:Default=Warning",
                 "--SampleHost:Quiet=true",
+                "--environment=Development", // the page's /dev/token exists only there
                 .. _extraArguments,
             ],
             b => b.Services.AddSingleton(Database));

@@ -18,6 +18,19 @@ internal sealed class LatencyHistogram
 
     public void RecordTicks(long ticks) => Record(Math.Max(0, ticks * 1_000_000 / Stopwatch.Frequency));
 
+    /// <summary>
+    /// When set (the per-hop run), the earliest receipt of each event across all clients, by its send time (Stopwatch
+    /// ticks): when fan-out reached the first client. Null otherwise, so the hot path pays one null check.
+    /// </summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<long, long>? FirstReceipts { get; set; }
+
+    /// <summary>Records one receipt of the event sent at <paramref name="sent"/>, received at <paramref name="now"/> (Stopwatch ticks).</summary>
+    public void RecordReceipt(long sent, long now)
+    {
+        RecordTicks(now - sent);
+        FirstReceipts?.AddOrUpdate(sent, now, (_, seen) => Math.Min(seen, now));
+    }
+
     public void Record(long us)
     {
         Interlocked.Increment(ref _counts[Index(us)]);

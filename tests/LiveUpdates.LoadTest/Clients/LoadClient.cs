@@ -259,7 +259,7 @@ internal sealed class LoadClient
                     var at = line.IndexOf(s_timeField);
                     if (at >= 0 && Utf8Parser.TryParse(line[(at + s_timeField.Length)..], out long sent, out _))
                     {
-                        histogram.RecordTicks(now - sent);
+                        histogram.RecordReceipt(sent, now);
                         count++;
                     }
                 }

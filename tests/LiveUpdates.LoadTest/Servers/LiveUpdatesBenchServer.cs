@@ -37,6 +37,12 @@ internal sealed class LiveUpdatesBenchServer(int connections) : IBenchServer
             settings.Add(new(nameof(options.MaxConnectionsPerAddress), Inv(connections), Inv(defaults.MaxConnectionsPerAddress), "every generator client comes from 127.0.0.1"));
         }
 
+        if (connections > defaults.MaxConnectionsPerUser)
+        {
+            options.MaxConnectionsPerUser = connections;
+            settings.Add(new(nameof(options.MaxConnectionsPerUser), Inv(connections), Inv(defaults.MaxConnectionsPerUser), "the generator's clients share 100 user ids"));
+        }
+
         if (connections > defaults.MaxConnections)
         {
             options.MaxConnections = connections;
@@ -82,6 +88,15 @@ internal sealed class LiveUpdatesBenchServer(int connections) : IBenchServer
     private static string Inv(int value) => value.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
 
     public void Broadcast(string guildId, string eventName, object data) => _manager!.Broadcast(guildId, eventName, data);
+
+    /// <summary>The awaitable broadcast: completes when the broker has numbered the event (for Redis: the script is done).</summary>
+    public Task BroadcastConfirmedAsync(string guildId, string eventName, object data) => _manager!.BroadcastAsync(guildId, eventName, data);
+
+    /// <summary>The Redis configuration and the guild's channel when the server runs on Redis (the per-hop run listens to it), else null.</summary>
+    public static (string Configuration, string Channel)? RedisChannelOf(string guildId) =>
+        Environment.GetEnvironmentVariable("LOADTEST_REDIS") is { Length: > 0 } redis && redis.Split('|') is [var configuration, var prefix]
+            ? (configuration, $"{prefix}:{{{guildId}}}:ch")
+            : null;
 
     public async ValueTask DisposeAsync()
     {

@@ -41,6 +41,9 @@ internal static class ServerProcess
                 case "bcast":
                     Reply(Broadcast(server, JsonSerializer.Deserialize<BroadcastCommand>(argument, JsonSerializerOptions.Web)!));
                     break;
+                case "hops":
+                    Reply(await HopRun.RunAsync(server, JsonSerializer.Deserialize<BroadcastCommand>(argument, JsonSerializerOptions.Web)!));
+                    break;
                 case "alloc":
                     Reply(new { allocated = GC.GetTotalAllocatedBytes(precise: true), gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2), cpuMs = Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds, threads = ThreadPool.ThreadCount });
                     break;

@@ -78,6 +78,36 @@ public sealed partial class DeploymentExampleTests
     }
 
     [Test]
+    public void Compose_RedisAndMongo_ShareNoNetworkWithTheDashboardOrTraefik_AndTheirNetworkIsInternal()
+    {
+        // They have no credentials in this file (issue 20, item 6): only the bot may reach them.
+        static HashSet<string> NetworksOf(string service) => Service(service)["networks"] switch
+        {
+            YamlSequenceNode list => [.. list.Select(n => ((YamlScalarNode)n).Value!)],
+            YamlMappingNode map => [.. map.Children.Keys.Select(k => ((YamlScalarNode)k).Value!)],
+            _ => [],
+        };
+
+        var networks = (YamlMappingNode)Load("docker-compose.yml")["networks"];
+        Assert.Multiple(() =>
+        {
+            foreach (var store in new[] { "redis", "mongo" })
+            {
+                foreach (var other in new[] { "dashboard", "traefik" })
+                {
+                    Assert.That(NetworksOf(store).Intersect(NetworksOf(other)), Is.Empty, $"{store} shares a network with {other}");
+                }
+
+                Assert.That(NetworksOf(store).Intersect(NetworksOf("bot")), Is.Not.Empty, $"the bot reaches {store}");
+                foreach (var network in NetworksOf(store))
+                {
+                    Assert.That(Scalar((YamlMappingNode)networks[network], "internal"), Is.EqualTo("true"), $"{store}'s network {network} is internal");
+                }
+            }
+        });
+    }
+
+    [Test]
     public void Traefik_RoutesTheWebSocketHostToPort3002()
     {
         var http = (YamlMappingNode)Load("traefik/dynamic.yml")["http"];

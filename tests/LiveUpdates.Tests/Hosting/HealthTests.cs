@@ -1,4 +1,4 @@
-using LiveUpdates.Security;
+using LiveUpdates.Brokers;
 using LiveUpdates.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -35,10 +35,10 @@ public sealed class HealthTests
     [Test]
     public async Task AStalledDispatchLoop_TurnsTheHealthCheckUnhealthy_AndBackToHealthyOnceItMovesAgain()
     {
-        var policy = new HoldingAccessPolicy(GuildA);
+        var broker = new StallingBroker();
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
-        builder.Services.AddSingleton<IGuildAccessPolicy>(policy);
+        builder.Services.AddSingleton<IBroker>(broker);
         builder.Services.AddLiveUpdates(o =>
         {
             o.Host = "127.0.0.1";
@@ -58,18 +58,18 @@ public sealed class HealthTests
 
         var before = await checks.CheckHealthAsync();
 
-        // A permission re-check that hangs holds the dispatch loop; a broadcast then waits behind it.
-        policy.Hold();
-        var reauthorize = manager.InvalidateGuildAccessAsync(GuildA);
-        await Wait.ForAsync(policy.Held, "the loop is held");
+        // A publish that hangs holds the dispatch loop (a permission re-check no longer runs on it); a broadcast then waits behind it.
+        broker.Stall();
+        manager.Broadcast(GuildA, LiveEvents.Moderation.RuleCreated);
+        await Wait.ForAsync(broker.Stalled, "the loop is held");
         manager.Broadcast(GuildA, LiveEvents.Moderation.RuleCreated);
         HealthReport? stalled = null;
         await Wait.UntilAsync(
             () => (stalled = checks.CheckHealthAsync().GetAwaiter().GetResult()).Status == HealthStatus.Unhealthy,
             "the health check turns unhealthy");
 
-        policy.Release();
-        await Wait.ForAsync(reauthorize, "re-check done");
+        broker.Release();
+        await client.ExpectAsync(LiveEvents.Moderation.RuleCreated);
         await client.ExpectAsync(LiveEvents.Moderation.RuleCreated);
         HealthReport? after = null;
         await Wait.UntilAsync(() => (after = checks.CheckHealthAsync().GetAwaiter().GetResult()).Status == HealthStatus.Healthy, "healthy again");

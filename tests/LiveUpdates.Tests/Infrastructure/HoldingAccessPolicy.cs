@@ -4,7 +4,7 @@ namespace LiveUpdates.Tests.Infrastructure;
 
 /// <summary>
 /// Every user may open <see cref="Guild"/> (and any guild asked for); <see cref="Hold"/> makes the access checks that
-/// follow wait until <see cref="Release"/>: a way to hold the dispatch loop (a permission re-check runs on it) or a
+/// follow wait until <see cref="Release"/>: a way to hold a room re-check (off the dispatch loop) or a
 /// subscription between its check and its join.
 /// </summary>
 internal sealed class HoldingAccessPolicy(string guild) : IGuildAccessPolicy

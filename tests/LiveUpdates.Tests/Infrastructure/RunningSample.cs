@@ -33,6 +33,7 @@ internal sealed class RunningSample : IAsyncDisposable
             $"--AUTH_SECRET={TestTokens.Secret}",
             "--Logging:LogLevel:Default=Warning",
             "--SampleHost:Quiet=true",
+            "--environment=Development", // the /dev routes exist only there
             "--SampleBot:AutoModInterval=00:00:00", // no simulated infractions in the middle of a test
         ]);
         await app.StartAsync();

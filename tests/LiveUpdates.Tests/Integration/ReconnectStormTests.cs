@@ -21,6 +21,7 @@ public sealed class ReconnectStormTests
             o.HistoryCapacity = 5_000; // more than the stream's length: every client can recover
             o.AuthTimeout = TimeSpan.FromMinutes(1);
             o.MaxConnectionsPerAddress = 10_000; // every client comes from 127.0.0.1
+            o.MaxConnectionsPerUser = 10_000; // and is user 1
         });
         var token = TestTokens.Create("1", [Guild]);
         var watch = Stopwatch.StartNew();

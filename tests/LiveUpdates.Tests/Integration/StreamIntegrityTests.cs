@@ -59,24 +59,23 @@ public sealed class StreamIntegrityTests
     [Test]
     public async Task ABroadcastDroppedOnAFullQueue_TellsLiveSubscribersToRefetch_AndNobodyRecoversAcrossIt()
     {
-        var policy = new HoldingAccessPolicy(GuildA);
-        await using var server = await TestServer.StartAsync(o => o.DispatchQueueCapacity = 8, accessPolicy: _ => policy);
+        var broker = new StallingBroker();
+        await using var server = await TestServer.StartAsync(o => o.DispatchQueueCapacity = 8, broker: broker);
         await using var client = await server.ConnectAuthenticatedAsync("1", [GuildA], GuildA);
         server.Manager.Broadcast(GuildA, Event);
         var first = await client.ExpectAsync(Event);
         var epoch = first.GetProperty("epoch").GetString()!;
 
-        // Hold the dispatch loop in a permission re-check, then broadcast more than its queue holds.
-        policy.Hold();
-        var reauthorize = server.Manager.InvalidateGuildAccessAsync(GuildA);
-        await Wait.ForAsync(policy.Held, "the re-check holds the loop");
-        for (var i = 0; i < 20; i++)
+        // Hold the dispatch loop in a publish (a permission re-check no longer runs on it), then broadcast more than its queue holds.
+        broker.Stall();
+        server.Manager.Broadcast(GuildA, Event);
+        await Wait.ForAsync(broker.Stalled, "the publish holds the loop");
+        for (var i = 1; i < 20; i++)
         {
             server.Manager.Broadcast(GuildA, Event);
         }
 
-        policy.Release();
-        await Wait.ForAsync(reauthorize, "re-check done");
+        broker.Release();
         await FlushWhenThereIsRoomAsync(server);
 
         var received = await client.DrainUntilPongAsync();

@@ -38,11 +38,24 @@ public sealed class HmacJwtTokenValidatorTests
     public async Task ValidateAsync_ConfiguredUserIdClaim_IsUsed_AndNumericIdsAreRead()
     {
         _options.UserIdClaim = "discordId";
+        var token = TestTokens.Create("ignored-uuid", [], now: Now, extraClaims: new Dictionary<string, object> { ["discordId"] = 9007199254740991L });
+
+        var outcome = await Validate(token);
+
+        Assert.That(outcome.User?.UserId, Is.EqualTo("9007199254740991"));
+    }
+
+    [Test]
+    public async Task ValidateAsync_ANumericUserIdAbove2To53Minus1_IsRefused_ItMayHaveBeenRoundedByJavaScript()
+    {
+        // Issue 20 changed this: a snowflake written as a JSON number (123456789012345678 once read as-is) may name
+        // another user when JavaScript made the token; ids that large must be strings.
+        _options.UserIdClaim = "discordId";
         var token = TestTokens.Create("ignored-uuid", [], now: Now, extraClaims: new Dictionary<string, object> { ["discordId"] = 123456789012345678L });
 
         var outcome = await Validate(token);
 
-        Assert.That(outcome.User?.UserId, Is.EqualTo("123456789012345678"));
+        Assert.That(outcome.ErrorCode, Is.EqualTo(LiveErrorCodes.TokenInvalid));
     }
 
     [Test]

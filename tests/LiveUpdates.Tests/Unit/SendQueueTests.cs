@@ -109,19 +109,34 @@ public sealed class SendQueueTests
     }
 
     [Test]
-    public void EnqueueReplay_IsOutsideTheBounds_AndNeverCoalesced()
+    public void EnqueueReplay_OutsideTheBounds_IsNotCounted_AndNeverCoalesced()
     {
         var queue = new SendQueue(maxCount: 2, maxBytes: 100);
         for (var i = 1; i <= 10; i++)
         {
-            queue.EnqueueReplay(Event("m:config_updated", i, size: 50, latest: true));
+            Assert.That(queue.EnqueueReplay(Event("m:config_updated", i, size: 50, latest: true), outsideBounds: true), Is.EqualTo(EnqueueResult.Queued));
         }
 
         // Live frames still get the whole bound on top of the replay.
+        Assert.That(queue.HoldsReplayOutsideBounds, Is.True);
         Assert.That(queue.Enqueue(Event("m:rule_created", 11, size: 50), coalesce: true), Is.EqualTo(EnqueueResult.Queued));
         Assert.That(queue.Enqueue(Event("m:config_updated", 12, size: 50, latest: true), coalesce: true), Is.EqualTo(EnqueueResult.Queued));
         Assert.That(queue.Enqueue(Event("m:rule_created", 13, size: 50), coalesce: true), Is.EqualTo(EnqueueResult.Full));
         Assert.That(Drain(queue), Is.EqualTo(Enumerable.Range(1, 12).Select(i => (long)i)));
+        Assert.That(queue.HoldsReplayOutsideBounds, Is.False);
+    }
+
+    [Test]
+    public void EnqueueReplay_WithinTheBounds_CountsLikeALiveFrame()
+    {
+        var queue = new SendQueue(maxCount: 3, maxBytes: 120);
+        queue.EnqueueReplay(Event("m:rule_created", 1, size: 50), outsideBounds: true);
+        Assert.That(queue.EnqueueReplay(Event("m:rule_created", 2, size: 50), outsideBounds: false), Is.EqualTo(EnqueueResult.Queued));
+        Assert.That(queue.EnqueueReplay(Event("m:rule_created", 3, size: 50), outsideBounds: false), Is.EqualTo(EnqueueResult.Queued));
+        Assert.That(queue.EnqueueReplay(Event("m:rule_created", 4, size: 50), outsideBounds: false), Is.EqualTo(EnqueueResult.Full), "over the byte bound");
+        Assert.That(queue.Enqueue(Event("m:rule_created", 4, size: 50), coalesce: false), Is.EqualTo(EnqueueResult.Full), "live frames see the replay too");
+        Assert.That(queue.EnqueueReplay(Event("m:rule_created", 4, size: 50), outsideBounds: false, boundFactor: 2), Is.EqualTo(EnqueueResult.Queued));
+        Assert.That(Drain(queue), Is.EqualTo(Enumerable.Range(1, 4).Select(i => (long)i)));
     }
 
     private static List<long> Drain(SendQueue queue)

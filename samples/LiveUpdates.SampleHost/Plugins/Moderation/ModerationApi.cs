@@ -67,7 +67,8 @@ public static class ModerationApi
                 return Api.BadRequest(error);
             }
 
-            draft = draft with { ModeratorId = draft.ModeratorId ?? moderatorId };
+            // The moderator is the acting user the dashboard set from the session, never a body field it passed on.
+            draft = draft with { ModeratorId = moderatorId };
             return Api.Created(infractions.Create(guildId, draft, source: "manual"));
         });
     }

@@ -6,13 +6,14 @@ public sealed record DirectMessage(string? UserId, string? UserName, string? Con
 /// <summary>A message relayed in a conversation.</summary>
 public sealed record RelayedMessage(string? AuthorId, string? AuthorName, string? Content, bool? FromStaff);
 
-/// <summary>A staff action on a conversation.</summary>
-public sealed record StaffAction(string? StaffId, string? Reason);
+/// <summary>A staff action on a conversation. The staff member is the acting user the dashboard sets from the session (<c>_dashboardUserId</c>), never a body field.</summary>
+public sealed record StaffAction(string? Reason);
 
 /// <summary>The modmail plugin's HTTP routes, mirroring the bot's <c>/api/guilds/{guildId}/modmail/…</c>.</summary>
 public static class ModmailApi
 {
     private const string NotAnObject = "The body must be a JSON object.";
+    private const string ActingUserRequired = "The acting user (_dashboardUserId, which the dashboard sets from the signed-in session) is required.";
     private const int MaxContent = 2000;
 
     public static void MapModmailApi(this WebApplication app)
@@ -51,23 +52,25 @@ public static class ModmailApi
                 return Api.BadRequest(NotAnObject);
             }
 
-            var author = m.AuthorId ?? actingUser;
+            // From the dashboard (an acting user, set from the session): a staff reply by that user, whatever the body
+            // says. Without one, the bot relays a member's DM, as the member (authorId).
+            var fromDashboard = actingUser is not null;
+            var author = fromDashboard ? actingUser : m.AuthorId;
             if (string.IsNullOrWhiteSpace(author) || string.IsNullOrWhiteSpace(m.Content) || m.Content.Length > MaxContent)
             {
                 return Api.BadRequest($"authorId and content (1 to {MaxContent} characters) are required.");
             }
 
-            var (outcome, message) = modmail.Relay(guildId, conversationId, author, m.AuthorName ?? author, m.Content, m.FromStaff ?? false);
+            var (outcome, message) = modmail.Relay(guildId, conversationId, author, fromDashboard ? author : m.AuthorName ?? author, m.Content, fromStaff: fromDashboard || (m.FromStaff ?? false));
             return Result(outcome, message);
         });
 
         group.MapPost("/conversations/{conversationId}/claim", async (string guildId, string conversationId, HttpRequest request, ModmailService modmail) =>
         {
-            var (action, actingUser) = await Api.ReadAsync<StaffAction>(request);
-            var staffId = action?.StaffId ?? actingUser;
+            var (_, staffId) = await Api.ReadAsync<StaffAction>(request);
             if (string.IsNullOrWhiteSpace(staffId))
             {
-                return Api.BadRequest("staffId (or _dashboardUserId) is required.");
+                return Api.BadRequest(ActingUserRequired);
             }
 
             var (outcome, conversation) = modmail.Claim(guildId, conversationId, staffId);
@@ -76,11 +79,10 @@ public static class ModmailApi
 
         group.MapPost("/conversations/{conversationId}/close", async (string guildId, string conversationId, HttpRequest request, ModmailService modmail) =>
         {
-            var (action, actingUser) = await Api.ReadAsync<StaffAction>(request);
-            var staffId = action?.StaffId ?? actingUser;
+            var (action, staffId) = await Api.ReadAsync<StaffAction>(request);
             if (string.IsNullOrWhiteSpace(staffId))
             {
-                return Api.BadRequest("staffId (or _dashboardUserId) is required.");
+                return Api.BadRequest(ActingUserRequired);
             }
 
             var (outcome, conversation) = modmail.Close(guildId, conversationId, staffId, action?.Reason);

@@ -67,6 +67,11 @@ internal sealed partial class ClientConnection
         IReadOnlyList<Subscription> kept;
         lock (_gate)
         {
+            if (!TryCountUserLocked(user.UserId))
+            {
+                return;
+            }
+
             if (_session.Start(user))
             {
                 // A different user on the same socket starts from nothing.
@@ -88,6 +93,40 @@ internal sealed partial class ClientConnection
         {
             await _server.Dispatcher.Access.RecheckAsync(this, subscription.GuildId).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Takes the user's <see cref="LiveUpdatesOptions.MaxConnectionsPerUser"/> slot (a re-auth as the same user keeps
+    /// its slot; as another user, it moves), or refuses: TOO_MANY_CONNECTIONS and close 1008, the user's other
+    /// connections untouched.
+    /// </summary>
+    private bool TryCountUserLocked(string userId)
+    {
+        if (string.Equals(_countedUserId, userId, StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        if (!_server.UserConnections.TryAcquire(userId))
+        {
+            var max = _server.Options.MaxConnectionsPerUser;
+            if (_server.RefusalLog.Count(ProtocolNames.CloseTooManyConnections, out var suppressed))
+            {
+                Log.TooManyConnections(_logger, Id, userId, max, LiveUpdatesOptions.SectionName, suppressed);
+            }
+
+            _writer.EnqueueLocked(Control(ServerMessages.Error(LiveErrorCodes.TooManyConnections, $"At most {max} connections per user.")));
+            _writer.RequestCloseLocked(WebSocketCloseStatus.PolicyViolation, ProtocolNames.CloseTooManyConnections, drainFirst: true);
+            return false;
+        }
+
+        if (_countedUserId is { } previous)
+        {
+            _server.UserConnections.Release(previous);
+        }
+
+        _countedUserId = userId;
+        return true;
     }
 
     private void RefuseAuth(TokenValidationOutcome outcome)

@@ -85,12 +85,9 @@ internal sealed partial class ClientConnection
                 return true;
             }
 
-            foreach (var frame in replay)
+            if (replay.Count > 0)
             {
-                if (access.Allows(frame.Category))
-                {
-                    _writer.EnqueueReplayLocked(frame);
-                }
+                _writer.EnqueueReplayLocked(replay.Where(frame => access.Allows(frame.Category)));
             }
 
             // Joining under the connection's lock: a concurrent session expiry either sees this subscription or

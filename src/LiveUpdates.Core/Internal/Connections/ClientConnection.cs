@@ -32,11 +32,14 @@ internal sealed partial class ClientConnection : ISubscriber
     private readonly ClientWriter _writer;
     private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    // The connection's lock, handed to its writer (whose queue it also guards). Guards the three fields below.
+    // The connection's lock, handed to its writer (whose queue it also guards). Guards the four fields below.
     private readonly object _gate = new();
     private readonly ClientSession _session;
     private readonly SubscriptionSet _subscriptions = new();
     private readonly SlidingWindowLimiter _subscriptionChanges;
+
+    // The user whose MaxConnectionsPerUser slot this connection holds (given back at clean-up).
+    private string? _countedUserId;
 
     // Monotonic timestamps (TimeProvider.GetTimestamp); the last one is read by the liveness sweep without the lock.
     private readonly long _openedAt;
@@ -113,6 +116,28 @@ internal sealed partial class ClientConnection : ISubscriber
 
     /// <summary>Starts a close handshake (see <see cref="ClientWriter.RequestClose"/>).</summary>
     public void RequestClose(WebSocketCloseStatus status, string reason, bool drainFirst) => _writer.RequestClose(status, reason, drainFirst);
+
+    /// <summary>
+    /// Ends the connection if it is authenticated as <paramref name="userId"/>: its subscriptions end at once (nothing
+    /// is delivered after this returns) and it closes with 4001 <c>USER_DISCONNECTED</c>, dropping what was queued.
+    /// </summary>
+    /// <returns>Whether the connection was the user's.</returns>
+    public bool DisconnectUser(string userId)
+    {
+        lock (_gate)
+        {
+            if (!string.Equals(_session.User?.UserId, userId, StringComparison.Ordinal) || _writer.IsClosingLocked)
+            {
+                return false;
+            }
+
+            LeaveRooms(_subscriptions.Clear());
+            _writer.RequestCloseLocked(ProtocolNames.UserDisconnectedCloseStatus, ProtocolNames.CloseUserDisconnected, drainFirst: false);
+        }
+
+        Log.UserDisconnected(_logger, Id, userId, ProtocolNames.CloseUserDisconnected);
+        return true;
+    }
 
     /// <summary>Tears the connection down at once: pending receive and send fail and the TCP connection is reset.</summary>
     public void Abort() => _writer.Abort();
@@ -300,6 +325,11 @@ internal sealed partial class ClientConnection : ISubscriber
         lock (_gate)
         {
             LeaveRooms(_subscriptions.Clear());
+            if (_countedUserId is { } counted)
+            {
+                _server.UserConnections.Release(counted);
+                _countedUserId = null;
+            }
         }
 
         // Complete the close handshake the client started, or wait for ours to be sent.
@@ -372,5 +402,11 @@ internal sealed partial class ClientConnection : ISubscriber
 
         [LoggerMessage(17, LogLevel.Information, "Connection {ConnectionId} lost its session: the token of user {UserId} expired")]
         public static partial void SessionExpired(ILogger logger, long connectionId, string userId);
+
+        [LoggerMessage(60, LogLevel.Information, "Connection {ConnectionId} was refused: user {UserId} holds {Max} connections, {Section}:MaxConnectionsPerUser. {Suppressed} more refusal(s) since the last line")]
+        public static partial void TooManyConnections(ILogger logger, long connectionId, string userId, int max, string section, long suppressed);
+
+        [LoggerMessage(61, LogLevel.Information, "Connection {ConnectionId} of user {UserId} was closed: the host disconnected the user ({Reason})")]
+        public static partial void UserDisconnected(ILogger logger, long connectionId, string userId, string reason);
     }
 }

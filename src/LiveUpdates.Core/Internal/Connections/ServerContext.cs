@@ -1,3 +1,4 @@
+using LiveUpdates.Internal.Admission;
 using LiveUpdates.Internal.Delivery;
 using LiveUpdates.Internal.Dispatch;
 using LiveUpdates.Internal.Subscriptions;
@@ -43,6 +44,9 @@ internal sealed class ServerContext(
 
     /// <summary>Rate-limits the Information lines that explain refused tokens and guilds, per reason, across every connection.</summary>
     public LogThrottles RefusalLog { get; } = new(timeProvider);
+
+    /// <summary>Counts authenticated connections per user (<see cref="LiveUpdatesOptions.MaxConnectionsPerUser"/>).</summary>
+    public UserConnectionLimiter UserConnections { get; } = new(options.MaxConnectionsPerUser);
 
     public long Now => TimeProvider.GetTimestamp();
 }

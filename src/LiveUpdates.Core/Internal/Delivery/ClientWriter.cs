@@ -159,6 +159,11 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
             result = _queue.Enqueue(frame, coalesce: false, OverflowFactor);
         }
 
+        AfterEnqueueLocked(result);
+    }
+
+    private void AfterEnqueueLocked(EnqueueResult result)
+    {
         switch (result)
         {
             case EnqueueResult.Coalesced:
@@ -188,16 +193,30 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
         return started == 0 || _time.GetElapsedTime(started) < _options.SlowConsumerTimeout;
     }
 
-    /// <summary>Queues a replayed frame, outside the queue's bounds (see <see cref="SendQueue"/>).</summary>
-    public void EnqueueReplayLocked(OutboundFrame frame)
+    /// <summary>
+    /// Queues the frames of one replay. When no earlier replay is still waiting, the replay is outside the queue's
+    /// bounds (a recovery larger than the bounds reaches a client that reads); otherwise it counts against them like
+    /// live frames, with their overflow while the socket takes data, so a client that asks for replays faster than it
+    /// reads them (subscribe with <c>lastSeq</c>, unsubscribe, again) is cut off as a slow consumer (close 1013).
+    /// </summary>
+    public void EnqueueReplayLocked(IEnumerable<OutboundFrame> frames)
     {
-        if (_aborted || _closeRequested)
+        var outsideBounds = !_queue.HoldsReplayOutsideBounds;
+        foreach (var frame in frames)
         {
-            return;
-        }
+            if (_aborted || _closeRequested)
+            {
+                return;
+            }
 
-        _queue.EnqueueReplay(frame);
-        ScheduleWriterLocked();
+            var result = _queue.EnqueueReplay(frame, outsideBounds);
+            if (result == EnqueueResult.Full && SocketIsTakingData())
+            {
+                result = _queue.EnqueueReplay(frame, outsideBounds: false, OverflowFactor);
+            }
+
+            AfterEnqueueLocked(result);
+        }
     }
 
     /// <summary>

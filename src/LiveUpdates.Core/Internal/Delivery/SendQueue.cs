@@ -3,9 +3,11 @@ namespace LiveUpdates.Internal.Delivery;
 /// <summary>
 /// A client's bounded FIFO of frames, bounded by count and bytes. Not thread-safe: the owning connection
 /// guards it with its lock. It starts small and grows on demand, so an idle client's queue costs little.
-/// Replayed frames (recovery) are outside the bounds: they are already held by the guild's bounded history,
-/// so queuing them costs a reference each, and a client that was cut off for being slow must be able to
-/// recover more than one queue's worth.
+/// One replay (recovery) at a time may be outside the bounds: it is at most one guild's bounded history, and a
+/// client that was cut off for being slow must be able to recover more than one queue's worth. A replay queued while
+/// replayed frames still wait counts against the bounds like live frames: a client that asks for the history again
+/// and again (subscribe with <c>lastSeq</c>, unsubscribe) without reading it meets the bounds like any slow reader.
+/// Replayed frames are never coalesced.
 /// </summary>
 internal sealed class SendQueue
 {
@@ -53,31 +55,52 @@ internal sealed class SendQueue
             result = EnqueueResult.Coalesced;
         }
 
-        if (Count - _replayCount >= (long)_maxCount * boundFactor || Bytes - _replayBytes + frame.Bytes.Length > _maxBytes * boundFactor)
+        if (!Fits(frame, boundFactor))
         {
             return EnqueueResult.Full;
         }
 
-        Append(frame, replay: false);
+        Append(frame, replay: false, outsideBounds: false);
         return result;
     }
 
-    /// <summary>Appends a replayed frame, outside the bounds (see the type's remarks).</summary>
-    public void EnqueueReplay(OutboundFrame frame)
+    /// <summary>Gets a value indicating whether replayed frames queued outside the bounds are still waiting.</summary>
+    public bool HoldsReplayOutsideBounds => _replayCount > 0;
+
+    /// <summary>Appends a replayed frame, never coalescing it (see the type's remarks).</summary>
+    /// <param name="frame">The frame.</param>
+    /// <param name="outsideBounds">Whether the frame belongs to the one replay that is outside the bounds.</param>
+    /// <param name="boundFactor">How many times the queue's bounds apply otherwise (as for <see cref="Enqueue"/>).</param>
+    public EnqueueResult EnqueueReplay(OutboundFrame frame, bool outsideBounds, int boundFactor = 1)
     {
-        Append(frame, replay: true);
-        _replayCount++;
-        _replayBytes += frame.Bytes.Length;
+        if (outsideBounds)
+        {
+            Append(frame, replay: true, outsideBounds: true);
+            _replayCount++;
+            _replayBytes += frame.Bytes.Length;
+            return EnqueueResult.Queued;
+        }
+
+        if (!Fits(frame, boundFactor))
+        {
+            return EnqueueResult.Full;
+        }
+
+        Append(frame, replay: true, outsideBounds: false);
+        return EnqueueResult.Queued;
     }
 
-    private void Append(OutboundFrame frame, bool replay)
+    private bool Fits(OutboundFrame frame, int boundFactor) =>
+        Count - _replayCount < (long)_maxCount * boundFactor && Bytes - _replayBytes + frame.Bytes.Length <= _maxBytes * boundFactor;
+
+    private void Append(OutboundFrame frame, bool replay, bool outsideBounds)
     {
         if (Count == _items.Length)
         {
             Grow();
         }
 
-        _items[(_head + Count) % _items.Length] = new Slot(frame, replay);
+        _items[(_head + Count) % _items.Length] = new Slot(frame, replay, outsideBounds);
         Count++;
         Bytes += frame.Bytes.Length;
     }
@@ -96,7 +119,7 @@ internal sealed class SendQueue
         _head = (_head + 1) % _items.Length;
         Count--;
         Bytes -= frame.Bytes.Length;
-        if (slot.IsReplay)
+        if (slot.OutsideBounds)
         {
             _replayCount--;
             _replayBytes -= frame.Bytes.Length;
@@ -193,7 +216,7 @@ internal sealed class SendQueue
     }
 }
 
-internal readonly record struct Slot(OutboundFrame? Frame, bool IsReplay);
+internal readonly record struct Slot(OutboundFrame? Frame, bool IsReplay, bool OutsideBounds);
 
 internal enum EnqueueResult
 {

@@ -8,7 +8,8 @@ namespace LiveUpdates.Internal.Dispatch;
 /// Who may see what, over time: the access version (a number that grows with every permission re-check, so a
 /// subscription resolved before one can tell), the re-check of a joining subscription, and the re-check of a whole room
 /// when a guild's permissions change or a session is renewed. <see cref="Version"/> and
-/// <see cref="RecheckAsync(ISubscriber, string)"/> may be called from any thread; the rest on the dispatch loop only.
+/// <see cref="RecheckAsync(ISubscriber, string)"/> may be called from any thread; the rest is started on the dispatch
+/// loop only (<see cref="ReauthorizeRoomAsync"/> moves the version on before it returns; its checks then run off the loop).
 /// </summary>
 internal sealed class AccessGate(IGuildAccessPolicy policy, RoomStore rooms, LiveUpdatesOptions options, TimeProvider time, ILogger logger, CancellationToken stopping)
 {

@@ -11,7 +11,10 @@ namespace LiveUpdates.Internal.Dispatch;
 /// </summary>
 internal readonly record struct DispatchItem(BrokerMessage Message, DispatchWork? Work)
 {
-    public static DispatchItem Broadcast(BrokerMessage message) => new(message, null);
+    public static DispatchItem Broadcast(BrokerMessage message, BroadcastConfirmation? confirmation = null) => new(message, confirmation);
+
+    /// <summary>Gets whether the item is a broadcast (its <see cref="Message"/> is set; <see cref="Work"/> is nothing or its confirmation).</summary>
+    public bool IsBroadcast => Work is null or BroadcastConfirmation;
 
     public static DispatchItem Of(DispatchWork work) => new(default, work);
 }
@@ -100,8 +103,23 @@ internal sealed class StreamLostWork(string guildId, StreamPosition position) : 
     public StreamPosition Position { get; } = position;
 }
 
+/// <summary>
+/// The caller of a broadcast waits for its position (<see cref="IBroadcaster.BroadcastAsync(string, string, object?, CancellationToken)"/>):
+/// the broadcast travels as any other, in order, and this completes when the broker has numbered it, or fails.
+/// </summary>
+internal sealed class BroadcastConfirmation : DispatchWork
+{
+    public TaskCompletionSource<StreamPosition> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
+
 /// <summary>Wakes the loop to handle the notices it keeps outside the queue (dropped broadcasts, emptied rooms).</summary>
 internal sealed class WakeWork : DispatchWork
 {
     public static readonly WakeWork Instance = new();
+}
+
+/// <summary>A room re-check that ran off the loop is done: release its guild (see <see cref="RoomRechecks"/>).</summary>
+internal sealed class RecheckDoneWork(string guildId) : DispatchWork
+{
+    public string GuildId { get; } = guildId;
 }

@@ -12,7 +12,8 @@ namespace LiveUpdates.Internal.Dispatch;
 /// notices kept outside the queue. Every item is handled by a collaborator confined to the loop — the
 /// <see cref="Publisher"/> (broadcasts to the broker, in order), the <see cref="FanOut"/> (publications to the rooms),
 /// the <see cref="JoinCoordinator"/> (subscriptions between two fan-outs), the <see cref="BrokerWatches"/> (which
-/// guilds the broker delivers here) and the <see cref="AccessGate"/> (permission re-checks in stream order). Its public
+/// guilds the broker delivers here), the <see cref="AccessGate"/> (who may see what) and the <see cref="RoomRechecks"/>
+/// (room re-checks off the loop, holding only their guild, so the stream order holds per guild). Its public
 /// members are thread-safe; everything it hands to the collaborators runs on the loop, one item at a time.
 /// </summary>
 /// <remarks>
@@ -34,6 +35,7 @@ internal sealed class Dispatcher : IBrokerHandler
     private readonly BrokerWatches _watches;
     private readonly JoinCoordinator _joins;
     private readonly FanOut _fanOut;
+    private readonly RoomRechecks _rechecks;
     private readonly Publisher _publisher;
     private readonly LogThrottle _dropLog;
 
@@ -67,7 +69,8 @@ internal sealed class Dispatcher : IBrokerHandler
         _access = new AccessGate(accessPolicy, rooms, options, time, logger, stopping);
         _watches = new BrokerWatches(broker, rooms, guildId => _joins!.IsJoining(guildId), logger);
         _joins = new JoinCoordinator(broker, _inlineDelivery, _watches, _access, frames, metrics, _channel.Writer);
-        _fanOut = new FanOut(rooms, frames, _access, _joins, () => _channel.Reader.Count > 0, logger);
+        _rechecks = new RoomRechecks(_access, _channel.Writer);
+        _fanOut = new FanOut(rooms, frames, _rechecks, _joins, () => _channel.Reader.Count > 0, logger);
         _publisher = new Publisher(broker, metrics, time, logger);
     }
 
@@ -81,16 +84,27 @@ internal sealed class Dispatcher : IBrokerHandler
     /// <summary>Gets the access gate: its version is read before a subscription's access is resolved, and a renewed session re-checks through it.</summary>
     public AccessGate Access => _access;
 
-    /// <summary>Queues a broadcast. Never blocks; a full queue records a gap in the guild's stream (and logs it).</summary>
-    public void Post(BrokerMessage message)
+    /// <summary>
+    /// Gets or sets what receives the publications of the <see cref="ControlStream"/> (set once, before the broker
+    /// starts); they go to the server, never to a room. Called on the broker's thread: it must not block.
+    /// </summary>
+    public Action<BrokerMessage>? ControlReceived { get; set; }
+
+    /// <summary>
+    /// Queues a broadcast. Never blocks; a full queue records a gap in the guild's stream (and logs it), and fails
+    /// <paramref name="confirmation"/>, which otherwise completes once the broker has numbered the event.
+    /// </summary>
+    public void Post(BrokerMessage message, BroadcastConfirmation? confirmation = null)
     {
         if (Volatile.Read(ref _asleep))
         {
             Volatile.Write(ref _wokenAt, _time.GetTimestamp()); // only when the loop sleeps: not on every broadcast of a burst
         }
 
-        if (!_channel.Writer.TryWrite(DispatchItem.Broadcast(message)))
+        if (!_channel.Writer.TryWrite(DispatchItem.Broadcast(message, confirmation)))
         {
+            confirmation?.Completion.TrySetException(new InvalidOperationException(
+                $"The dispatch queue is full (LiveUpdates:DispatchQueueCapacity = {_options.DispatchQueueCapacity}): the event was not published; a gap takes its place in guild {message.GuildId}'s stream."));
             _metrics.EventsDropped.Add(1);
             if (_dropLog.Count(out var dropped))
             {
@@ -163,6 +177,12 @@ internal sealed class Dispatcher : IBrokerHandler
 
     void IBrokerHandler.OnPublication(Publication publication)
     {
+        if (string.Equals(publication.GuildId, ControlStream.Id, StringComparison.Ordinal))
+        {
+            ControlReceived?.Invoke(publication.Message);
+            return;
+        }
+
         if (_inlineDelivery)
         {
             _fanOut.Add(publication); // inline: inside the loop's own publishing call
@@ -175,6 +195,11 @@ internal sealed class Dispatcher : IBrokerHandler
 
     void IBrokerHandler.OnStreamLost(string guildId, StreamPosition position)
     {
+        if (string.Equals(guildId, ControlStream.Id, StringComparison.Ordinal))
+        {
+            return; // no room to refetch; a disconnect lost with it is logged by the broker, and sessions end at their exp
+        }
+
         if (!_channel.Writer.TryWrite(DispatchItem.Of(new StreamLostWork(guildId, position))))
         {
             LostLocally(guildId, position);
@@ -215,23 +240,27 @@ internal sealed class Dispatcher : IBrokerHandler
             {
                 try
                 {
-                    if (item.Work is null)
+                    if (item.IsBroadcast)
                     {
-                        _publisher.PublishRun(item.Message, reader);
+                        _publisher.PublishRun(item, reader);
+                    }
+                    else if (item.Work is DeliverWork deliver)
+                    {
+                        TakeDeliveries(deliver, reader);
                     }
                     else
                     {
-                        await HandleAsync(item.Work).ConfigureAwait(false);
+                        await HandleAsync(item.Work!).ConfigureAwait(false);
                     }
 
                     if (_fanOut.HasPending)
                     {
-                        await _fanOut.FlushAsync().ConfigureAwait(false);
+                        _fanOut.Flush();
                     }
 
                     if (Volatile.Read(ref _noticesPending) != 0)
                     {
-                        await HandleNoticesAsync().ConfigureAwait(false);
+                        HandleNotices();
                     }
                 }
                 catch (Exception ex)
@@ -245,28 +274,56 @@ internal sealed class Dispatcher : IBrokerHandler
         }
 
         // Work still waiting when the server stopped is answered rather than left hanging.
+        foreach (var held in _rechecks.DrainAll())
+        {
+            AnswerUnhandled(held.Work);
+        }
+
         while (reader.TryRead(out var item))
         {
-            switch (item.Work)
-            {
-                case JoinWork join:
-                    join.Completion.TrySetResult(false);
-                    break;
-                case JoinReadyWork ready:
-                    ready.Join.Join.Completion.TrySetResult(false);
-                    break;
-                case FlushWork flush:
-                    flush.Completion.TrySetResult();
-                    break;
-                case ReauthorizeWork reauthorize:
-                    reauthorize.Completion.TrySetResult();
-                    break;
-            }
+            AnswerUnhandled(item.Work);
         }
     }
 
+    private static void AnswerUnhandled(DispatchWork? work)
+    {
+        switch (work)
+        {
+            case JoinWork join:
+                join.Completion.TrySetResult(false);
+                break;
+            case JoinReadyWork ready:
+                ready.Join.Join.Completion.TrySetResult(false);
+                break;
+            case FlushWork flush:
+                flush.Completion.TrySetResult();
+                break;
+            case ReauthorizeWork reauthorize:
+                reauthorize.Completion.TrySetResult();
+                break;
+            case BroadcastConfirmation confirmation:
+                confirmation.Completion.TrySetException(new InvalidOperationException("The server stopped before the event was published."));
+                break;
+        }
+    }
+
+    /// <summary>The guild a piece of work must wait for while its room is re-checked (publications and losses wait in the <see cref="FanOut"/>).</summary>
+    private static string? GuildOf(DispatchWork work) => work switch
+    {
+        JoinWork join => join.GuildId,
+        JoinReadyWork ready => ready.Join.Join.GuildId,
+        ReauthorizeWork reauthorize => reauthorize.GuildId,
+        _ => null,
+    };
+
     private async ValueTask HandleAsync(DispatchWork work)
     {
+        if (GuildOf(work) is { } guildId && _rechecks.IsHeld(guildId))
+        {
+            _rechecks.Defer(guildId, new HeldItem(null, work)); // after what already waits for the guild's re-check
+            return;
+        }
+
         switch (work)
         {
             case JoinWork join:
@@ -290,24 +347,85 @@ internal sealed class Dispatcher : IBrokerHandler
             case FlushWork flush:
                 if (_fanOut.HasPending)
                 {
-                    await _fanOut.FlushAsync().ConfigureAwait(false);
+                    _fanOut.Flush();
                 }
 
-                flush.Completion.TrySetResult();
+                _rechecks.CompleteAfterHeld(flush); // what waits for a room re-check was queued before it, too
                 break;
             case ReauthorizeWork reauthorize:
-                await _access.ReauthorizeRoomAsync(reauthorize.GuildId, reauthorize.UserId).ConfigureAwait(false);
-                reauthorize.Completion.TrySetResult();
+                // Off the loop: the guild is held (its later items wait), every other guild keeps flowing.
+                _rechecks.Start(reauthorize.GuildId, reauthorize.UserId, new HeldItem(null, reauthorize, Rechecked: true));
                 break;
             case StreamLostWork lost:
-                await _fanOut.SignalRefetchAsync(lost.GuildId, lost.Position).ConfigureAwait(false);
+                _fanOut.SignalRefetch(lost.GuildId, lost.Position);
+                break;
+            case RecheckDoneWork done:
+                await ReleaseAsync(done.GuildId).ConfigureAwait(false);
                 break;
             case WakeWork:
                 break;
         }
     }
 
-    private async ValueTask HandleNoticesAsync()
+    /// <summary>A guild's room re-check is done: what started it goes out, then what waited for it, in order (which may hold the guild again).</summary>
+    private async ValueTask ReleaseAsync(string guildId)
+    {
+        foreach (var item in _rechecks.Release(guildId))
+        {
+            if (_rechecks.IsHeld(guildId))
+            {
+                _rechecks.Defer(guildId, item); // held again by an item before this one
+                continue;
+            }
+
+            switch (item)
+            {
+                case { Rechecked: true, Publication: { } publication }:
+                    _fanOut.DeliverRechecked(publication);
+                    break;
+                case { Rechecked: true, Work: StreamLostWork lost }:
+                    _fanOut.DeliverRefetch(lost.GuildId, lost.Position);
+                    break;
+                case { Rechecked: true, Work: ReauthorizeWork reauthorize }:
+                    reauthorize.Completion.TrySetResult();
+                    break;
+                case { Publication: { } publication }:
+                    _fanOut.Add(publication); // fanned out in runs, before the next piece of work
+                    break;
+                case { Work: { } work }:
+                    if (_fanOut.HasPending)
+                    {
+                        _fanOut.Flush();
+                    }
+
+                    await HandleAsync(work).ConfigureAwait(false);
+                    break;
+            }
+        }
+
+        if (_fanOut.HasPending)
+        {
+            _fanOut.Flush();
+        }
+
+        _rechecks.Settle(guildId);
+    }
+
+    /// <summary>
+    /// Takes a publication the broker delivered from its own thread and the deliveries waiting right behind it (nothing
+    /// else is overtaken), so that they are fanned out in runs, as the inline path's publishing runs are: one lock and
+    /// one wake-up per recipient for a run of one guild, instead of one per publication.
+    /// </summary>
+    private void TakeDeliveries(DeliverWork first, ChannelReader<DispatchItem> reader)
+    {
+        _fanOut.Add(first.Publication);
+        for (var taken = 1; taken < FanOut.MaxRun && reader.TryPeek(out var next) && next.Work is DeliverWork && reader.TryRead(out next); taken++)
+        {
+            _fanOut.Add(((DeliverWork)next.Work!).Publication);
+        }
+    }
+
+    private void HandleNotices()
     {
         Volatile.Write(ref _noticesPending, 0);
         foreach (var guildId in _dropped.Keys)
@@ -320,14 +438,14 @@ internal sealed class Dispatcher : IBrokerHandler
 
         if (_fanOut.HasPending)
         {
-            await _fanOut.FlushAsync().ConfigureAwait(false);
+            _fanOut.Flush();
         }
 
         foreach (var guildId in _lost.Keys)
         {
             if (_lost.TryRemove(guildId, out var position))
             {
-                await _fanOut.SignalRefetchAsync(guildId, position).ConfigureAwait(false);
+                _fanOut.SignalRefetch(guildId, position);
             }
         }
 

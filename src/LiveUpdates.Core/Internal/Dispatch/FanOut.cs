@@ -9,9 +9,10 @@ namespace LiveUpdates.Internal.Dispatch;
 /// <summary>
 /// Hands the broker's publications to the guild rooms: per recipient one enqueue of a frame serialized once, never a
 /// serialization or a send; runs of one guild go together (one lock and one wake-up per recipient), a permission change
-/// or a gap re-checks its room first, and joins in flight are told what went out meanwhile. Called on the dispatch loop only.
+/// or a gap has its room re-checked first (off the loop, holding only its guild), and joins in flight are told what went
+/// out meanwhile. Called on the dispatch loop only.
 /// </summary>
-internal sealed class FanOut(RoomStore rooms, PublicationFrames frames, AccessGate access, JoinCoordinator joins, Func<bool> hasBacklog, ILogger logger)
+internal sealed class FanOut(RoomStore rooms, PublicationFrames frames, RoomRechecks rechecks, JoinCoordinator joins, Func<bool> hasBacklog, ILogger logger)
 {
     /// <summary>
     /// At most this many publications of one guild go out together. A tuning bound, not a limit anyone sees: it caps
@@ -25,25 +26,39 @@ internal sealed class FanOut(RoomStore rooms, PublicationFrames frames, AccessGa
     /// <summary>Gets a value indicating whether publications wait to be fanned out.</summary>
     public bool HasPending => _pending.Count > 0;
 
-    /// <summary>Takes a publication the broker delivered; it goes out with the next <see cref="FlushAsync"/>.</summary>
+    /// <summary>Takes a publication the broker delivered; it goes out with the next <see cref="Flush"/>.</summary>
     public void Add(Publication publication) => _pending.Add(publication);
 
     /// <summary>Forgets what waits (the loop failed on it and logged it).</summary>
     public void Discard() => _pending.Clear();
 
-    /// <summary>Fans the pending publications out, a run of one guild at a time; a permission change re-checks its room first.</summary>
-    public async ValueTask FlushAsync()
+    /// <summary>
+    /// Fans the pending publications out, a run of one guild at a time. A permission change or a gap starts its room's
+    /// re-check off the loop and holds the guild (it and what follows for the guild go out once the re-check is done,
+    /// see <see cref="RoomRechecks"/>); a publication of a held guild waits there; other guilds are not held up.
+    /// </summary>
+    public void Flush()
     {
         var count = _pending.Count;
         var i = 0;
         while (i < count)
         {
-            var guildId = _pending[i].GuildId;
-            if (IsPermissionChange(_pending[i].Message) || _pending[i].Message.IsGap)
+            var publication = _pending[i];
+            var guildId = publication.GuildId;
+            if (rechecks.IsHeld(guildId))
+            {
+                rechecks.Defer(guildId, new HeldItem(publication, null));
+                i++;
+                continue;
+            }
+
+            if (IsPermissionChange(publication.Message) || publication.Message.IsGap)
             {
                 // A gap may stand for a lost permission change: the room is re-checked before anything after it.
                 // The announcement of a permission change is itself delivered under the new permissions.
-                await access.ReauthorizeRoomAsync(guildId, MemberOf(_pending[i].Message)).ConfigureAwait(false);
+                rechecks.Start(guildId, MemberOf(publication.Message), new HeldItem(publication, null, Rechecked: true));
+                i++;
+                continue;
             }
 
             _run.Clear();
@@ -66,13 +81,37 @@ internal sealed class FanOut(RoomStore rooms, PublicationFrames frames, AccessGa
         _run.Clear();
     }
 
+    /// <summary>Fans out, alone, the publication whose room re-check (see <see cref="Flush"/>) is done.</summary>
+    public void DeliverRechecked(Publication publication)
+    {
+        _run.Clear();
+        var frame = frames.FrameOf(publication);
+        _run.Add(frame);
+        joins.Record(publication.GuildId, publication.Position, frame, isRefetch: false);
+        Deliver(publication.GuildId, _run);
+        _run.Clear();
+    }
+
     /// <summary>
     /// The guild's subscribers here lost publications up to <paramref name="position"/>: its room's access is re-checked
-    /// first (what was lost may have been a permission change), then every subscriber is told to refetch.
+    /// first, off the loop (what was lost may have been a permission change), then every subscriber is told to refetch
+    /// (<see cref="DeliverRefetch"/>). A guild held by a re-check already gets the signal after it.
     /// </summary>
-    public async ValueTask SignalRefetchAsync(string guildId, StreamPosition position)
+    public void SignalRefetch(string guildId, StreamPosition position)
     {
-        await access.ReauthorizeRoomAsync(guildId).ConfigureAwait(false);
+        var lost = new StreamLostWork(guildId, position);
+        if (rechecks.IsHeld(guildId))
+        {
+            rechecks.Defer(guildId, new HeldItem(null, lost));
+            return;
+        }
+
+        rechecks.Start(guildId, null, new HeldItem(null, lost, Rechecked: true));
+    }
+
+    /// <summary>Tells every subscriber of <paramref name="guildId"/> here to refetch; its room has been re-checked (see <see cref="SignalRefetch"/>).</summary>
+    public void DeliverRefetch(string guildId, StreamPosition position)
+    {
         DispatchLog.StreamLost(logger, guildId, position.Seq);
         _run.Clear();
         var frame = PublicationFrames.RefetchFrame(guildId, position);

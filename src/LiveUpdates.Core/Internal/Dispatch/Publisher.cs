@@ -18,20 +18,20 @@ internal sealed class Publisher(IBroker broker, LiveUpdatesMetrics metrics, Time
     /// so every ordering guarantee holds). Fanned out together, each recipient's lock is taken once for the run, and
     /// its writer finds the whole run queued: one frame for a batch client, one wake-up for any client.
     /// </summary>
-    public void PublishRun(BrokerMessage first, ChannelReader<DispatchItem> reader)
+    public void PublishRun(DispatchItem first, ChannelReader<DispatchItem> reader)
     {
-        Publish(first);
-        if (FanOut.IsPermissionChange(first))
+        Publish(first.Message, first.Work as BroadcastConfirmation);
+        if (FanOut.IsPermissionChange(first.Message))
         {
             return; // fanned out after the room's re-check, alone
         }
 
         var count = 1;
-        while (count < FanOut.MaxRun && reader.TryPeek(out var next) && next.Work is null &&
-               string.Equals(next.Message.GuildId, first.GuildId, StringComparison.Ordinal) &&
+        while (count < FanOut.MaxRun && reader.TryPeek(out var next) && next.IsBroadcast &&
+               string.Equals(next.Message.GuildId, first.Message.GuildId, StringComparison.Ordinal) &&
                !FanOut.IsPermissionChange(next.Message) && reader.TryRead(out next))
         {
-            Publish(next.Message);
+            Publish(next.Message, next.Work as BroadcastConfirmation);
             count++;
         }
     }
@@ -42,23 +42,39 @@ internal sealed class Publisher(IBroker broker, LiveUpdatesMetrics metrics, Time
     /// </summary>
     public void PublishGap(string guildId) => Publish(BrokerMessage.Gap(guildId, time.GetUtcNow().ToUnixTimeMilliseconds()));
 
-    private void Publish(BrokerMessage message)
+    private void Publish(BrokerMessage message, BroadcastConfirmation? confirmation = null)
     {
-        var publishing = broker.PublishAsync(message, CancellationToken.None);
-        if (!publishing.IsCompletedSuccessfully)
-        {
-            _ = ObserveAsync(publishing, message);
-        }
-    }
-
-    private async Task ObserveAsync(ValueTask<StreamPosition> publishing, BrokerMessage message)
-    {
+        ValueTask<StreamPosition> publishing;
         try
         {
-            await publishing.ConfigureAwait(false);
+            publishing = broker.PublishAsync(message, CancellationToken.None);
         }
         catch (Exception ex)
         {
+            confirmation?.Completion.TrySetException(ex);
+            throw;
+        }
+
+        if (!publishing.IsCompletedSuccessfully)
+        {
+            _ = ObserveAsync(publishing, message, confirmation);
+        }
+        else if (confirmation is not null)
+        {
+            confirmation.Completion.TrySetResult(publishing.Result);
+        }
+    }
+
+    private async Task ObserveAsync(ValueTask<StreamPosition> publishing, BrokerMessage message, BroadcastConfirmation? confirmation)
+    {
+        try
+        {
+            var position = await publishing.ConfigureAwait(false);
+            confirmation?.Completion.TrySetResult(position);
+        }
+        catch (Exception ex)
+        {
+            confirmation?.Completion.TrySetException(ex);
             // The broker accounts for it (a gap in the guild's stream); logged at most once a second with the count.
             metrics.EventsDropped.Add(1);
             if (_failureLog.Count(out var failures))

@@ -37,4 +37,9 @@ internal static class ProtocolNames
     public const string CloseRateLimited = "RATE_LIMITED";
     public const string CloseTooManyGuilds = "TOO_MANY_GUILDS";
     public const string CloseTooManyAuthAttempts = "TOO_MANY_AUTH_ATTEMPTS";
+    public const string CloseTooManyConnections = "TOO_MANY_CONNECTIONS";
+    public const string CloseUserDisconnected = "USER_DISCONNECTED";
+
+    /// <summary>4001: the host disconnected the user (signed out or blocked); final, the client does not reconnect with the same session.</summary>
+    public const System.Net.WebSockets.WebSocketCloseStatus UserDisconnectedCloseStatus = (System.Net.WebSockets.WebSocketCloseStatus)4001;
 }

@@ -49,6 +49,11 @@ internal static class TokenClaims
             }
         }
 
+        if (claims.TryGetProperty(options.UserIdClaim, out var userClaim) && IsInexactId(userClaim))
+        {
+            return TokenOutcomes.InexactUserId;
+        }
+
         var userId = ReadId(claims, options.UserIdClaim);
         if (string.IsNullOrEmpty(userId))
         {
@@ -58,7 +63,18 @@ internal static class TokenClaims
         return TokenValidationOutcome.Success(new AuthenticatedUser(userId, claims, expiresAt));
     }
 
-    /// <summary>Reads a claim that holds an id: a string, or an integer (ids in JSON numbers are kept as written).</summary>
+    /// <summary>
+    /// The largest integer every JSON producer writes exactly (2^53 − 1, JavaScript's <c>Number.MAX_SAFE_INTEGER</c>).
+    /// A Discord snowflake above it, put in a token as a JSON number by JavaScript, was rounded before it was signed
+    /// and may name another user or guild; such ids are not read (strings are the only exact form).
+    /// </summary>
+    public const ulong MaxExactJsonInteger = (1UL << 53) - 1;
+
+    /// <summary>Whether <paramref name="value"/> is an id written as a JSON number that may have been rounded (above <see cref="MaxExactJsonInteger"/>, or not an integer).</summary>
+    public static bool IsInexactId(JsonElement value) =>
+        value.ValueKind == JsonValueKind.Number && !(value.TryGetUInt64(out var n) && n <= MaxExactJsonInteger);
+
+    /// <summary>Reads a claim that holds an id: a string, or an integer up to <see cref="MaxExactJsonInteger"/> (larger numbers are not read: they may be rounded).</summary>
     public static string? ReadId(JsonElement claims, string name)
     {
         if (claims.ValueKind != JsonValueKind.Object || !claims.TryGetProperty(name, out var value))
@@ -72,7 +88,7 @@ internal static class TokenClaims
     public static string? ReadId(JsonElement value) => value.ValueKind switch
     {
         JsonValueKind.String => GetStringOrNull(value),
-        JsonValueKind.Number when value.TryGetUInt64(out var n) => n.ToString(CultureInfo.InvariantCulture),
+        JsonValueKind.Number when value.TryGetUInt64(out var n) && n <= MaxExactJsonInteger => n.ToString(CultureInfo.InvariantCulture),
         _ => null,
     };
 
@@ -131,6 +147,7 @@ internal static class TokenOutcomes
     public static readonly TokenValidationOutcome Critical = Invalid("its header lists critical extensions (crit) this server does not implement");
     public static readonly TokenValidationOutcome UnsupportedEncryption = Invalid("it is a JWE, but not alg dir with A256GCM or A256CBC-HS512 (a NextAuth v4 or Auth.js v5 session token)");
     public static readonly TokenValidationOutcome NotDecryptable = Invalid($"it is a session token (JWE) that no key opens: it was made with another secret than {S}:AuthSecret and {S}:AdditionalAuthSecrets, or (Auth.js v5) for a cookie name not in {S}:SessionCookieNames");
+    public static readonly TokenValidationOutcome InexactUserId = Invalid($"its user id (the claim named by {S}:UserIdClaim) is a JSON number above 2^53 - 1 or not an integer, which JavaScript rounds (a snowflake written that way may name another user); put ids in tokens as strings");
     public static readonly TokenValidationOutcome BadPayload = Invalid("it opened, but its payload is not a JSON object of claims (or its header's replicated claims differ from the payload's)");
 
     private static TokenValidationOutcome Invalid(string reason) => TokenValidationOutcome.Failure(LiveErrorCodes.TokenInvalid, InvalidMessage, reason);
