@@ -165,6 +165,23 @@ public sealed class RedisClusterScaleOutTests
         });
     }
 
+    [Test]
+    public async Task TheControlStream_OnACluster_CarriesADisconnectedUserToTheOtherInstance()
+    {
+        // The control stream is an ordinary stream under one hash tag ({liveupdates-control}): one slot, no cross-slot command.
+        var guild = await _cluster.GuildOnNodeAsync(0, 3);
+        var a = await StartInstanceAsync();
+        var b = await StartInstanceAsync();
+        await using var onB = await b.ConnectAuthenticatedAsync("1", [guild], guild);
+        await using var other = await b.ConnectAuthenticatedAsync("2", [guild], guild);
+
+        await a.Manager.DisconnectUserAsync("1");
+        var (status, _) = await Wait.ForAsync(onB.Closed, "the user's socket on the other instance closes");
+        a.Manager.Broadcast(guild, LiveEvents.Moderation.RuleCreated, new { after = true });
+        await other.ExpectAsync(LiveEvents.Moderation.RuleCreated);
+        Assert.That((int?)status, Is.EqualTo(4001));
+    }
+
     internal static void AssertEveryEventOnceInOrder(List<JsonElement> received, string[] guilds, int perGuild, int instances, int perInstance)
     {
         Assert.That(received.Where(e => e.GetProperty("event").GetString() == "refetch"), Is.Empty, "no refetch: nothing was lost");
