@@ -31,8 +31,9 @@ rm -rf artifacts/browser-tests # screenshots of this run only
 # The browser tests drive Debian's Chromium (never a downloaded browser); without it they fail, they do not skip.
 apt_install chromium || echo "could not install chromium: the browser tests will fail"
 
-# The Redis tests start their own redis-server (Debian's package) on free ports; without it they fail, never skip.
-apt_install redis-server || echo "could not install redis-server: the Redis tests will fail"
+# The Redis tests start their own redis-server (Debian's package) on free ports, the Redis Cluster tests create their
+# cluster with redis-cli (redis-tools); without them they fail, never skip.
+apt_install redis-server redis-tools || echo "could not install redis-server/redis-tools: the Redis tests will fail"
 
 # Node.js runs the JS client's tests (this machine image ships Node.js 20; elsewhere Debian's nodejs is installed).
 command -v node >/dev/null 2>&1 || apt_install nodejs npm || echo "could not install nodejs: the JS client's tests will fail"

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using System.Globalization;
+using System.Net;
 using LiveUpdates.Brokers;
 using LiveUpdates.Redis.Internal;
 using Microsoft.Extensions.Logging;
@@ -51,6 +52,8 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
     // share: the connection and its events, the timer, health and the instruments.
     private readonly RedisOutbox _outbox;
     private readonly RedisFeeds _feeds;
+    private readonly PubSubMode _pubSub;
+    private readonly RedisKeys _keys;
     private readonly Counter<long> _publishFailures;
     private ConnectionMultiplexer? _connection;
     private ITimer? _timer;
@@ -80,7 +83,7 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
 
         _options = options;
         _configuration = configuration!;
-        var keys = new RedisKeys(options.KeyPrefix);
+        var keys = _keys = new RedisKeys(options.KeyPrefix);
         var capacity = options.HistoryCapacity ?? 256;
         var maxAgeMs = (long)(options.HistoryMaxAge ?? RedisBrokerOptionsValidation.DefaultHistoryMaxAge).TotalMilliseconds;
 
@@ -97,8 +100,9 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
         _publishFailures = _meter.CreateCounter<long>("liveupdates.redis.publish.failures", "{publication}", "Publications that could not be published at once, by reason: unreachable (not executed: kept and retried in order), retried (outcome unknown: sent again, published once), unknown (outcome still unknown after retries: replaced by a gap), outbox_full (dropped: recorded as a gap), stopped (still waiting when the broker stopped: never published).");
         var streamGaps = _meter.CreateCounter<long>("liveupdates.redis.stream.gaps", "{gap}", "Publications missing from what this instance received, by outcome: repaired (read back from the stream) or refetch (subscribers told to refetch).");
         var rotations = _meter.CreateCounter<long>("liveupdates.redis.stream.rotations", "{epoch}", "New epochs this instance started because Redis had lost acknowledged writes (an older snapshot, a failover to a replica that lagged).");
-        _feeds = new RedisFeeds(keys, capacity, maxAgeMs, metaKeepMs, options.PositionCheckInterval, RetryInterval, streamGaps, rotations, time, _logger, ReportError);
-        _outbox = new RedisOutbox(keys, capacity, maxAgeMs, metaKeepMs, options.OutboxCapacity, _publishFailures, time, _logger, ReportError, _feeds.AnchorOf, OnTopologyChanged);
+        _pubSub = new PubSubMode(options.ShardedPubSub);
+        _feeds = new RedisFeeds(keys, capacity, maxAgeMs, metaKeepMs, options.PositionCheckInterval, RetryInterval, streamGaps, rotations, time, _logger, ReportError, _pubSub);
+        _outbox = new RedisOutbox(keys, capacity, maxAgeMs, metaKeepMs, options.OutboxCapacity, _publishFailures, time, _logger, ReportError, _feeds.AnchorOf, OnTopologyChanged, _pubSub);
         _meter.CreateObservableGauge("liveupdates.redis.connected", () => _connection?.IsConnected == true ? 1 : 0, null, "1 while the broker is connected to Redis.");
         _meter.CreateObservableGauge("liveupdates.redis.outbox.length", () => _outbox.Count, "{publication}", "Publications waiting to be published.");
     }
@@ -122,12 +126,13 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
         connection.ConnectionRestored += OnConnectionRestored;
         connection.ConfigurationChanged += OnConfigurationChanged;
         _connection = connection;
+        _pubSub.TryDecide(connection); // or on the first command once a server answers
         _outbox.Start(connection);
         _feeds.Start(handler, connection);
         if (connection.IsConnected)
         {
             _lastError = string.Empty;
-            Log.Connected(_logger, _configuration.ToString(includePassword: false));
+            Log.Connected(_logger, _configuration.ToString(includePassword: false), _pubSub.IsSharded ? "sharded (SPUBLISH/SSUBSCRIBE)" : "classic (PUBLISH/SUBSCRIBE)");
         }
         else
         {
@@ -227,10 +232,8 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
         {
             VerifyThenResume();
         }
-        else
-        {
-            _outbox.Kick();
-        }
+
+        _outbox.Kick(); // nothing while every guild is held; the guilds not held when only a cluster node's are
 
         _feeds.CheckPositionsIfDue();
     }
@@ -239,24 +242,55 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
     {
         _lastError = $"{e.FailureType}: {e.Exception?.Message}";
         Log.ConnectionLost(_logger, e.ConnectionType, e.EndPoint?.ToString() ?? "?", e.FailureType, e.Exception?.Message ?? string.Empty);
-        _outbox.Hold(); // until every followed guild was checked against the stream again (Redis may have lost writes)
-        _feeds.MarkAllStale();
+        HoldAndMarkStale(e.EndPoint); // until the guilds were checked against the stream again (Redis may have lost writes)
     }
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {
         Log.ConnectionRestored(_logger, e.ConnectionType, e.EndPoint?.ToString() ?? "?");
-        _outbox.Hold();
-        _feeds.MarkAllStale(); // messages published while a connection was down were not received: check every guild
+        HoldAndMarkStale(e.EndPoint); // messages published while a connection was down were not received: check its guilds
         VerifyThenResume();
     }
 
     private void OnConfigurationChanged(object? sender, EndPointEventArgs e)
     {
         // A role changed (a failover): the new primary may lack writes the old one acknowledged.
-        _outbox.Hold();
-        _feeds.MarkAllStale();
+        HoldAndMarkStale(e.EndPoint);
         VerifyThenResume();
+    }
+
+    /// <summary>
+    /// Holds publishing and marks the feeds stale (checked again before publishing resumes): on a Redis Cluster, only
+    /// the guilds whose slots <paramref name="endPoint"/> serves, so the guilds of the other nodes keep flowing;
+    /// otherwise (one server, Sentinel, a node not known) every guild.
+    /// </summary>
+    private void HoldAndMarkStale(EndPoint? endPoint)
+    {
+        if (GuildsServedBy(endPoint) is { } guilds)
+        {
+            _outbox.Hold(guilds);
+            _feeds.MarkStale(guilds);
+        }
+        else
+        {
+            _outbox.Hold();
+            _feeds.MarkAllStale();
+        }
+    }
+
+    /// <summary>On a Redis Cluster, whether a guild's slot is served by <paramref name="endPoint"/> (or by no known node); <see langword="null"/> when not a cluster.</summary>
+    private Func<string, bool>? GuildsServedBy(EndPoint? endPoint)
+    {
+        if (endPoint is null || _connection is not { } connection)
+        {
+            return null;
+        }
+
+        var node = endPoint.ToString();
+        var cluster = connection.GetServers().Where(s => s.IsConnected && s.ServerType == ServerType.Cluster).Select(s => s.ClusterConfiguration).FirstOrDefault(c => c is not null);
+        return cluster is null
+            ? null
+            : guild => cluster.GetBySlot(connection.GetHashSlot(_keys.Meta(guild))) is not { } owner || owner.EndPoint?.ToString() == node;
     }
 
     /// <summary>A node answered READONLY or MASTERDOWN (the outbox holds already): re-read the roles now, not at the next periodic check.</summary>
@@ -352,8 +386,8 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
     // Event ids 1-4, 13 and 16; the outbox logs 5-7 and 15, the feeds 8-12 and 14, with this same logger.
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "Redis broker connected ({Configuration})")]
-        public static partial void Connected(ILogger logger, string configuration);
+        [LoggerMessage(1, LogLevel.Information, "Redis broker connected ({Configuration}); pub/sub: {PubSub}")]
+        public static partial void Connected(ILogger logger, string configuration, string pubSub);
 
         [LoggerMessage(2, LogLevel.Warning, "Redis is unreachable at start-up ({Configuration}); the broker keeps trying, broadcasts wait in the outbox meanwhile")]
         public static partial void UnreachableAtStart(ILogger logger, string configuration);

@@ -50,6 +50,16 @@ public sealed class RedisBrokerOptions
     public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// Gets or sets whether the guilds' channels use sharded pub/sub (<c>SPUBLISH</c>/<c>SSUBSCRIBE</c>, Redis/Valkey
+    /// 7.0+), so that on a Redis Cluster each channel message goes only to the shard that owns its guild instead of to
+    /// every node, and pub/sub traffic scales with the shards. <see langword="null"/> (the default) decides on the first
+    /// connection: sharded on a Redis Cluster whose nodes are all 7.0 or later, classic <c>PUBLISH</c>/<c>SUBSCRIBE</c>
+    /// otherwise. <see langword="true"/> or <see langword="false"/> forces it (<see langword="true"/> needs 7.0+ on every
+    /// node). Every instance of one application must end up with the same choice.
+    /// </summary>
+    public bool? ShardedPubSub { get; set; }
+
+    /// <summary>
     /// Gets or sets how long a stop keeps trying to publish what waits in the outbox; <see langword="null"/> takes
     /// <see cref="LiveUpdatesOptions.ShutdownTimeout"/> when added with <c>AddRedis()</c>, 5 seconds otherwise. Not an
     /// option of its own (the server's <c>ShutdownTimeout</c> is the one users set).

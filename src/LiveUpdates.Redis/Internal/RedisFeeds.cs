@@ -35,6 +35,7 @@ internal sealed partial class RedisFeeds
     // Guild → its closed feed's channel unsubscription still in flight: a new feed of the guild subscribes after it,
     // so that an UNSUBSCRIBE sent for the old one can never land after the new one's SUBSCRIBE.
     private readonly Dictionary<string, Task> _closing = new(StringComparer.Ordinal);
+    private readonly PubSubMode _mode;
     private ConnectionMultiplexer? _connection;
     private ISubscriber? _subscriber;
     private long _lastCheckAt;
@@ -53,9 +54,11 @@ internal sealed partial class RedisFeeds
     /// <param name="time">The clock of the position checks.</param>
     /// <param name="logger">The broker's logger.</param>
     /// <param name="reportError">Tells the broker the latest Redis error (its health shows it).</param>
-    public RedisFeeds(RedisKeys keys, int capacity, long maxAgeMs, long metaKeepMs, TimeSpan checkInterval, TimeSpan tick, Counter<long> streamGaps, Counter<long> streamRotations, TimeProvider time, ILogger logger, Action<string> reportError)
+    /// <param name="mode">Whether the channels are sharded (decided on the first connection).</param>
+    public RedisFeeds(RedisKeys keys, int capacity, long maxAgeMs, long metaKeepMs, TimeSpan checkInterval, TimeSpan tick, Counter<long> streamGaps, Counter<long> streamRotations, TimeProvider time, ILogger logger, Action<string> reportError, PubSubMode mode)
     {
         _keys = keys;
+        _mode = mode;
         _maxAgeMs = maxAgeMs;
 
         // Keys that are read live at least three position checks beyond the age bound, so a watched guild's keys never
@@ -269,65 +272,10 @@ internal sealed partial class RedisFeeds
         }
     }
 
-    /// <summary>Marks every feed as possibly behind (the connection failed or came back): the next tick checks them.</summary>
-    public void MarkAllStale()
-    {
-        lock (_gate)
-        {
-            foreach (var feed in _feeds.Values)
-            {
-                feed.Stale = true;
-            }
-        }
-    }
-
-    /// <summary>On the broker's timer: checks the stale feeds, or all of them once a <see cref="RedisBrokerOptions.PositionCheckInterval"/> has passed, if no check is running and Redis is connected.</summary>
-    public void CheckPositionsIfDue()
-    {
-        // Half a tick early rather than a whole tick late.
-        var due = _time.GetElapsedTime(Volatile.Read(ref _lastCheckAt)) + (_tick / 2) >= _checkInterval;
-        bool anyStale;
-        lock (_gate)
-        {
-            anyStale = _feeds.Values.Any(f => f.Stale || f.Queue is null);
-        }
-
-        if ((due || anyStale) && _connection?.IsConnected == true && Interlocked.CompareExchange(ref _checking, 1, 0) == 0)
-        {
-            if (due)
-            {
-                Volatile.Write(ref _lastCheckAt, _time.GetTimestamp());
-            }
-
-            _ = CheckFeedsAsync(all: due);
-        }
-    }
-
-    /// <summary>Compares every subscribed guild's stream with what was delivered (or only the stale ones), repairing or reporting what is missing.</summary>
-    private async Task CheckFeedsAsync(bool all)
-    {
-        try
-        {
-            GuildFeed[] feeds;
-            lock (_gate)
-            {
-                feeds = [.. _feeds.Values.Where(f => all || f.Stale || f.Queue is null)];
-            }
-
-            foreach (var chunk in feeds.Chunk(32))
-            {
-                await Task.WhenAll(chunk.Select(f => SyncAsync(f, first: false))).ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            Volatile.Write(ref _checking, 0);
-        }
-    }
-
     /// <summary>Subscribes the guild's channel if it is not yet, then settles its position (catching up what pub/sub missed).</summary>
     private async Task SyncAsync(GuildFeed feed, bool first)
     {
+        var channel = default(RedisChannel);
         await feed.Gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
@@ -350,7 +298,8 @@ internal sealed partial class RedisFeeds
                 }
 
                 var subscriber = _subscriber ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "The Redis broker has not been started.");
-                var queue = await subscriber.SubscribeAsync(RedisChannel.Literal(_keys.Channel(feed.GuildId))).ConfigureAwait(false);
+                channel = _mode.Channel(_connection!, _keys.Channel(feed.GuildId)); // sharded or classic: decided on the first connection
+                var queue = await subscriber.SubscribeAsync(channel).ConfigureAwait(false);
                 queue.OnMessage(message => _handOver.OnMessageAsync(feed, message));
                 feed.Queue = queue;
             }
@@ -367,11 +316,11 @@ internal sealed partial class RedisFeeds
                 feed.UnknownWhileWatched = true;
             }
 
-            if (feed.Queue is null && _subscriber is { } subscriber)
+            if (feed.Queue is null && !channel.IsNullOrEmpty && _subscriber is { } subscriber)
             {
                 // StackExchange.Redis registers the queue before it sends SUBSCRIBE: a failed one would leave a queue
                 // nobody reads (and that its reconnect re-subscribes). The retry makes a new one.
-                _ = ForgetChannelAsync(subscriber, RedisChannel.Literal(_keys.Channel(feed.GuildId)));
+                _ = ForgetChannelAsync(subscriber, channel);
             }
 
             Log.SyncFailed(_logger, feed.GuildId, ex.Message);

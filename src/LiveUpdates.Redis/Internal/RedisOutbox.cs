@@ -38,6 +38,8 @@ internal sealed partial class RedisOutbox
     private readonly object _gate = new();
     private readonly Dictionary<string, GuildOutbox> _outboxes = new(StringComparer.Ordinal);
     private int _count;
+    private readonly PubSubMode _mode;
+    private volatile Func<string, bool>? _heldGuilds;
     private ConnectionMultiplexer? _connection;
     private IDatabase? _database;
     private volatile bool _held;
@@ -54,9 +56,11 @@ internal sealed partial class RedisOutbox
     /// <param name="reportError">Tells the broker the latest Redis error (its health shows it).</param>
     /// <param name="feedAnchor">What this instance delivered of a guild (its feed's anchor), if it follows the guild.</param>
     /// <param name="topologyChanged">Tells the broker a node answered that it is not a writable primary (the outbox is held by then).</param>
-    public RedisOutbox(RedisKeys keys, int historyCapacity, long maxAgeMs, long metaKeepMs, int capacity, Counter<long> publishFailures, TimeProvider time, ILogger logger, Action<string> reportError, Func<string, Anchor?> feedAnchor, Action<Exception> topologyChanged)
+    /// <param name="mode">Whether the channel messages are sharded (which publish script runs).</param>
+    public RedisOutbox(RedisKeys keys, int historyCapacity, long maxAgeMs, long metaKeepMs, int capacity, Counter<long> publishFailures, TimeProvider time, ILogger logger, Action<string> reportError, Func<string, Anchor?> feedAnchor, Action<Exception> topologyChanged, PubSubMode mode)
     {
         _keys = keys;
+        _mode = mode;
         _historyCapacity = historyCapacity;
         _maxAgeMs = maxAgeMs;
         _metaKeepMs = metaKeepMs;
@@ -73,8 +77,8 @@ internal sealed partial class RedisOutbox
     /// <summary>Gets how many publications wait (gaps the outbox added included).</summary>
     public int Count => Volatile.Read(ref _count);
 
-    /// <summary>Gets a value indicating whether publishing is held (see <see cref="Hold"/>).</summary>
-    public bool Held => _held;
+    /// <summary>Gets a value indicating whether publishing is held, for every guild or some (see <see cref="Hold()"/>).</summary>
+    public bool Held => _held || _heldGuilds is not null;
 
     /// <summary>
     /// Holds publishing (publications queue) until <see cref="Resume"/>: the connection was lost or the topology
@@ -83,9 +87,24 @@ internal sealed partial class RedisOutbox
     /// </summary>
     public void Hold() => _held = true;
 
-    /// <summary>Ends a <see cref="Hold"/> and starts sending what waits.</summary>
+    /// <summary>
+    /// Holds publishing for the guilds <paramref name="guilds"/> selects only (a Redis Cluster node failed or came back:
+    /// the guilds whose slots it serves), until <see cref="Resume"/>; the other guilds keep publishing.
+    /// </summary>
+    /// <param name="guilds">Whether a guild is held; called under the outbox's lock, on any thread (it must not call back into the outbox).</param>
+    public void Hold(Func<string, bool> guilds)
+    {
+        lock (_gate)
+        {
+            var previous = _heldGuilds;
+            _heldGuilds = previous is null ? guilds : g => previous(g) || guilds(g);
+        }
+    }
+
+    /// <summary>Ends a <see cref="Hold()"/> (and every <see cref="Hold(Func{string, bool})"/>) and starts sending what waits.</summary>
     public void Resume()
     {
+        _heldGuilds = null;
         _held = false;
         Kick();
     }
@@ -135,7 +154,7 @@ internal sealed partial class RedisOutbox
 
             outbox.Queue.AddLast(pending);
             _count++;
-            if (outbox.InFlight || outbox.Blocked || _held)
+            if (outbox.InFlight || outbox.Blocked || IsHeld(outbox.GuildId))
             {
                 return new ValueTask<StreamPosition>(pending.Completion.Task);
             }
@@ -167,7 +186,7 @@ internal sealed partial class RedisOutbox
                     continue;
                 }
 
-                if (!outbox.InFlight && outbox.Queue.Count > 0)
+                if (!outbox.InFlight && outbox.Queue.Count > 0 && !IsHeld(outbox.GuildId))
                 {
                     outbox.Blocked = false;
                     outbox.InFlight = true;
@@ -203,6 +222,8 @@ internal sealed partial class RedisOutbox
         }
     }
 
+    private bool IsHeld(string guildId) => _held || _heldGuilds?.Invoke(guildId) == true;
+
     private GuildOutbox GetOutboxLocked(string guildId)
     {
         if (!_outboxes.TryGetValue(guildId, out var outbox))
@@ -230,7 +251,7 @@ internal sealed partial class RedisOutbox
                     return;
                 }
 
-                if (_held || _connection?.IsConnected != true)
+                if (IsHeld(outbox.GuildId) || _connection?.IsConnected != true)
                 {
                     outbox.InFlight = false;
                     outbox.Blocked = true; // the retry timer, or the reconnect, starts it again
@@ -253,7 +274,7 @@ internal sealed partial class RedisOutbox
             StreamPosition last;
             try
             {
-                var result = await _database!.ScriptEvaluateAsync(RedisScripts.Publish, [outbox.MetaKey, outbox.StreamKey, _keys.Batch(outbox.GuildId, batch[0].Id)], ArgumentsOf(outbox, batch)).ConfigureAwait(false);
+                var result = await _database!.ScriptEvaluateAsync(_mode.PublishScript(_connection!), [outbox.MetaKey, outbox.StreamKey, _keys.Batch(outbox.GuildId, batch[0].Id)], ArgumentsOf(outbox, batch)).ConfigureAwait(false);
                 var parts = (RedisResult[])result!;
                 last = new StreamPosition((long)parts[1], (string)parts[0]!);
                 if ((long)parts[2] != 0)

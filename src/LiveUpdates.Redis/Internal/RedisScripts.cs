@@ -102,6 +102,12 @@ internal static class RedisScripts
         """;
 
     /// <summary>
+    /// <see cref="Publish"/> with the channel message sent by <c>SPUBLISH</c> (sharded pub/sub, Redis/Valkey 7.0+): the
+    /// channel carries the guild's hash tag, so the script publishes on the shard that owns the guild's keys.
+    /// </summary>
+    public static readonly string PublishSharded = Publish.Replace("redis.call('PUBLISH', ", "redis.call('SPUBLISH', ", StringComparison.Ordinal);
+
+    /// <summary>
     /// Reads a guild's position and, when ARGV[3] (a sequence number) is not negative and below the top, the stream
     /// entries after it; checks the anchor first. ARGV: a new epoch to use if the stream has none, ttl (ms), from,
     /// meta ttl (ms), the anchor (epoch, seq, identity, capacity), the epoch the reader asked about ('' for any: a

@@ -1,0 +1,48 @@
+using StackExchange.Redis;
+
+namespace LiveUpdates.Redis.Internal;
+
+/// <summary>
+/// Whether the guilds' channels are sharded (<c>SPUBLISH</c>/<c>SSUBSCRIBE</c>) or classic (<c>PUBLISH</c>/<c>SUBSCRIBE</c>):
+/// <see cref="RedisBrokerOptions.ShardedPubSub"/>, or, when that is <see langword="null"/>, decided once from the first
+/// connection (sharded on a Redis Cluster whose nodes are all 7.0 or later). Thread-safe; the decision never changes.
+/// </summary>
+internal sealed class PubSubMode(bool? configured)
+{
+    private static readonly Version Sharding = new(7, 0);
+
+    // 0 = not decided yet (not connected yet), 1 = classic, 2 = sharded.
+    private int _mode = configured switch { true => 2, false => 1, null => 0 };
+
+    /// <summary>Gets whether the mode is decided and sharded.</summary>
+    public bool IsSharded => Volatile.Read(ref _mode) == 2;
+
+    /// <summary>Decides the mode (when it is automatic and not yet decided) from what <paramref name="connection"/> knows of its servers; returns whether it is decided.</summary>
+    public bool TryDecide(IConnectionMultiplexer connection)
+    {
+        if (Volatile.Read(ref _mode) != 0)
+        {
+            return true;
+        }
+
+        var servers = connection.GetServers().Where(s => s.IsConnected).ToArray();
+        if (servers.Length == 0)
+        {
+            return false;
+        }
+
+        var sharded = servers.All(s => s.ServerType == ServerType.Cluster && s.Version >= Sharding);
+        Interlocked.CompareExchange(ref _mode, sharded ? 2 : 1, 0);
+        return true;
+    }
+
+    /// <summary>The guild channel <paramref name="name"/> for subscribing; throws a connection error (retried like one) while the mode is not decided.</summary>
+    public RedisChannel Channel(IConnectionMultiplexer connection, string name) => Decided(connection) == 2 ? RedisChannel.Sharded(name) : RedisChannel.Literal(name);
+
+    /// <summary>The publish script that uses this mode's publish command; throws a connection error (retried like one) while the mode is not decided.</summary>
+    public string PublishScript(IConnectionMultiplexer connection) => Decided(connection) == 2 ? RedisScripts.PublishSharded : RedisScripts.Publish;
+
+    private int Decided(IConnectionMultiplexer connection) => TryDecide(connection)
+        ? Volatile.Read(ref _mode)
+        : throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "No Redis server answered yet: whether pub/sub is sharded is not decided.");
+}
