@@ -316,7 +316,7 @@ internal sealed partial class RedisFeeds
 
             foreach (var chunk in feeds.Chunk(32))
             {
-                await Task.WhenAll(chunk.Select(f => SyncAsync(f, first: false))).ConfigureAwait(false);
+                await Task.WhenAll(chunk.Select(f => SyncAsync(f, first: false, routine: true))).ConfigureAwait(false);
             }
         }
         finally
@@ -325,8 +325,12 @@ internal sealed partial class RedisFeeds
         }
     }
 
-    /// <summary>Subscribes the guild's channel if it is not yet, then settles its position (catching up what pub/sub missed).</summary>
-    private async Task SyncAsync(GuildFeed feed, bool first)
+    /// <summary>
+    /// Subscribes the guild's channel if it is not yet, then settles its position (catching up what pub/sub missed). A
+    /// <paramref name="routine"/> check of a healthy feed (subscribed, nothing failed since) leaves to pub/sub what it
+    /// may still be bringing: see <see cref="FeedHandOver.AwaitsPubSub"/>.
+    /// </summary>
+    private async Task SyncAsync(GuildFeed feed, bool first, bool routine = false)
     {
         await feed.Gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
@@ -336,6 +340,7 @@ internal sealed partial class RedisFeeds
                 return;
             }
 
+            var healthy = routine && !feed.Stale && feed.Queue is not null;
             if (feed.Queue is null)
             {
                 Task? closing;
@@ -356,7 +361,13 @@ internal sealed partial class RedisFeeds
             }
 
             var read = await _handOver.ReadCheckedAsync(feed, feed.GuildId, feed.Delivered?.Seq ?? -1).ConfigureAwait(false);
+            if (healthy && !feed.Stale && FeedHandOver.AwaitsPubSub(feed, read))
+            {
+                return; // the channel brings it, in order: checked again at the next position check
+            }
+
             _handOver.CatchUpLocked(feed, read);
+            feed.Awaited = null;
             feed.Stale = false;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
