@@ -325,11 +325,7 @@ internal sealed partial class RedisFeeds
         }
     }
 
-    /// <summary>
-    /// Subscribes the guild's channel if it is not yet, then settles its position (catching up what pub/sub missed). A
-    /// <paramref name="routine"/> check of a healthy feed (subscribed, nothing failed since) leaves to pub/sub what it
-    /// may still be bringing: see <see cref="FeedHandOver.AwaitsPubSub"/>.
-    /// </summary>
+    /// <summary>Subscribes the guild's channel if it is not yet, then settles its position (catching up what pub/sub missed; a <paramref name="routine"/> check of a healthy feed: <see cref="FeedHandOver.AwaitsPubSub"/>).</summary>
     private async Task SyncAsync(GuildFeed feed, bool first, bool routine = false)
     {
         await feed.Gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
