@@ -125,6 +125,7 @@ internal sealed class RedisRunner(int clients, int burst, int pacedRate, int pac
         await Runner.QuiesceAsync(members);
         _histogram.Reset();
         var before = members.Select(m => m.Received).ToArray();
+        var refetchesBefore = members.Sum(m => m.Refetches);
         var share = events / servers.Count;
         var calls = await Task.WhenAll(servers.Select(s => s.SendAsync(Runner.Bcast([Guild], share, rate / servers.Count, 64), TimeSpan.FromMinutes(5))));
         var sent = calls.Sum(c => c.GetProperty("count").GetInt32());
@@ -134,6 +135,7 @@ internal sealed class RedisRunner(int clients, int burst, int pacedRate, int pac
         var seconds = (lastReceipt - first) / (double)Stopwatch.Frequency;
         var lost = expected - received;
         var cut = members.Count(m => m.Ended);
+        var refetches = members.Sum(m => m.Refetches) - refetchesBefore;
         var result = new JsonObject
         {
             ["events"] = sent,
@@ -141,14 +143,15 @@ internal sealed class RedisRunner(int clients, int burst, int pacedRate, int pac
             ["deliveriesExpected"] = expected,
             ["deliveriesReceived"] = received,
             ["lostDeliveries"] = Math.Max(0, lost),
+            ["refetches"] = refetches,
             ["clientsCut"] = Runner.CutByReason(members),
-            ["lossy"] = lost > 0 || cut > 0,
+            ["lossy"] = lost > 0 || cut > 0 || refetches > 0,
             ["seconds"] = seconds,
             ["deliveriesPerSecond"] = seconds > 0 ? received / seconds : 0,
             ["latencyUs"] = new JsonObject { ["p50"] = _histogram.Quantile(0.5), ["p99"] = _histogram.Quantile(0.99), ["max"] = _histogram.Quantile(1) },
             ["callP50Us"] = calls.Average(c => c.GetProperty("callP50Us").GetDouble()),
         };
-        Runner.Log($"{servers.Count} instance(s), {sent} events {(rate > 0 ? $"at {rate}/s" : "burst")} into {members.Length}: {received}/{expected} in {seconds:F3} s = {received / Math.Max(seconds, 1e-9):F0}/s; p50 {_histogram.Quantile(0.5) / 1000:F2} ms p99 {_histogram.Quantile(0.99) / 1000:F2} ms; lost {Math.Max(0, lost)}, cut {cut}");
+        Runner.Log($"{servers.Count} instance(s), {sent} events {(rate > 0 ? $"at {rate}/s" : "burst")} into {members.Length}: {received}/{expected} in {seconds:F3} s = {received / Math.Max(seconds, 1e-9):F0}/s; p50 {_histogram.Quantile(0.5) / 1000:F2} ms p99 {_histogram.Quantile(0.99) / 1000:F2} ms; lost {Math.Max(0, lost)}, refetches {refetches}, cut {cut}");
         return result;
     }
 
@@ -267,10 +270,10 @@ internal sealed class RedisRunner(int clients, int burst, int pacedRate, int pac
         {
             var a = r["inMemory"]![key]!;
             var b = r["twoInstancesRedis"]![key]!;
-            string Dps(JsonNode s) => s["lossy"]!.GetValue<bool>() ? $"LOSSY ({s["lostDeliveries"]} lost)" : F(s["deliveriesPerSecond"]);
+            string Dps(JsonNode s) => s["lossy"]!.GetValue<bool>() ? $"LOSSY ({s["lostDeliveries"]} lost, {s["refetches"]} refetches)" : F(s["deliveriesPerSecond"]);
             sb.AppendLine(Inv, $"| {title}: deliveries/s | {Dps(a)} | {Dps(b)} |");
             sb.AppendLine(Inv, $"| {title}: latency p50 / p99 (ms) | {F(a["latencyUs"]!["p50"]!.GetValue<double>() / 1000, "F2")} / {F(a["latencyUs"]!["p99"]!.GetValue<double>() / 1000, "F2")} | {F(b["latencyUs"]!["p50"]!.GetValue<double>() / 1000, "F2")} / {F(b["latencyUs"]!["p99"]!.GetValue<double>() / 1000, "F2")} |");
-            sb.AppendLine(Inv, $"| {title}: lost deliveries; clients cut | {a["lostDeliveries"]}; {a["clientsCut"]!.ToJsonString()} | {b["lostDeliveries"]}; {b["clientsCut"]!.ToJsonString()} |");
+            sb.AppendLine(Inv, $"| {title}: lost deliveries; refetches; clients cut | {a["lostDeliveries"]}; {a["refetches"]}; {a["clientsCut"]!.ToJsonString()} | {b["lostDeliveries"]}; {b["refetches"]}; {b["clientsCut"]!.ToJsonString()} |");
         }
 
         RedisHops.AppendRows(sb, r);

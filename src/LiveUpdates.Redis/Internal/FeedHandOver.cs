@@ -86,6 +86,31 @@ internal sealed partial class FeedHandOver
     }
 
     /// <summary>
+    /// Whether a routine position check of a healthy feed leaves the publications after what it delivered to pub/sub:
+    /// the channel of a subscription that never failed brings every publication, in order, only later when this
+    /// instance is busy (a burst of thousands): taking the stream's top for what pub/sub lost would hand over from the
+    /// stream ahead of the channel, and once the stream no longer holds the range (<c>HistoryCapacity</c>) make every
+    /// subscriber refetch and drop the backlog still on its way. So the check notes the top it saw, and the next one
+    /// repairs (or signals) only what pub/sub has not brought by then, a whole <c>PositionCheckInterval</c> later. A new
+    /// epoch, or a stream that contradicts the anchor, is acted on at once. Under the feed's gate.
+    /// </summary>
+    public static bool AwaitsPubSub(GuildFeed feed, StreamRead read)
+    {
+        if (feed.Delivered is not { } delivered || read.Rotated || !string.Equals(delivered.Epoch, read.Epoch, StringComparison.Ordinal) || read.Top <= delivered.Seq)
+        {
+            return false;
+        }
+
+        if (feed.Awaited is { } awaited && string.Equals(awaited.Epoch, delivered.Epoch, StringComparison.Ordinal) && delivered.Seq < awaited.Seq)
+        {
+            return false; // a whole interval, and pub/sub has not brought what the previous check saw: repaired or signalled now
+        }
+
+        feed.Awaited = read.Current;
+        return true;
+    }
+
+    /// <summary>
     /// Brings what this instance delivered up to the stream's position: the publications after it are handed over from
     /// the stream if it still holds them all, otherwise the guild's subscribers are told to refetch. Under the feed's gate.
     /// </summary>

@@ -66,6 +66,9 @@ internal sealed class GuildFeed(string guildId)
     /// </summary>
     public bool Stale { get; set; }
 
+    /// <summary>Gets or sets the stream's top that a routine position check saw ahead of what was delivered, left to pub/sub until the next check; under <see cref="Gate"/>.</summary>
+    public StreamPosition? Awaited { get; set; }
+
     /// <summary>Gets or sets a value indicating whether the guild had subscribers before its position was ever known (they must refetch once it is).</summary>
     public bool UnknownWhileWatched { get; set; }
 

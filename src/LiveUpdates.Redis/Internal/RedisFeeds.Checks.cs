@@ -63,7 +63,7 @@ internal sealed partial class RedisFeeds
 
             foreach (var chunk in feeds.Chunk(32))
             {
-                await Task.WhenAll(chunk.Select(f => SyncAsync(f, first: false))).ConfigureAwait(false);
+                await Task.WhenAll(chunk.Select(f => SyncAsync(f, first: false, routine: true))).ConfigureAwait(false);
             }
         }
         finally

@@ -272,8 +272,8 @@ internal sealed partial class RedisFeeds
         }
     }
 
-    /// <summary>Subscribes the guild's channel if it is not yet, then settles its position (catching up what pub/sub missed).</summary>
-    private async Task SyncAsync(GuildFeed feed, bool first)
+    /// <summary>Subscribes the guild's channel if it is not yet, then settles its position (catching up what pub/sub missed; a <paramref name="routine"/> check of a healthy feed: <see cref="FeedHandOver.AwaitsPubSub"/>).</summary>
+    private async Task SyncAsync(GuildFeed feed, bool first, bool routine = false)
     {
         var channel = default(RedisChannel);
         await feed.Gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
@@ -284,6 +284,7 @@ internal sealed partial class RedisFeeds
                 return;
             }
 
+            var healthy = routine && !feed.Stale && feed.Queue is not null;
             if (feed.Queue is null)
             {
                 Task? closing;
@@ -305,7 +306,13 @@ internal sealed partial class RedisFeeds
             }
 
             var read = await _handOver.ReadCheckedAsync(feed, feed.GuildId, feed.Delivered?.Seq ?? -1).ConfigureAwait(false);
+            if (healthy && !feed.Stale && FeedHandOver.AwaitsPubSub(feed, read))
+            {
+                return; // the channel brings it, in order: checked again at the next position check
+            }
+
             _handOver.CatchUpLocked(feed, read);
+            feed.Awaited = null;
             feed.Stale = false;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)

@@ -18,6 +18,7 @@ internal sealed class LoadClient
     private static readonly byte[] s_tickPrefix = "{\"event\":\"bench:tick\""u8.ToArray();
     private static readonly byte[] s_tickEvent = "\"event\":\"bench:tick\""u8.ToArray();
     private static readonly byte[] s_timeField = "\"t\":"u8.ToArray();
+    private static readonly byte[] s_refetchPrefix = "{\"event\":\"refetch\""u8.ToArray();
     private static readonly byte[] s_ping = "{\"type\":\"ping\"}"u8.ToArray();
     private static readonly byte[] s_signalRPing = "{\"type\":6}\u001e"u8.ToArray();
     private const byte RecordSeparator = 0x1E;
@@ -27,6 +28,7 @@ internal sealed class LoadClient
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private byte[] _buffer = new byte[8192];
     private long _received;
+    private long _refetches;
     private long _lastReceipt;
     private int _invocationId;
 
@@ -37,6 +39,9 @@ internal sealed class LoadClient
     }
 
     public long Received => Volatile.Read(ref _received);
+
+    /// <summary>How many <c>refetch</c> control messages the server sent (a signalled loss: the client would refetch the guild).</summary>
+    public long Refetches => Volatile.Read(ref _refetches);
 
     public long LastReceipt => Volatile.Read(ref _lastReceipt);
 
@@ -277,6 +282,11 @@ internal sealed class LoadClient
                     }
                     else if (!line.StartsWith(s_tickPrefix))
                     {
+                        if (line.StartsWith(s_refetchPrefix))
+                        {
+                            Interlocked.Increment(ref _refetches);
+                        }
+
                         continue;
                     }
 

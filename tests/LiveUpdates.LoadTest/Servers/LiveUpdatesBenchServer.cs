@@ -82,10 +82,12 @@ internal sealed class LiveUpdatesBenchServer(int connections, bool aspNetCore = 
         // The Redis scenario (RedisRunner) starts this server with LOADTEST_REDIS=<configuration>|<key prefix>: the
         // Redis broker at its defaults instead of the in-memory one.
         LiveUpdates.Brokers.IBroker? broker = null;
+        ILoggerFactory? loggerFactory = null;
         if (Environment.GetEnvironmentVariable("LOADTEST_REDIS") is { Length: > 0 } redis)
         {
             var parts = redis.Split('|');
-            broker = new LiveUpdates.Redis.RedisBroker(new LiveUpdates.Redis.RedisBrokerOptions { Configuration = parts[0], KeyPrefix = parts[1] });
+            loggerFactory = FileWarningLogger.FromEnvironment(port); // LOADTEST_LOG_DIR: the broker's warnings to a file
+            broker = new LiveUpdates.Redis.RedisBroker(new LiveUpdates.Redis.RedisBrokerOptions { Configuration = parts[0], KeyPrefix = parts[1] }, loggerFactory);
             settings.Add(new("broker", "Redis", "in-memory", "the two-instance scenario: every instance shares the guild streams through Redis"));
         }
 
@@ -118,7 +120,7 @@ internal sealed class LiveUpdatesBenchServer(int connections, bool aspNetCore = 
             return;
         }
 
-        _manager = new WebSocketManager(options, broker: broker);
+        _manager = new WebSocketManager(options, broker: broker, loggerFactory: loggerFactory);
         await _manager.StartAsync();
     }
 
