@@ -17,11 +17,19 @@ namespace LiveUpdates.Internal.Dispatch;
 /// members are thread-safe; everything it hands to the collaborators runs on the loop, one item at a time.
 /// </summary>
 /// <remarks>
+/// <para>
 /// A broker that delivers inline (<see cref="BrokerCapabilities.InlineDelivery"/>) hands a publication over from inside
 /// the publishing call, which the loop makes, so it is fanned out right after the publishing run; one that delivers
 /// from its own threads has it queued here as a <see cref="DeliverWork"/>. Nothing is dropped silently: a broadcast
 /// that finds the queue full is recorded as a gap in its guild's stream, and a publication that cannot be queued makes
 /// the guild's local subscribers refetch.
+/// </para>
+/// <para>
+/// Why it is long (~470 lines): it owns the loop and every entry point onto it — broadcasts with their confirmations,
+/// joins, flushes, re-authorizations, the broker's deliveries (taken in runs) and the control stream — and each entry
+/// point is small; what each item does lives in the collaborators above. The next split, when it grows, is the
+/// broker-facing half (<see cref="IBrokerHandler"/> and the run taking) into a class of its own.
+/// </para>
 /// </remarks>
 internal sealed class Dispatcher : IBrokerHandler
 {
