@@ -227,9 +227,11 @@ describe("renewing before the token expires", () => {
     return { token, calls: () => calls };
   }
   const exp = (token) => JSON.parse(Buffer.from(token.split(".")[1], "base64url")).exp;
-  // The client's fetch work (WebCrypto, Response bodies) resolves on real promise turns: wait for them, bounded.
+  // The client's fetch work (WebCrypto signs on libuv's thread pool, Response bodies) completes in real time, not in a
+  // fixed number of event-loop turns: wait for it up to 5 s of wall-clock time (the fake clock is the client's only).
   async function until(condition, what) {
-    for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setImmediate(r));
+    const deadline = Date.now() + 5000;
+    while (!condition() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
     assert.ok(condition(), what);
   }
 
