@@ -107,8 +107,9 @@ internal sealed class LiveUpdatesBenchServer(int connections, bool aspNetCore = 
             });
             builder.Services.AddLiveUpdates(o =>
             {
-                o.AuthSecret = options.AuthSecret;
+                o.ConnectionTokenKey = options.ConnectionTokenKey;
                 o.MaxConnectionsPerAddress = options.MaxConnectionsPerAddress;
+                o.MaxConnectionsPerUser = options.MaxConnectionsPerUser;
                 o.MaxConnections = options.MaxConnections;
             }).UseAspNetCore();
             settings[0] = new("Kestrel endpoint", $"127.0.0.1:{port}, MapLiveUpdates(\"/\")", "—", "listen on loopback only (a shared machine); no limit involved");
