@@ -40,6 +40,9 @@ internal sealed class RedisRunner(int clients, int burst, int pacedRate, int pac
         {
             await WaitForRedisAsync(redisPort);
             results["inMemory"] = await InstancesAsync(null, 1, 4100);
+            // The same single process with the Redis broker: what Redis itself adds, apart from what a second
+            // server process on the same two cores costs (the two-instance run below has both).
+            results["oneInstanceRedis"] = await InstancesAsync($"127.0.0.1:{redisPort}|load-{Guid.NewGuid():N}", 1, 4300);
             var prefix = "load-" + Guid.NewGuid().ToString("N");
             results["twoInstancesRedis"] = await InstancesAsync($"127.0.0.1:{redisPort}|{prefix}", 2, 4200, redisPort, prefix);
             results["broker"] = await BrokerAloneAsync($"127.0.0.1:{redisPort}");
@@ -62,7 +65,7 @@ internal sealed class RedisRunner(int clients, int burst, int pacedRate, int pac
         return 0;
     }
 
-    /// <summary>One in-memory instance, or two through Redis: connect, subscribe, a burst and a paced run, then (two instances) the storm.</summary>
+    /// <summary>One in-memory instance, one through Redis, or two through Redis: connect, subscribe, a burst and a paced run, then (two instances) the storm.</summary>
     private async Task<JsonObject> InstancesAsync(string? redis, int count, int portBase, int redisPort = 0, string prefix = "")
     {
         Environment.SetEnvironmentVariable("LOADTEST_REDIS", redis);
@@ -264,24 +267,27 @@ internal sealed class RedisRunner(int clients, int burst, int pacedRate, int pac
     {
         static string F(JsonNode? n, string format = "N0") => n is null ? "—" : n.GetValue<double>().ToString(format, Inv);
         var sb = new StringBuilder();
-        sb.AppendLine(Inv, $"| measure ({r["clients"]} clients, one guild) | one instance, in-memory | two instances, Redis |");
-        sb.AppendLine("|---|---:|---:|");
+        sb.AppendLine(Inv, $"| measure ({r["clients"]} clients, one guild) | one instance, in-memory | one instance, Redis | two instances, Redis |");
+        sb.AppendLine("|---|---:|---:|---:|");
         foreach (var (key, title) in new[] { ("burst", $"burst of {r["burst"]} events"), ("paced", $"paced, {r["pacedRate"]} events/s") })
         {
             var a = r["inMemory"]![key]!;
+            var o = r["oneInstanceRedis"]![key]!;
             var b = r["twoInstancesRedis"]![key]!;
             string Dps(JsonNode s) => s["lossy"]!.GetValue<bool>() ? $"LOSSY ({s["lostDeliveries"]} lost, {s["refetches"]} refetches)" : F(s["deliveriesPerSecond"]);
-            sb.AppendLine(Inv, $"| {title}: deliveries/s | {Dps(a)} | {Dps(b)} |");
-            sb.AppendLine(Inv, $"| {title}: latency p50 / p99 (ms) | {F(a["latencyUs"]!["p50"]!.GetValue<double>() / 1000, "F2")} / {F(a["latencyUs"]!["p99"]!.GetValue<double>() / 1000, "F2")} | {F(b["latencyUs"]!["p50"]!.GetValue<double>() / 1000, "F2")} / {F(b["latencyUs"]!["p99"]!.GetValue<double>() / 1000, "F2")} |");
-            sb.AppendLine(Inv, $"| {title}: lost deliveries; refetches; clients cut | {a["lostDeliveries"]}; {a["refetches"]}; {a["clientsCut"]!.ToJsonString()} | {b["lostDeliveries"]}; {b["refetches"]}; {b["clientsCut"]!.ToJsonString()} |");
+            string Lat(JsonNode s) => $"{F(s["latencyUs"]!["p50"]!.GetValue<double>() / 1000, "F2")} / {F(s["latencyUs"]!["p99"]!.GetValue<double>() / 1000, "F2")}";
+            string Loss(JsonNode s) => $"{s["lostDeliveries"]}; {s["refetches"]}; {s["clientsCut"]!.ToJsonString()}";
+            sb.AppendLine(Inv, $"| {title}: deliveries/s | {Dps(a)} | {Dps(o)} | {Dps(b)} |");
+            sb.AppendLine(Inv, $"| {title}: latency p50 / p99 (ms) | {Lat(a)} | {Lat(o)} | {Lat(b)} |");
+            sb.AppendLine(Inv, $"| {title}: lost deliveries; refetches; clients cut | {Loss(a)} | {Loss(o)} | {Loss(b)} |");
         }
 
         RedisHops.AppendRows(sb, r);
         var storm = r["twoInstancesRedis"]!["storm"]!;
-        sb.AppendLine(Inv, $"| reconnect storm: {storm["clients"]} clients move instances, recover 20 events each: seconds; recovered; replayed | — | {F(storm["seconds"], "F2")} s; {storm["recovered"]}; {storm["replayedEvents"]} of {storm["expectedReplayedEvents"]} (failed {storm["failed"]}) |");
+        sb.AppendLine(Inv, $"| reconnect storm: {storm["clients"]} clients move instances, recover 20 events each: seconds; recovered; replayed | — | — | {F(storm["seconds"], "F2")} s; {storm["recovered"]}; {storm["replayedEvents"]} of {storm["expectedReplayedEvents"]} (failed {storm["failed"]}) |");
         var broker = r["broker"]!;
-        sb.AppendLine(Inv, $"| broker alone: publishes/s through the Lua script, 1 guild / 100 guilds | — | {F(broker["publishPerSecond_1Guilds"])} / {F(broker["publishPerSecond_100Guilds"])} |");
-        sb.AppendLine(Inv, $"| broker alone: one awaited publish, p50 / p99 (µs) | — | {F(broker["awaitedPublishUs"]!["p50"])} / {F(broker["awaitedPublishUs"]!["p99"])} |");
+        sb.AppendLine(Inv, $"| broker alone: publishes/s through the Lua script, 1 guild / 100 guilds | — | — | {F(broker["publishPerSecond_1Guilds"])} / {F(broker["publishPerSecond_100Guilds"])} |");
+        sb.AppendLine(Inv, $"| broker alone: one awaited publish, p50 / p99 (µs) | — | — | {F(broker["awaitedPublishUs"]!["p50"])} / {F(broker["awaitedPublishUs"]!["p99"])} |");
         return sb.ToString();
     }
 
