@@ -111,6 +111,17 @@ internal sealed partial class FeedHandOver
     }
 
     /// <summary>
+    /// Whether the stream is ahead of a healthy feed (subscribed, nothing failed since, same epoch, the anchor confirmed)
+    /// by more than it still holds: pub/sub is behind in a burst, not lost. Catching up now would take the publications
+    /// the channel is still bringing for lost (a spurious refetch, the backlog dropped); they are left to pub/sub, and the
+    /// position check repairs or signals what it has not brought (<see cref="AwaitsPubSub"/>). Under the feed's gate.
+    /// </summary>
+    public static bool PubSubIsBehind(GuildFeed feed, StreamRead read) =>
+        feed.Queue is not null && !feed.Stale && !feed.Closed && !read.Rotated &&
+        feed.Delivered is { } delivered && string.Equals(delivered.Epoch, read.Epoch, StringComparison.Ordinal) &&
+        read.Top > delivered.Seq && !read.TryGetFrom(delivered.Seq + 1, out _);
+
+    /// <summary>
     /// Brings what this instance delivered up to the stream's position: the publications after it are handed over from
     /// the stream if it still holds them all, otherwise the guild's subscribers are told to refetch. Under the feed's gate.
     /// </summary>
@@ -217,12 +228,21 @@ internal sealed partial class FeedHandOver
         }
     }
 
-    /// <summary>Re-reads the stream with the anchor and catches up (a new epoch, or one that was started over lost writes, is a refetch); under the feed's gate.</summary>
+    /// <summary>
+    /// Re-reads the stream with the anchor and catches up (a new epoch, or one that was started over lost writes, is a
+    /// refetch), unless the stream confirms the anchor and is only ahead of pub/sub by more than it holds
+    /// (<see cref="PubSubIsBehind"/>); under the feed's gate.
+    /// </summary>
     private async Task VerifyLockedAsync(GuildFeed feed)
     {
         try
         {
             var read = await ReadCheckedAsync(feed, feed.GuildId, feed.Delivered?.Seq ?? -1).ConfigureAwait(false);
+            if (PubSubIsBehind(feed, read))
+            {
+                return; // the stream confirms what was delivered; the channel brings the rest, in order
+            }
+
             CatchUpLocked(feed, read);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
