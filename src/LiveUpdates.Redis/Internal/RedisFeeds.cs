@@ -33,7 +33,12 @@ internal sealed partial class RedisFeeds
     private readonly Dictionary<string, GuildFeed> _feeds = new(StringComparer.Ordinal);
 
     // Guild → its closed feed's channel unsubscription still in flight: a new feed of the guild subscribes after it,
-    // so that an UNSUBSCRIBE sent for the old one can never land after the new one's SUBSCRIBE.
+    // so that an UNSUBSCRIBE sent for the old one can never land after the new one's SUBSCRIBE. The race is real in
+    // StackExchange.Redis (RedisSubscriber.UnsubscribeAsync): the last queue's unsubscribe removes the channel's
+    // Subscription from the multiplexer's table first, then writes UNSUBSCRIBE; a SubscribeAsync in between creates a
+    // new Subscription (handlers are counted per Subscription object, not per channel) and writes SUBSCRIBE first, so
+    // Redis ends unsubscribed while the new one believes it is subscribed (same for SSUBSCRIBE/SUNSUBSCRIBE). Reproduced
+    // by RedisSubscribeRaceTests (fails without this).
     private readonly Dictionary<string, Task> _closing = new(StringComparer.Ordinal);
     private readonly PubSubMode _mode;
     private ConnectionMultiplexer? _connection;
