@@ -28,6 +28,7 @@ internal sealed partial class FeedHandOver
     private readonly Counter<long> _streamRotations;
     private readonly ILogger _logger;
     private readonly Action<string> _reportError;
+    private readonly ForeignFormat _foreign;
     private IDatabase? _database;
     private volatile IBrokerHandler? _handler;
 
@@ -40,8 +41,10 @@ internal sealed partial class FeedHandOver
     /// <param name="streamRotations">The broker's counter of new epochs started because Redis lost acknowledged writes.</param>
     /// <param name="logger">The broker's logger.</param>
     /// <param name="reportError">Tells the broker the latest Redis error (its health shows it).</param>
-    public FeedHandOver(RedisKeys keys, int capacity, long readKeepMs, long metaKeepMs, Counter<long> streamGaps, Counter<long> streamRotations, ILogger logger, Action<string> reportError)
+    /// <param name="foreign">Reports messages and entries of another LiveUpdates version on the same key prefix.</param>
+    public FeedHandOver(RedisKeys keys, int capacity, long readKeepMs, long metaKeepMs, Counter<long> streamGaps, Counter<long> streamRotations, ILogger logger, Action<string> reportError, ForeignFormat foreign)
     {
+        _foreign = foreign;
         _keys = keys;
         _capacity = capacity;
         _readKeepMs = readKeepMs;
@@ -168,8 +171,14 @@ internal sealed partial class FeedHandOver
     /// <summary>Hands a channel message over, repairing from the stream what it skipped; on the channel's message queue.</summary>
     public async Task OnMessageAsync(GuildFeed feed, ChannelMessage message)
     {
-        if (feed.Closed || !ChannelPayload.TryParse(message.Message, out var seq, out var epoch, out var id, out var previousId, out var timestamp, out var name, out var data))
+        if (feed.Closed)
         {
+            return;
+        }
+
+        if (!ChannelPayload.TryParse(message.Message, out var seq, out var epoch, out var id, out var previousId, out var timestamp, out var name, out var data))
+        {
+            _foreign.OnChannelMessage(feed.GuildId); // skipped: another version's format (its event reaches us from the stream)
             return;
         }
 
@@ -264,7 +273,9 @@ internal sealed partial class FeedHandOver
         Anchor.Write(anchor, _capacity, args.AsSpan(4));
         args[8] = onlyInEpoch ?? string.Empty;
         var result = await database.ScriptEvaluateAsync(RedisScripts.Read, [_keys.Meta(guildId), _keys.Stream(guildId)], args).ConfigureAwait(false);
-        return StreamRead.Parse(result);
+        var read = StreamRead.Parse(result);
+        _foreign.OnRead(guildId, read.Now, read.Items);
+        return read;
     }
 
     /// <summary>

@@ -68,7 +68,7 @@ internal sealed partial class RedisFeeds
 
         // Keys that are read live at least three position checks beyond the age bound, so a watched guild's keys never
         // expire between two of its checks (the age bound of recovery is each entry's 'w').
-        _handOver = new FeedHandOver(keys, capacity, maxAgeMs + (3 * (long)checkInterval.TotalMilliseconds), metaKeepMs, streamGaps, streamRotations, logger, reportError);
+        _handOver = new FeedHandOver(keys, capacity, maxAgeMs + (3 * (long)checkInterval.TotalMilliseconds), metaKeepMs, streamGaps, streamRotations, logger, reportError, new ForeignFormat(keys.Prefix, time, logger));
         _checkInterval = checkInterval;
         _tick = tick;
         _time = time;
