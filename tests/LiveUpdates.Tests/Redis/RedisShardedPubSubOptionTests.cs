@@ -3,6 +3,7 @@ using LiveUpdates.Brokers;
 using LiveUpdates.Redis;
 using LiveUpdates.Redis.Internal;
 using LiveUpdates.Tests.Infrastructure;
+using Microsoft.Extensions.Logging;
 
 namespace LiveUpdates.Tests.Redis;
 
@@ -43,6 +44,30 @@ public sealed class RedisShardedPubSubOptionTests
         await using var broker = new RedisBroker(new RedisBrokerOptions { Configuration = _redis.Configuration + ",version=6.2.14,$INFO=,$HELLO=", KeyPrefix = "old-" + Guid.NewGuid().ToString("N"), ShardedPubSub = true });
         var error = Assert.ThrowsAsync<InvalidOperationException>(() => broker.StartAsync(new NullHandler(), CancellationToken.None));
         Assert.That(error!.Message, Does.Contain("ShardedPubSub").And.Contain("6.2.14"));
+    }
+
+    /// <summary>Redis unreachable at start-up (the start cannot know the version): once it answers, one Error names the option and the version, and the health check says it.</summary>
+    [Test]
+    public async Task ForcedOn_RedisUnreachableAtStart_ThenAServerSeenAsOlderThan7_AnErrorAndTheHealthCheckSayIt()
+    {
+        await using var later = await RedisServer.StartAsync();
+        await later.KillAsync();
+        using var logs = new CapturingLoggerProvider(LogLevel.Information);
+        using var factory = logs.CreateFactory();
+        await using var broker = new RedisBroker(new RedisBrokerOptions { Configuration = later.Configuration + ",version=6.2.14,$INFO=,$HELLO=", KeyPrefix = "late-" + Guid.NewGuid().ToString("N"), ShardedPubSub = true }, factory);
+        await broker.StartAsync(new NullHandler(), CancellationToken.None);
+        var publishing = broker.PublishAsync(BrokerMessage.Event("1", "t", Encoding.UTF8.GetBytes("{}"), 0), CancellationToken.None).AsTask();
+
+        await later.RestartAsync();
+        var error = await logs.WaitForAsync(LogLevel.Error, "ShardedPubSub");
+        await Wait.UntilAsync(() => broker.GetHealth().Description.Contains("ShardedPubSub", StringComparison.Ordinal), "the health check naming the option");
+        Assert.Multiple(() =>
+        {
+            Assert.That(error.Message, Does.Contain("6.2.14"));
+            Assert.That(broker.GetHealth().IsAvailable, Is.False);
+            Assert.That(broker.OutboxLength, Is.EqualTo(1), "the broadcast waits (not executed), it is not turned into a gap");
+            Assert.That(publishing.IsCompleted, Is.False, "not published");
+        });
     }
 
     /// <summary>Sharded pub/sub works on a single Redis 7 server too (not a cluster): forcing it there is no error.</summary>
