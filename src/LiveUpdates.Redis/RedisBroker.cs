@@ -122,6 +122,13 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
     {
         ArgumentNullException.ThrowIfNull(handler);
         var connection = await ConnectionMultiplexer.ConnectAsync(_configuration).WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (_pubSub.Check(connection) && _pubSub.Refused is { } refused)
+        {
+            // ShardedPubSub forced on against a server older than 7.0: the start fails, not the first publish.
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw new InvalidOperationException(refused);
+        }
+
         connection.ConnectionFailed += OnConnectionFailed;
         connection.ConnectionRestored += OnConnectionRestored;
         connection.ConfigurationChanged += OnConfigurationChanged;
@@ -218,6 +225,11 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
             return new DependencyHealth(false, "Redis broker not started");
         }
 
+        if (_pubSub.Refused is { } refused)
+        {
+            return new DependencyHealth(false, string.Create(CultureInfo.InvariantCulture, $"{refused} {waiting} publication(s) waiting"));
+        }
+
         return connection.IsConnected
             ? new DependencyHealth(true, string.Create(CultureInfo.InvariantCulture, $"Redis connected; {guilds} guild(s) subscribed, {waiting} publication(s) waiting"))
             : new DependencyHealth(false, string.Create(CultureInfo.InvariantCulture, $"Redis unreachable ({_lastError}); {waiting} publication(s) waiting, published once it is back"));
@@ -248,6 +260,12 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {
         Log.ConnectionRestored(_logger, e.ConnectionType, e.EndPoint?.ToString() ?? "?");
+        if (_pubSub.Refused is null && _connection is { } connection && _pubSub.Check(connection) && _pubSub.Refused is { } refused)
+        {
+            // Unreachable at start-up, then a server that cannot do what ShardedPubSub forces: the health check says so.
+            Log.ShardedPubSubRefused(_logger, refused);
+        }
+
         HoldAndMarkStale(e.EndPoint); // messages published while a connection was down were not received: check its guilds
         VerifyThenResume();
     }
@@ -397,6 +415,9 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
 
         [LoggerMessage(4, LogLevel.Information, "Redis connection restored ({ConnectionType}, {EndPoint}); checking every subscribed guild's stream")]
         public static partial void ConnectionRestored(ILogger logger, ConnectionType connectionType, string endPoint);
+
+        [LoggerMessage(20, LogLevel.Error, "{Reason} Nothing is published or received until the option is fixed")]
+        public static partial void ShardedPubSubRefused(ILogger logger, string reason);
 
         [LoggerMessage(13, LogLevel.Error, "The Redis broker stopped with {Count} publication(s) of {Guilds} guild(s) never published (Redis did not take them within the shutdown timeout); no client will see them, none is told. Per guild: {PerGuild}")]
         public static partial void StoppedWithOutbox(ILogger logger, int count, int guilds, string perGuild);

@@ -28,6 +28,7 @@ internal sealed partial class FeedHandOver
     private readonly Counter<long> _streamRotations;
     private readonly ILogger _logger;
     private readonly Action<string> _reportError;
+    private readonly ForeignFormat _foreign;
     private IDatabase? _database;
     private volatile IBrokerHandler? _handler;
 
@@ -40,8 +41,10 @@ internal sealed partial class FeedHandOver
     /// <param name="streamRotations">The broker's counter of new epochs started because Redis lost acknowledged writes.</param>
     /// <param name="logger">The broker's logger.</param>
     /// <param name="reportError">Tells the broker the latest Redis error (its health shows it).</param>
-    public FeedHandOver(RedisKeys keys, int capacity, long readKeepMs, long metaKeepMs, Counter<long> streamGaps, Counter<long> streamRotations, ILogger logger, Action<string> reportError)
+    /// <param name="foreign">Reports messages and entries of another LiveUpdates version on the same key prefix.</param>
+    public FeedHandOver(RedisKeys keys, int capacity, long readKeepMs, long metaKeepMs, Counter<long> streamGaps, Counter<long> streamRotations, ILogger logger, Action<string> reportError, ForeignFormat foreign)
     {
+        _foreign = foreign;
         _keys = keys;
         _capacity = capacity;
         _readKeepMs = readKeepMs;
@@ -111,6 +114,17 @@ internal sealed partial class FeedHandOver
     }
 
     /// <summary>
+    /// Whether the stream is ahead of a healthy feed (subscribed, nothing failed since, same epoch, the anchor confirmed)
+    /// by more than it still holds: pub/sub is behind in a burst, not lost. Catching up now would take the publications
+    /// the channel is still bringing for lost (a spurious refetch, the backlog dropped); they are left to pub/sub, and the
+    /// position check repairs or signals what it has not brought (<see cref="AwaitsPubSub"/>). Under the feed's gate.
+    /// </summary>
+    public static bool PubSubIsBehind(GuildFeed feed, StreamRead read) =>
+        feed.Queue is not null && !feed.Stale && !feed.Closed && !read.Rotated &&
+        feed.Delivered is { } delivered && string.Equals(delivered.Epoch, read.Epoch, StringComparison.Ordinal) &&
+        read.Top > delivered.Seq && !read.TryGetFrom(delivered.Seq + 1, out _);
+
+    /// <summary>
     /// Brings what this instance delivered up to the stream's position: the publications after it are handed over from
     /// the stream if it still holds them all, otherwise the guild's subscribers are told to refetch. Under the feed's gate.
     /// </summary>
@@ -157,8 +171,14 @@ internal sealed partial class FeedHandOver
     /// <summary>Hands a channel message over, repairing from the stream what it skipped; on the channel's message queue.</summary>
     public async Task OnMessageAsync(GuildFeed feed, ChannelMessage message)
     {
-        if (feed.Closed || !ChannelPayload.TryParse(message.Message, out var seq, out var epoch, out var id, out var previousId, out var timestamp, out var name, out var data))
+        if (feed.Closed)
         {
+            return;
+        }
+
+        if (!ChannelPayload.TryParse(message.Message, out var seq, out var epoch, out var id, out var previousId, out var timestamp, out var name, out var data))
+        {
+            _foreign.OnChannelMessage(feed.GuildId); // skipped: another version's format (its event reaches us from the stream)
             return;
         }
 
@@ -217,12 +237,21 @@ internal sealed partial class FeedHandOver
         }
     }
 
-    /// <summary>Re-reads the stream with the anchor and catches up (a new epoch, or one that was started over lost writes, is a refetch); under the feed's gate.</summary>
+    /// <summary>
+    /// Re-reads the stream with the anchor and catches up (a new epoch, or one that was started over lost writes, is a
+    /// refetch), unless the stream confirms the anchor and is only ahead of pub/sub by more than it holds
+    /// (<see cref="PubSubIsBehind"/>); under the feed's gate.
+    /// </summary>
     private async Task VerifyLockedAsync(GuildFeed feed)
     {
         try
         {
             var read = await ReadCheckedAsync(feed, feed.GuildId, feed.Delivered?.Seq ?? -1).ConfigureAwait(false);
+            if (PubSubIsBehind(feed, read))
+            {
+                return; // the stream confirms what was delivered; the channel brings the rest, in order
+            }
+
             CatchUpLocked(feed, read);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
@@ -244,7 +273,9 @@ internal sealed partial class FeedHandOver
         Anchor.Write(anchor, _capacity, args.AsSpan(4));
         args[8] = onlyInEpoch ?? string.Empty;
         var result = await database.ScriptEvaluateAsync(RedisScripts.Read, [_keys.Meta(guildId), _keys.Stream(guildId)], args).ConfigureAwait(false);
-        return StreamRead.Parse(result);
+        var read = StreamRead.Parse(result);
+        _foreign.OnRead(guildId, read.Now, read.Items);
+        return read;
     }
 
     /// <summary>

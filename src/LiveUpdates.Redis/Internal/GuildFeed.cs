@@ -55,7 +55,17 @@ internal sealed class GuildFeed(string guildId)
         }
 
         _anchor = new StrongBox<Anchor>(new Anchor(position, id));
+        if (_progress is { } progress)
+        {
+            _progress = null;
+            progress.TrySetResult();
+        }
     }
+
+    private TaskCompletionSource? _progress;
+
+    /// <summary>A task that completes when <see cref="Delivered"/> next changes (a history read waiting for pub/sub); under <see cref="Gate"/>.</summary>
+    public Task NextDelivered() => (_progress ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
 
     /// <summary>Whether one of the last delivered publications had position <paramref name="seq"/> (of <see cref="Delivered"/>'s epoch) and identity <paramref name="id"/>: a late copy, not another event.</summary>
     public bool DeliveredRecently(long seq, long id) => id != 0 && _recentSeq[seq % RecentCount] == seq && _recentId[seq % RecentCount] == id;

@@ -10,12 +10,51 @@ namespace LiveUpdates.Redis.Internal;
 internal sealed class PubSubMode(bool? configured)
 {
     private static readonly Version Sharding = new(7, 0);
+    private readonly bool? _configured = configured;
 
     // 0 = not decided yet (not connected yet), 1 = classic, 2 = sharded.
     private int _mode = configured switch { true => 2, false => 1, null => 0 };
 
     /// <summary>Gets whether the mode is decided and sharded.</summary>
     public bool IsSharded => Volatile.Read(ref _mode) == 2;
+
+    /// <summary>
+    /// Why sharded pub/sub, forced on, cannot work with these servers (one older than 7.0: no <c>SSUBSCRIBE</c>, no
+    /// <c>SPUBLISH</c> in scripts); <see langword="null"/> when it can, or when it is not forced on. The unit seam of the check.
+    /// </summary>
+    public static string? Refusal(bool? configured, IEnumerable<(string EndPoint, Version Version)> servers)
+    {
+        if (configured != true)
+        {
+            return null;
+        }
+
+        foreach (var (endPoint, version) in servers)
+        {
+            if (version < Sharding)
+            {
+                return $"LiveUpdates:Redis:ShardedPubSub is true, but the Redis server {endPoint} is version {version}: sharded pub/sub (SPUBLISH/SSUBSCRIBE) needs Redis or Valkey 7.0 or later. Set ShardedPubSub to false, or leave it unset (automatic: sharded only where every node supports it).";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Gets why the forced sharded mode cannot work with the servers reached (see <see cref="Refusal"/>), once a server answered; <see langword="null"/> otherwise.</summary>
+    public string? Refused { get; private set; }
+
+    /// <summary>Checks the forced sharded mode against the servers <paramref name="connection"/> reached (<see cref="Refused"/>); returns whether a server answered.</summary>
+    public bool Check(IConnectionMultiplexer connection)
+    {
+        var servers = connection.GetServers().Where(s => s.IsConnected).ToArray();
+        if (servers.Length == 0)
+        {
+            return false;
+        }
+
+        Refused ??= Refusal(_configured, servers.Select(s => (s.EndPoint.ToString() ?? "?", s.Version)));
+        return true;
+    }
 
     /// <summary>Decides the mode (when it is automatic and not yet decided) from what <paramref name="connection"/> knows of its servers; returns whether it is decided.</summary>
     public bool TryDecide(IConnectionMultiplexer connection)
@@ -42,7 +81,16 @@ internal sealed class PubSubMode(bool? configured)
     /// <summary>The publish script that uses this mode's publish command; throws a connection error (retried like one) while the mode is not decided.</summary>
     public string PublishScript(IConnectionMultiplexer connection) => Decided(connection) == 2 ? RedisScripts.PublishSharded : RedisScripts.Publish;
 
-    private int Decided(IConnectionMultiplexer connection) => TryDecide(connection)
-        ? Volatile.Read(ref _mode)
-        : throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "No Redis server answered yet: whether pub/sub is sharded is not decided.");
+    private int Decided(IConnectionMultiplexer connection)
+    {
+        if (!TryDecide(connection) || (_configured == true && Refused is null && !Check(connection)))
+        {
+            throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "No Redis server answered yet: whether pub/sub is sharded is not decided.");
+        }
+
+        // Forced on against a server that cannot do it, and Redis was unreachable at start-up (otherwise the start failed):
+        // every publish and subscribe fails with the reason, not executed (the outbox holds them), which the health check
+        // shows and the broker logged at Error once.
+        return Refused is { } refused ? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, refused) : Volatile.Read(ref _mode);
+    }
 }

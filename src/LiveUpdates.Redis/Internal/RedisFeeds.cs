@@ -33,7 +33,12 @@ internal sealed partial class RedisFeeds
     private readonly Dictionary<string, GuildFeed> _feeds = new(StringComparer.Ordinal);
 
     // Guild → its closed feed's channel unsubscription still in flight: a new feed of the guild subscribes after it,
-    // so that an UNSUBSCRIBE sent for the old one can never land after the new one's SUBSCRIBE.
+    // so that an UNSUBSCRIBE sent for the old one can never land after the new one's SUBSCRIBE. The race is real in
+    // StackExchange.Redis (RedisSubscriber.UnsubscribeAsync): the last queue's unsubscribe removes the channel's
+    // Subscription from the multiplexer's table first, then writes UNSUBSCRIBE; a SubscribeAsync in between creates a
+    // new Subscription (handlers are counted per Subscription object, not per channel) and writes SUBSCRIBE first, so
+    // Redis ends unsubscribed while the new one believes it is subscribed (same for SSUBSCRIBE/SUNSUBSCRIBE). Reproduced
+    // by RedisSubscribeRaceTests (fails without this).
     private readonly Dictionary<string, Task> _closing = new(StringComparer.Ordinal);
     private readonly PubSubMode _mode;
     private ConnectionMultiplexer? _connection;
@@ -63,7 +68,7 @@ internal sealed partial class RedisFeeds
 
         // Keys that are read live at least three position checks beyond the age bound, so a watched guild's keys never
         // expire between two of its checks (the age bound of recovery is each entry's 'w').
-        _handOver = new FeedHandOver(keys, capacity, maxAgeMs + (3 * (long)checkInterval.TotalMilliseconds), metaKeepMs, streamGaps, streamRotations, logger, reportError);
+        _handOver = new FeedHandOver(keys, capacity, maxAgeMs + (3 * (long)checkInterval.TotalMilliseconds), metaKeepMs, streamGaps, streamRotations, logger, reportError, new ForeignFormat(keys.Prefix, time, logger));
         _checkInterval = checkInterval;
         _tick = tick;
         _time = time;
@@ -131,16 +136,13 @@ internal sealed partial class RedisFeeds
     /// <summary>Stops handing publications to the server (the broker's last step before closing the connection).</summary>
     public void Detach() => _handOver.Detach();
 
-    /// <inheritdoc cref="IBroker.ReadSinceAsync"/>
-    public async ValueTask<HistoryResult> ReadSinceAsync(string guildId, StreamPosition? since, CancellationToken cancellationToken)
+    /// <summary>
+    /// One history read under the feed's gate (<see cref="ReadSinceAsync"/>). <see langword="null"/> when the reader is ahead
+    /// of a healthy feed whose pub/sub is behind by more than the stream holds and <paramref name="mayWait"/>: the caller
+    /// waits for pub/sub to bring the reader's position (see RedisFeeds.EarlyReads.cs).
+    /// </summary>
+    private async ValueTask<HistoryResult?> ReadSinceOnceAsync(string guildId, GuildFeed? feed, StreamPosition? since, bool mayWait, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrEmpty(guildId);
-        GuildFeed? feed;
-        lock (_gate)
-        {
-            _feeds.TryGetValue(guildId, out feed);
-        }
-
         if (feed is not null)
         {
             await feed.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -168,6 +170,11 @@ internal sealed partial class RedisFeeds
 
             if (feed is { Closed: false })
             {
+                if (LeavesToPubSub(guildId, feed, read, since, mayWait, out var answer))
+                {
+                    return answer;
+                }
+
                 _handOver.CatchUpLocked(feed, read);
             }
 
@@ -371,25 +378,26 @@ internal sealed partial class RedisFeeds
         return new HistoryResult(new StreamPosition(0, UnavailableEpoch), since is null ? null : false, []);
     }
 
-    /// <summary>The reader's answer from what the stream still holds after its position (entries past the age bound left out).</summary>
-    private HistoryResult HistoryOf(string guildId, StreamRead read, StreamPosition? since)
+    /// <summary>The reader's answer from what the stream still holds after its position, up to <paramref name="upTo"/> (the stream's top by default; entries past the age bound left out).</summary>
+    private HistoryResult HistoryOf(string guildId, StreamRead read, StreamPosition? since, StreamPosition? upTo = null)
     {
-        if (since is not { } from || !string.Equals(from.Epoch, read.Epoch, StringComparison.Ordinal) || from.Seq >= read.Top)
+        var current = upTo ?? read.Current;
+        if (since is not { } from || !string.Equals(from.Epoch, read.Epoch, StringComparison.Ordinal) || from.Seq >= current.Seq)
         {
-            return HistoryResult.FromStream(read.Current, since, []);
+            return HistoryResult.FromStream(current, since, []);
         }
 
         var oldest = read.Now - _maxAgeMs;
         var retained = new List<Publication>();
         foreach (var item in read.Items)
         {
-            if (item.Seq > from.Seq && item.AppendedAt >= oldest)
+            if (item.Seq > from.Seq && item.Seq <= current.Seq && item.AppendedAt >= oldest)
             {
                 retained.Add(item.ToPublication(guildId, read.Epoch));
             }
         }
 
-        return HistoryResult.FromStream(read.Current, since, retained);
+        return HistoryResult.FromStream(current, since, retained);
     }
 
     // The broker's logger and event ids (10-12): the log category stays LiveUpdates.Redis.RedisBroker.

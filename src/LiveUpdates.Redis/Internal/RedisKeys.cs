@@ -6,6 +6,9 @@ namespace LiveUpdates.Redis.Internal;
 /// </summary>
 internal sealed class RedisKeys(string prefix)
 {
+    /// <summary>Gets the key prefix (<see cref="RedisBrokerOptions.KeyPrefix"/>).</summary>
+    public string Prefix => prefix;
+
     /// <summary>The guild's metadata hash: <c>e</c> = epoch, <c>s</c> = top sequence number.</summary>
     public string Meta(string guildId) => Of(guildId, "meta");
 
