@@ -1,0 +1,189 @@
+using System.Diagnostics;
+using System.Globalization;
+using LiveUpdates.Redis;
+using LiveUpdates.Tests.Infrastructure;
+
+namespace LiveUpdates.Tests.Redis.Cluster;
+
+/// <summary>
+/// Failovers in a Redis Cluster with replicas (three primaries, one replica each, <c>cluster-node-timeout</c> 1 s; made
+/// for this class, since the tests change its roles): events flow from two instances into a guild on each shard while
+/// clients stay and hop between the instances (<see cref="LoadUnderFault"/>), and one shard fails over — its primary
+/// SIGKILLed and its replica promoted by the cluster, or a coordinated <c>CLUSTER FAILOVER</c>. Lost with no signal,
+/// duplicated, and positions naming two events must all be zero; the other shards' guilds never refetch.
+/// </summary>
+[TestFixture]
+public sealed class RedisClusterFailoverTests
+{
+    private readonly List<TestServer> _servers = [];
+    private readonly List<RedisBroker> _brokers = [];
+    private RedisCluster _cluster = null!;
+    private LoadUnderFault? _run;
+    private string _prefix = string.Empty;
+
+    [OneTimeSetUp]
+    public async Task CreateCluster() => _cluster = await RedisCluster.CreateAsync(withReplicas: true, nodeTimeoutMs: 1000);
+
+    [OneTimeTearDown]
+    public async Task StopCluster() => await _cluster.DisposeAsync();
+
+    [SetUp]
+    public void NewPrefix() => _prefix = "cfo-" + Guid.NewGuid().ToString("N");
+
+    [TearDown]
+    public async Task StopServers()
+    {
+        if (_run is not null)
+        {
+            await _run.DisposeClientsAsync();
+            _run = null;
+        }
+
+        foreach (var server in _servers)
+        {
+            await server.DisposeAsync();
+        }
+
+        _servers.Clear();
+        _brokers.Clear();
+    }
+
+    /// <summary>(a) A primary SIGKILLed: the cluster promotes its replica. Writes the dead primary acknowledged may be lost, but only with a signal; the other shards flow on without a refetch.</summary>
+    [Test]
+    public async Task APrimaryKilled_ItsReplicaPromoted_NothingLostUnsignalled_NoDuplicate_NoPositionNamesTwoEvents_OtherShardsNoRefetch()
+    {
+        const int Shard = 2;
+        var guilds = await StartRunAsync();
+        var primary = await _cluster.PrimaryOfAsync(Shard);
+        var replica = primary == _cluster.Nodes[Shard] ? _cluster.Replicas[Shard] : _cluster.Nodes[Shard];
+        TimeSpan promoted = default, resumed = default;
+        var othersFlowedWhileDown = false;
+        List<(RedisServer Node, string Guild)> others = [];
+        foreach (var shard in Enumerable.Range(0, 3).Where(s => s != Shard))
+        {
+            others.Add((await _cluster.PrimaryOfAsync(shard), guilds[shard]));
+        }
+
+        var counts = await _run!.RunAsync(async () =>
+        {
+            var othersBefore = await Task.WhenAll(others.Select(o => TopAsync(o.Node, o.Guild)));
+            await primary.KillAsync();
+            var clock = Stopwatch.StartNew();
+
+            // The other shards' guilds keep being published while the shard has no primary.
+            await Wait.UntilAsync(() => others.Select((o, i) => TopAsync(o.Node, o.Guild).GetAwaiter().GetResult() > othersBefore[i] + 20).All(x => x), "the other shards' guilds are published to", TimeSpan.FromSeconds(30));
+            othersFlowedWhileDown = !RedisCluster.IsPrimaryAsync(replica).GetAwaiter().GetResult();
+
+            await Wait.UntilAsync(() => RedisCluster.IsPrimaryAsync(replica).GetAwaiter().GetResult(), "the cluster promotes the replica", TimeSpan.FromSeconds(30));
+            promoted = clock.Elapsed;
+            var top = await TopAsync(replica, guilds[Shard]);
+            await Wait.UntilAsync(() => TopAsync(replica, guilds[Shard]).GetAwaiter().GetResult() > top + 50, "publishing resumes on the promoted replica", TimeSpan.FromSeconds(120));
+            resumed = clock.Elapsed;
+        });
+
+        TestContext.Progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"primary killed: replica promoted after {promoted.TotalMilliseconds:F0} ms, publishing to its guild resumed after {resumed.TotalMilliseconds:F0} ms; the other shards published to while it had no primary: {othersFlowedWhileDown}"));
+        await primary.RestartAsync(); // rejoins as the new primary's replica
+        counts.AssertGuarantee();
+        await AssertSubscribedOnAsync(replica, guilds[Shard]);
+        Assert.Multiple(() =>
+        {
+            foreach (var shard in Enumerable.Range(0, 3).Where(s => s != Shard))
+            {
+                Assert.That(counts.SignalsPerGuild[guilds[shard]], Is.Zero, $"shard {shard}'s guild: no refetch");
+            }
+        });
+    }
+
+    /// <summary>(b) A coordinated <c>CLUSTER FAILOVER</c> run on a replica: nothing is lost, nobody refetches, and publishing to the shard resumes within seconds.</summary>
+    [Test]
+    public async Task ACoordinatedClusterFailover_NothingLost_NoRefetch_PublishingResumes()
+    {
+        const int Shard = 1;
+        var guilds = await StartRunAsync();
+        var replica = await _cluster.PrimaryOfAsync(Shard) == _cluster.Nodes[Shard] ? _cluster.Replicas[Shard] : _cluster.Nodes[Shard];
+        await RedisCluster.WaitUntilInSyncAsync(replica, TimeSpan.FromSeconds(30));
+        TimeSpan promoted = default, resumed = default;
+
+        var counts = await _run!.RunAsync(async () =>
+        {
+            Assert.That(await replica.CommandAsync("CLUSTER", "FAILOVER"), Does.StartWith("+OK"));
+            var clock = Stopwatch.StartNew();
+            await Wait.UntilAsync(() => RedisCluster.IsPrimaryAsync(replica).GetAwaiter().GetResult(), "the replica becomes the primary", TimeSpan.FromSeconds(30));
+            promoted = clock.Elapsed;
+            var top = await TopAsync(replica, guilds[Shard]);
+            await Wait.UntilAsync(() => TopAsync(replica, guilds[Shard]).GetAwaiter().GetResult() > top + 50, "publishing resumes on the new primary", TimeSpan.FromSeconds(120));
+            resumed = clock.Elapsed;
+        });
+
+        TestContext.Progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"CLUSTER FAILOVER: replica primary after {promoted.TotalMilliseconds:F0} ms, publishing to its guild resumed after {resumed.TotalMilliseconds:F0} ms"));
+        counts.AssertGuarantee();
+        await AssertSubscribedOnAsync(replica, guilds[Shard]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(counts.Refetches, Is.Zero, "a coordinated failover loses nothing: nobody refetches");
+            Assert.That(counts.Clients.Sum(c => c.Missing), Is.Zero, "nothing missing");
+
+            // Not a benchmark: a bound far above "a couple of seconds" that still tells following at once from waiting
+            // for the client library's periodic re-read of the roles (a minute).
+            Assert.That(resumed, Is.LessThan(TimeSpan.FromSeconds(20)), "publishing to the shard resumes within seconds");
+        });
+    }
+
+    /// <summary>
+    /// Both instances' sharded subscriptions to the guild's channel are on the shard's new primary (<c>PUBSUB
+    /// SHARDNUMSUB</c> there): pub/sub follows the slot, the guild does not live on position checks alone.
+    /// </summary>
+    private async Task AssertSubscribedOnAsync(RedisServer primary, string guild)
+    {
+        var channel = $"{_prefix}:{{{guild}}}:ch";
+        var reply = string.Empty;
+        try
+        {
+            await Wait.UntilAsync(() => (reply = primary.CommandAsync("PUBSUB", "SHARDNUMSUB", channel).GetAwaiter().GetResult()).EndsWith("\r\n:2\r\n", StringComparison.Ordinal), "both instances SSUBSCRIBEd on the new primary", TimeSpan.FromSeconds(15));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Assert.Fail($"the guild's channel is not SSUBSCRIBEd by both instances on the shard's new primary (PUBSUB SHARDNUMSUB: {reply.Replace("\r\n", " ", StringComparison.Ordinal)}): {ex.Message}");
+        }
+    }
+
+    /// <summary>The guild's top sequence number on <paramref name="node"/> (0 when missing or the node does not answer it).</summary>
+    private async Task<long> TopAsync(RedisServer node, string guild)
+    {
+        try
+        {
+            // A readonly-less HGET on a replica is MOVED: the answer is 0, which the waits treat as "not yet".
+            var reply = await node.CommandAsync("HGET", $"{_prefix}:{{{guild}}}:meta", "s");
+            return reply.StartsWith('$') && long.TryParse(reply.Split("\r\n")[1], CultureInfo.InvariantCulture, out var top) ? top : 0;
+        }
+        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOException or TimeoutException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>Two instances on the cluster and the load over a guild on each shard (index = shard); returns the guilds.</summary>
+    private async Task<string[]> StartRunAsync()
+    {
+        string[] guilds = [await _cluster.GuildOnNodeAsync(0, 11), await _cluster.GuildOnNodeAsync(1, 11), await _cluster.GuildOnNodeAsync(2, 11)];
+        for (var i = 0; i < 2; i++)
+        {
+            var broker = new RedisBroker(
+                new RedisBrokerOptions
+                {
+                    Configuration = _cluster.Configuration + ",connectTimeout=1000",
+                    KeyPrefix = _prefix,
+                    OperationTimeout = TimeSpan.FromSeconds(1),
+                    PositionCheckInterval = TimeSpan.FromSeconds(1),
+                    HistoryCapacity = 100_000, // the whole run stays in the streams: each missing event's position can be looked up
+                },
+                TestServer.LoggerFactory);
+            _brokers.Add(broker);
+            _servers.Add(await TestServer.StartAsync(o => o.PermissionCategories["moderation"] = ["moderation.manage_config"], broker: broker));
+        }
+
+        _run = new LoadUnderFault(_servers, _brokers, [.. guilds.Select(g => FaultGuild.Under(_prefix, g))]);
+        await _run.ConnectAsync();
+        return guilds;
+    }
+}
