@@ -153,21 +153,67 @@ public sealed class RedisClusterFailoverTests
     }
 
     /// <summary>
+    /// (c) An instance that only watches a guild (it never writes to its shard, so no <c>MOVED</c> reply tells its
+    /// client library the slot moved) follows a coordinated <c>CLUSTER FAILOVER</c> of that shard: its channel is
+    /// <c>SSUBSCRIBE</c>d on the new primary and the next event reaches its client by pub/sub, long before a position
+    /// check (set to a minute here) would bring it.
+    /// </summary>
+    [Test]
+    public async Task AWatchingOnlyInstance_FollowsACoordinatedFailover_ItsChannelMovesToTheNewPrimary()
+    {
+        const int Shard = 0;
+        var replica = await _cluster.PrimaryOfAsync(Shard) == _cluster.Nodes[Shard] ? _cluster.Replicas[Shard] : _cluster.Nodes[Shard];
+        await RedisCluster.WaitUntilInSyncAsync(replica, TimeSpan.FromSeconds(30));
+        var guild = await _cluster.GuildOnNodeAsync(Shard, 13);
+        var publisher = await StartInstanceAsync(TimeSpan.FromMinutes(1));
+        var watcher = await StartInstanceAsync(TimeSpan.FromMinutes(1));
+        await using var client = await watcher.ConnectAuthenticatedAsync("u", [guild], guild);
+        publisher.Manager.Broadcast(guild, LiveEvents.Moderation.RuleCreated, new { n = 1 });
+        Assert.That((await client.ExpectAsync(LiveEvents.Moderation.RuleCreated, TimeSpan.FromSeconds(10))).GetProperty("seq").GetInt64(), Is.EqualTo(1));
+
+        Assert.That(await replica.CommandAsync("CLUSTER", "FAILOVER"), Does.StartWith("+OK"));
+        await Wait.UntilAsync(() => RedisCluster.IsPrimaryAsync(replica).GetAwaiter().GetResult(), "the replica becomes the primary", TimeSpan.FromSeconds(30));
+        await AssertSubscribedOnAsync(replica, guild, expected: 1);
+
+        publisher.Manager.Broadcast(guild, LiveEvents.Moderation.RuleCreated, new { n = 2 });
+        var next = await client.ExpectAsync(LiveEvents.Moderation.RuleCreated, TimeSpan.FromSeconds(20));
+        Assert.That(next.GetProperty("seq").GetInt64(), Is.EqualTo(2), "the event after the failover, by pub/sub");
+    }
+
+    /// <summary>
     /// Both instances' sharded subscriptions to the guild's channel are on the shard's new primary (<c>PUBSUB
     /// SHARDNUMSUB</c> there): pub/sub follows the slot, the guild does not live on position checks alone.
     /// </summary>
-    private async Task AssertSubscribedOnAsync(RedisServer primary, string guild)
+    private async Task AssertSubscribedOnAsync(RedisServer primary, string guild, int expected = 2)
     {
         var channel = $"{_prefix}:{{{guild}}}:ch";
         var reply = string.Empty;
         try
         {
-            await Wait.UntilAsync(() => (reply = primary.CommandAsync("PUBSUB", "SHARDNUMSUB", channel).GetAwaiter().GetResult()).EndsWith("\r\n:2\r\n", StringComparison.Ordinal), "both instances SSUBSCRIBEd on the new primary", TimeSpan.FromSeconds(15));
+            await Wait.UntilAsync(() => (reply = primary.CommandAsync("PUBSUB", "SHARDNUMSUB", channel).GetAwaiter().GetResult()).EndsWith($"\r\n:{expected}\r\n", StringComparison.Ordinal), "the instances SSUBSCRIBEd on the new primary", TimeSpan.FromSeconds(15));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             Assert.Fail($"the guild's channel is not SSUBSCRIBEd by both instances on the shard's new primary (PUBSUB SHARDNUMSUB: {reply.Replace("\r\n", " ", StringComparison.Ordinal)}): {ex.Message}");
         }
+    }
+
+    private async Task<TestServer> StartInstanceAsync(TimeSpan positionCheck)
+    {
+        var broker = new RedisBroker(
+            new RedisBrokerOptions
+            {
+                Configuration = _cluster.Configuration + ",connectTimeout=1000",
+                KeyPrefix = _prefix,
+                OperationTimeout = TimeSpan.FromSeconds(1),
+                PositionCheckInterval = positionCheck,
+                HistoryCapacity = 100_000, // the whole run stays in the streams: each missing event's position can be looked up
+            },
+            TestServer.LoggerFactory);
+        _brokers.Add(broker);
+        var server = await TestServer.StartAsync(o => o.PermissionCategories["moderation"] = ["moderation.manage_config"], broker: broker);
+        _servers.Add(server);
+        return server;
     }
 
     /// <summary>The guild's top sequence number on <paramref name="node"/> (0 when missing or the node does not answer it).</summary>
@@ -191,18 +237,7 @@ public sealed class RedisClusterFailoverTests
         string[] guilds = [await _cluster.GuildOnNodeAsync(0, 11), await _cluster.GuildOnNodeAsync(1, 11), await _cluster.GuildOnNodeAsync(2, 11)];
         for (var i = 0; i < 2; i++)
         {
-            var broker = new RedisBroker(
-                new RedisBrokerOptions
-                {
-                    Configuration = _cluster.Configuration + ",connectTimeout=1000",
-                    KeyPrefix = _prefix,
-                    OperationTimeout = TimeSpan.FromSeconds(1),
-                    PositionCheckInterval = TimeSpan.FromSeconds(1),
-                    HistoryCapacity = 100_000, // the whole run stays in the streams: each missing event's position can be looked up
-                },
-                TestServer.LoggerFactory);
-            _brokers.Add(broker);
-            _servers.Add(await TestServer.StartAsync(o => o.PermissionCategories["moderation"] = ["moderation.manage_config"], broker: broker));
+            await StartInstanceAsync(TimeSpan.FromSeconds(1));
         }
 
         _run = new LoadUnderFault(_servers, _brokers, [.. guilds.Select(g => FaultGuild.Under(_prefix, g))]);
