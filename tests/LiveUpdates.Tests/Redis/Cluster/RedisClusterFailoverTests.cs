@@ -159,11 +159,15 @@ public sealed class RedisClusterFailoverTests
     /// new primary's <c>SPUBLISH</c> never arrives). The instance's next position check moves the subscription to the
     /// new primary and catches up from the stream; the events after that come by pub/sub.
     /// </summary>
-    [Test]
-    public async Task AWatchingOnlyInstance_FollowsACoordinatedFailover_ItsChannelMovesToTheNewPrimary()
+    /// <remarks>The same with the primary SIGKILLed (and restarted: it rejoins as a replica) and the replica promoted by the cluster.</remarks>
+    /// <param name="kill">Whether the primary is killed rather than handed over by <c>CLUSTER FAILOVER</c>.</param>
+    [TestCase(false, TestName = "AWatchingOnlyInstance_FollowsACoordinatedFailover_ItsChannelMovesToTheNewPrimary")]
+    [TestCase(true, TestName = "AWatchingOnlyInstance_FollowsAPromotionAfterItsPrimaryIsKilled_ItsChannelMovesToTheNewPrimary")]
+    public async Task AWatchingOnlyInstance_FollowsAFailover(bool kill)
     {
         const int Shard = 0;
-        var replica = await _cluster.PrimaryOfAsync(Shard) == _cluster.Nodes[Shard] ? _cluster.Replicas[Shard] : _cluster.Nodes[Shard];
+        var primary = await _cluster.PrimaryOfAsync(Shard);
+        var replica = primary == _cluster.Nodes[Shard] ? _cluster.Replicas[Shard] : _cluster.Nodes[Shard];
         await RedisCluster.WaitUntilInSyncAsync(replica, TimeSpan.FromSeconds(30));
         var guild = await _cluster.GuildOnNodeAsync(Shard, 13);
         var publisher = await StartInstanceAsync(TimeSpan.FromSeconds(2));
@@ -172,8 +176,21 @@ public sealed class RedisClusterFailoverTests
         publisher.Manager.Broadcast(guild, LiveEvents.Moderation.RuleCreated, new { n = 1 });
         Assert.That((await client.ExpectAsync(LiveEvents.Moderation.RuleCreated, TimeSpan.FromSeconds(10))).GetProperty("seq").GetInt64(), Is.EqualTo(1));
 
-        Assert.That(await replica.CommandAsync("CLUSTER", "FAILOVER"), Does.StartWith("+OK"));
+        if (kill)
+        {
+            await primary.KillAsync();
+        }
+        else
+        {
+            Assert.That(await replica.CommandAsync("CLUSTER", "FAILOVER"), Does.StartWith("+OK"));
+        }
+
         await Wait.UntilAsync(() => RedisCluster.IsPrimaryAsync(replica).GetAwaiter().GetResult(), "the replica becomes the primary", TimeSpan.FromSeconds(30));
+        if (kill)
+        {
+            await primary.RestartAsync(); // rejoins as the new primary's replica
+        }
+
         publisher.Manager.Broadcast(guild, LiveEvents.Moderation.RuleCreated, new { n = 2 });
         Assert.That((await client.ExpectAsync(LiveEvents.Moderation.RuleCreated, TimeSpan.FromSeconds(30))).GetProperty("seq").GetInt64(), Is.EqualTo(2), "the event after the failover");
 
