@@ -401,7 +401,7 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
         Log.StoppedWithOutbox(_logger, total, waiting.Count, string.Join(", ", waiting.Take(20).Select(w => string.Create(CultureInfo.InvariantCulture, $"{w.GuildId}: {w.Count}"))) + (waiting.Count > 20 ? ", …" : string.Empty));
     }
 
-    // Event ids 1-4, 13 and 16; the outbox logs 5-7 and 15, the feeds 8-12 and 14, with this same logger.
+    // Event ids 1-4, 13 and 16; the outbox logs 5-7 and 15, the feeds 8-12, 14 and 17, with this same logger.
     private static partial class Log
     {
         [LoggerMessage(1, LogLevel.Information, "Redis broker connected ({Configuration}); pub/sub: {PubSub}")]

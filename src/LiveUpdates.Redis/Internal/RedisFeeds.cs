@@ -292,6 +292,8 @@ internal sealed partial class RedisFeeds
             }
 
             var healthy = routine && !feed.Stale && feed.Queue is not null;
+            var followed = false;
+        Subscribe:
             if (feed.Queue is null)
             {
                 Task? closing;
@@ -313,6 +315,13 @@ internal sealed partial class RedisFeeds
             }
 
             var read = await _handOver.ReadCheckedAsync(feed, feed.GuildId, feed.Delivered?.Seq ?? -1).ConfigureAwait(false);
+            if (!followed && await LeftOnAFormerPrimaryLockedAsync(feed).ConfigureAwait(false))
+            {
+                followed = true;
+                healthy = false; // what was published meanwhile never came: caught up from the stream once subscribed again
+                goto Subscribe;
+            }
+
             if (healthy && !feed.Stale && FeedHandOver.AwaitsPubSub(feed, read))
             {
                 return; // the channel brings it, in order: checked again at the next position check

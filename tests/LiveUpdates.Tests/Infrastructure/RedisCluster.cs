@@ -15,13 +15,20 @@ internal sealed class RedisCluster : IAsyncDisposable
     private static readonly SemaphoreSlim SharedGate = new(1, 1);
     private static RedisCluster? _shared;
 
-    private RedisCluster(IReadOnlyList<RedisServer> nodes) => Nodes = nodes;
+    private RedisCluster(IReadOnlyList<RedisServer> nodes, IReadOnlyList<RedisServer> replicas)
+    {
+        Nodes = nodes;
+        Replicas = replicas;
+    }
 
-    /// <summary>Gets the three primaries (slots 0–5460, 5461–10922, 10923–16383 in this order, as <c>--cluster create</c> assigns them).</summary>
+    /// <summary>Gets the three primaries as created (slots 0–5460, 5461–10922, 10923–16383 in this order, as <c>--cluster create</c> assigns them); a failover may since have made one a replica.</summary>
     public IReadOnlyList<RedisServer> Nodes { get; }
 
+    /// <summary>Gets, when created with replicas, the replica of each shard as created (<c>Replicas[i]</c> replicates <c>Nodes[i]</c>); empty otherwise.</summary>
+    public IReadOnlyList<RedisServer> Replicas { get; }
+
     /// <summary>Gets the StackExchange.Redis configuration string: every node, so the client finds the cluster from any.</summary>
-    public string Configuration => string.Join(",", Nodes.Select(n => n.Configuration));
+    public string Configuration => string.Join(",", Nodes.Concat(Replicas).Select(n => n.Configuration));
 
     /// <summary>The cluster of this test run, created by the first caller (later callers wait for it); disposed by <see cref="DisposeSharedAsync"/>.</summary>
     public static async Task<RedisCluster> SharedAsync()
@@ -46,26 +53,34 @@ internal sealed class RedisCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts three cluster-enabled servers, creates the cluster and waits until every node reports it ok.</summary>
-    public static async Task<RedisCluster> CreateAsync()
+    /// <summary>Starts three cluster-enabled servers (and with <paramref name="withReplicas"/> a replica for each), creates the cluster and waits until every node reports it ok and every replica is in sync.</summary>
+    /// <param name="withReplicas">Whether each primary gets a replica (<c>--cluster-replicas 1</c>), which the cluster promotes on its own when the primary fails.</param>
+    /// <param name="nodeTimeoutMs"><c>cluster-node-timeout</c>: how long a node may be unreachable before the cluster fails it over.</param>
+    public static async Task<RedisCluster> CreateAsync(bool withReplicas = false, int nodeTimeoutMs = 2000)
     {
         var nodes = new List<RedisServer>();
         try
         {
-            for (var i = 0; i < 3; i++)
+            for (var i = 0; i < (withReplicas ? 6 : 3); i++)
             {
                 nodes.Add(await RedisServer.StartAsync(
                     false,
                     "--cluster-enabled", "yes",
                     "--cluster-config-file", "nodes.conf",
                     "--cluster-port", Ports.GetFree().ToString(CultureInfo.InvariantCulture),
-                    "--cluster-node-timeout", "2000",
+                    "--cluster-node-timeout", nodeTimeoutMs.ToString(CultureInfo.InvariantCulture),
+                    "--cluster-replica-validity-factor", "0", // a replica may always take over, however long it was cut off
                     "--cluster-require-full-coverage", "no"));
             }
 
-            var cluster = new RedisCluster(nodes);
-            await RunCliAsync(["--cluster", "create", .. nodes.Select(n => n.Configuration), "--cluster-replicas", "0", "--cluster-yes"]);
+            await RunCliAsync(["--cluster", "create", .. nodes.Select(n => n.Configuration), "--cluster-replicas", withReplicas ? "1" : "0", "--cluster-yes"]);
+            var cluster = withReplicas ? await ByShardAsync(nodes) : new RedisCluster(nodes, []);
             await cluster.WaitUntilOkAsync(TimeSpan.FromSeconds(30));
+            foreach (var replica in cluster.Replicas)
+            {
+                await WaitUntilInSyncAsync(replica, TimeSpan.FromSeconds(30));
+            }
+
             return cluster;
         }
         catch
@@ -102,6 +117,45 @@ internal sealed class RedisCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>Whether <paramref name="node"/> is a primary now (<c>ROLE</c>).</summary>
+    public static async Task<bool> IsPrimaryAsync(RedisServer node) => (await node.CommandAsync("ROLE")).Contains("master", StringComparison.Ordinal);
+
+    /// <summary>The node serving shard <paramref name="shard"/> as its primary now: <c>Nodes[shard]</c> or, after a failover, <c>Replicas[shard]</c>.</summary>
+    public async Task<RedisServer> PrimaryOfAsync(int shard)
+    {
+        foreach (var node in Replicas.Count > 0 ? [Nodes[shard], Replicas[shard]] : new[] { Nodes[shard] })
+        {
+            try
+            {
+                if (await IsPrimaryAsync(node))
+                {
+                    return node;
+                }
+            }
+            catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOException or TimeoutException)
+            {
+            }
+        }
+
+        Assert.Fail($"shard {shard} has no primary");
+        return null!;
+    }
+
+    /// <summary>Waits until <paramref name="replica"/> reports its link to its primary up (<c>master_link_status:up</c>).</summary>
+    public static async Task WaitUntilInSyncAsync(RedisServer replica, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!(await replica.CommandAsync("INFO", "replication")).Contains("master_link_status:up", StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"the replica on port {replica.Port} was not in sync within {timeout}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>Waits until every node answers <c>cluster_state:ok</c>.</summary>
     public async Task WaitUntilOkAsync(TimeSpan timeout)
     {
@@ -110,7 +164,7 @@ internal sealed class RedisCluster : IAsyncDisposable
         while (true)
         {
             var ok = true;
-            foreach (var node in Nodes)
+            foreach (var node in Nodes.Concat(Replicas))
             {
                 try
                 {
@@ -140,9 +194,47 @@ internal sealed class RedisCluster : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var node in Nodes)
+        foreach (var node in Nodes.Concat(Replicas))
         {
             await node.DisposeAsync();
+        }
+    }
+
+    /// <summary>Orders six nodes joined with one replica each by shard, as each node reports itself: the primaries by their first slot (<c>CLUSTER NODES</c>, the <c>myself</c> line), each replica beside the primary its <c>ROLE</c> names.</summary>
+    private static async Task<RedisCluster> ByShardAsync(List<RedisServer> nodes)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var primaries = new List<(int FirstSlot, RedisServer Node)>();
+            var replicaOf = new Dictionary<int, RedisServer>();
+            foreach (var node in nodes)
+            {
+                // <id> <ip:port@cport> <flags> <primary id or -> <ping> <pong> <epoch> <link> <slot range>...
+                var myself = (await node.CommandAsync("CLUSTER", "NODES")).Split('\n').Select(l => l.Trim().Split(' ')).FirstOrDefault(f => f.Length >= 8 && f[2].Contains("myself", StringComparison.Ordinal));
+                var role = (await node.CommandAsync("ROLE")).Split("\r\n");
+                if (myself is { Length: > 8 } && myself[2].Contains("master", StringComparison.Ordinal))
+                {
+                    primaries.Add((int.Parse(myself[8].Split('-')[0], CultureInfo.InvariantCulture), node));
+                }
+                else if (role.Length > 5 && role[2] == "slave" && int.TryParse(role[5].TrimStart(':'), CultureInfo.InvariantCulture, out var primaryPort))
+                {
+                    replicaOf[primaryPort] = node;
+                }
+            }
+
+            if (primaries.Count == 3 && primaries.All(p => replicaOf.ContainsKey(p.Node.Port)))
+            {
+                var ordered = primaries.OrderBy(p => p.FirstSlot).Select(p => p.Node).ToList();
+                return new RedisCluster(ordered, [.. ordered.Select(p => replicaOf[p.Port])]);
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"the cluster's roles did not settle: {primaries.Count} primaries with slots, {replicaOf.Count} replicas");
+            }
+
+            await Task.Delay(50);
         }
     }
 

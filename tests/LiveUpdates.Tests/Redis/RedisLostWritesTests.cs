@@ -124,7 +124,8 @@ public sealed class RedisLostWritesTests
         long Published() => long.TryParse(replica.CommandAsync("HGET", $"{_prefix}:{{{LoadUnderFault.G}}}:meta", "s").GetAwaiter().GetResult().Split("\r\n")[1], out var s) ? s : 0;
     }
 
-    private static async Task KillReplicaLinkAsync(RedisServer primary)
+    /// <summary>Cuts a primary's replication links, the primary having been given the password <c>lagging</c> (its replicas cannot come back).</summary>
+    internal static async Task KillReplicaLinkAsync(RedisServer primary)
     {
         // One connection: AUTH, then CLIENT KILL, on the same socket.
         using var client = new System.Net.Sockets.TcpClient();
