@@ -292,34 +292,36 @@ internal sealed partial class RedisFeeds
             }
 
             var healthy = routine && !feed.Stale && feed.Queue is not null;
-            var followed = false;
-        Subscribe:
-            if (feed.Queue is null)
+            StreamRead read;
+            for (var followed = false; ; followed = true)
             {
-                Task? closing;
-                lock (_gate)
+                if (feed.Queue is null)
                 {
-                    _closing.TryGetValue(feed.GuildId, out closing);
+                    Task? closing;
+                    lock (_gate)
+                    {
+                        _closing.TryGetValue(feed.GuildId, out closing);
+                    }
+
+                    if (closing is not null)
+                    {
+                        await closing.ConfigureAwait(false); // the previous feed's UNSUBSCRIBE first (never fails: see UnsubscribeAsync)
+                    }
+
+                    var subscriber = _subscriber ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "The Redis broker has not been started.");
+                    channel = _mode.Channel(_connection!, _keys.Channel(feed.GuildId)); // sharded or classic: decided on the first connection
+                    var queue = await subscriber.SubscribeAsync(channel).ConfigureAwait(false);
+                    queue.OnMessage(message => _handOver.OnMessageAsync(feed, message));
+                    feed.Queue = queue;
                 }
 
-                if (closing is not null)
+                read = await _handOver.ReadCheckedAsync(feed, feed.GuildId, feed.Delivered?.Seq ?? -1).ConfigureAwait(false);
+                if (followed || !await LeftOnAFormerPrimaryLockedAsync(feed).ConfigureAwait(false))
                 {
-                    await closing.ConfigureAwait(false); // the previous feed's UNSUBSCRIBE first (never fails: see UnsubscribeAsync)
+                    break;
                 }
 
-                var subscriber = _subscriber ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "The Redis broker has not been started.");
-                channel = _mode.Channel(_connection!, _keys.Channel(feed.GuildId)); // sharded or classic: decided on the first connection
-                var queue = await subscriber.SubscribeAsync(channel).ConfigureAwait(false);
-                queue.OnMessage(message => _handOver.OnMessageAsync(feed, message));
-                feed.Queue = queue;
-            }
-
-            var read = await _handOver.ReadCheckedAsync(feed, feed.GuildId, feed.Delivered?.Seq ?? -1).ConfigureAwait(false);
-            if (!followed && await LeftOnAFormerPrimaryLockedAsync(feed).ConfigureAwait(false))
-            {
-                followed = true;
                 healthy = false; // what was published meanwhile never came: caught up from the stream once subscribed again
-                goto Subscribe;
             }
 
             if (healthy && !feed.Stale && FeedHandOver.AwaitsPubSub(feed, read))
