@@ -177,16 +177,9 @@ internal sealed class FanOut(RoomStore rooms, PublicationFrames frames, RoomRech
             return;
         }
 
-        // With nothing else waiting, idle clients are written to directly from here (a large room's by this thread and
-        // thread-pool helpers together, see SharedFanOut); with a backlog, frames are queued so the clients' writers
-        // drain them in parallel and pack them for batch clients.
+        // With nothing else waiting, idle clients are written to directly from here; with a backlog, frames are
+        // queued so the clients' writers drain them in parallel and pack them for batch clients.
         var writeDirectly = !hasBacklog();
-        if (writeDirectly && SharedFanOut.Applies(members.Length))
-        {
-            SharedFanOut.Deliver(members, run[0]); // a large room: its sends spread over the cores
-            return;
-        }
-
         foreach (var member in members)
         {
             member.Deliver(run[0], writeDirectly);
