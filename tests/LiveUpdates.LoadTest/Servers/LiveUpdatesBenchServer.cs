@@ -60,13 +60,18 @@ internal sealed class LiveUpdatesBenchServer(int connections, bool aspNetCore = 
         Settings = settings;
 
         // Only the rare instruments are listened to, so the per-delivery counter stays on its no-listener fast path.
+        // The capacity scenario (LOADTEST_LAST_WRITE=1) also listens to the per-delivery latency, only to note when the
+        // server handed its last frame to the transport (LastWrite): the server's own part of a broadcast, apart from
+        // the generator's receiving.
+        var lastWrite = Environment.GetEnvironmentVariable("LOADTEST_LAST_WRITE") == "1";
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == "LiveUpdates" && instrument.Name is "liveupdates.events.dropped" or "liveupdates.disconnects" or "liveupdates.events.coalesced")
+            if (instrument.Meter.Name == "LiveUpdates" && (instrument.Name is "liveupdates.events.dropped" or "liveupdates.disconnects" or "liveupdates.events.coalesced" || (lastWrite && instrument.Name == "liveupdates.delivery.latency")))
             {
                 listener.EnableMeasurementEvents(instrument);
             }
         };
+        _listener.SetMeasurementEventCallback<double>((_, _, _, _) => NoteWrite());
         _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
         {
             var key = instrument.Name;
@@ -123,6 +128,27 @@ internal sealed class LiveUpdatesBenchServer(int connections, bool aspNetCore = 
 
         _manager = new WebSocketManager(options, broker: broker, loggerFactory: loggerFactory);
         await _manager.StartAsync();
+    }
+
+    private long _lastWrite;
+
+    /// <summary>Gets the Stopwatch timestamp of the last event frame handed to the transport (capacity scenario only, see <see cref="StartAsync"/>).</summary>
+    public long LastWrite => Volatile.Read(ref _lastWrite);
+
+    private void NoteWrite()
+    {
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        var seen = Volatile.Read(ref _lastWrite);
+        while (now > seen)
+        {
+            var found = Interlocked.CompareExchange(ref _lastWrite, now, seen);
+            if (found == seen)
+            {
+                return;
+            }
+
+            seen = found;
+        }
     }
 
     private static string Inv(int value) => value.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);

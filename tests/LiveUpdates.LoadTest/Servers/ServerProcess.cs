@@ -53,6 +53,10 @@ internal static class ServerProcess
                 case "alloctypes":
                     Reply(sampler?.TakeTop(12) ?? new Dictionary<string, long>());
                     break;
+                case "lastwrite":
+                    // When the server handed its last event frame to the transport (Stopwatch ticks; 0 when not noted).
+                    Reply(new { lastWrite = server is LiveUpdatesBenchServer bench ? bench.LastWrite : 0 });
+                    break;
                 case "stats":
                     Reply(new { connections = server.ConnectionCount, counters = server.Counters });
                     break;
