@@ -5,13 +5,14 @@ namespace LiveUpdates.Internal.Sessions;
 /// <summary>
 /// Who one socket is: the user of its current session (none before the first successful <c>auth</c> and after the
 /// token expires), the auth deadline, and the bound on <c>auth</c> attempts. Not thread-safe: the connection
-/// guards it with its lock.
+/// guards it with its lock. A mutable struct kept inline in the connection (no object of its own per connection): held
+/// in a field that is not readonly, never copied.
 /// </summary>
-internal sealed class ClientSession
+internal struct ClientSession
 {
     private readonly LiveUpdatesOptions _options;
     private readonly TimeProvider _time;
-    private readonly SlidingWindowLimiter _attempts;
+    private SlidingWindowLimiter _attempts;
     private long _authDeadlineFrom;
 
     public ClientSession(LiveUpdatesOptions options, TimeProvider time, long openedAt)
