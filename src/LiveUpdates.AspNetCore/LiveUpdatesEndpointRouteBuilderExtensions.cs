@@ -56,16 +56,19 @@ public static class LiveUpdatesEndpointRouteBuilderExtensions
             return context.Response.WriteAsync("This endpoint speaks WebSocket only: connect with a WebSocket client (ws:// or wss://).\n", context.RequestAborted);
         }
 
-        return RunAsync(manager, new HttpContextUpgrade(context, options), context.RequestAborted);
+        return RunAsync(manager, new HttpContextUpgrade(context, options));
     }
 
-    // The one state machine that waits out a connection's life on this transport (the request must stay open as long
-    // as its WebSocket): kept to the fields it needs.
-    private static async Task RunAsync(LiveUpdatesServer manager, HttpContextUpgrade upgrade, CancellationToken requestAborted)
+    // Besides the connection's own, the one state machine that waits out a connection's life on this transport (the
+    // request must stay open as long as its WebSocket), kept to the fields it needs. No cancellation token: reading
+    // HttpContext.RequestAborted makes Kestrel create a CancellationTokenSource kept for the request's life (48 bytes
+    // per open connection), and the handshake is bounded by HandshakeTimeout and fails by itself when the client goes
+    // (a refusal's write still watches RequestAborted, in HttpContextUpgrade).
+    private static async Task RunAsync(LiveUpdatesServer manager, HttpContextUpgrade upgrade)
     {
         try
         {
-            await manager.AcceptAsync(upgrade, requestAborted).ConfigureAwait(false);
+            await manager.AcceptAsync(upgrade, CancellationToken.None).ConfigureAwait(false);
         }
         finally
         {

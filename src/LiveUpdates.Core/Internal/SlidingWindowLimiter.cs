@@ -28,4 +28,17 @@ internal struct SlidingWindowLimiter(int limit, TimeSpan window, TimeProvider ti
         _next = (_next + 1) % _limit;
         return true;
     }
+
+    /// <summary>
+    /// Lets the window go once every event in it is older than the window (it then limits nothing): an idle
+    /// connection keeps no window. Allocated again by the next event, with the same answers.
+    /// </summary>
+    public void Trim(long now)
+    {
+        if (_times is not null && _time.GetElapsedTime(_times[(_next + _limit - 1) % _limit], now) >= _window)
+        {
+            _times = null;
+            _next = 0;
+        }
+    }
 }

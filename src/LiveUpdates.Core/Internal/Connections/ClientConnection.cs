@@ -340,6 +340,9 @@ internal sealed partial class ClientConnection : ISubscriber
 
         lock (_gate)
         {
+            // The rate limits' windows are let go once nothing in them is recent (an idle connection keeps none).
+            _session.Trim(now);
+            _subscriptionChanges.Trim(now);
             var user = _session.User;
             switch (_session.Check(now, utcNow))
             {

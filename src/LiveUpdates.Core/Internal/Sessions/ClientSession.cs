@@ -29,6 +29,9 @@ internal struct ClientSession
     /// <summary>Counts an <c>auth</c> message; <see langword="false"/> when the connection already sent as many as a minute allows.</summary>
     public bool TryCountAttempt(long now) => _attempts.TryAcquire(now);
 
+    /// <summary>Lets the window of <c>auth</c> attempts go when none is recent (see <see cref="SlidingWindowLimiter.Trim"/>).</summary>
+    public void Trim(long now) => _attempts.Trim(now);
+
     /// <summary>Starts a session as <paramref name="user"/>; returns <see langword="true"/> when it replaces a session of another user.</summary>
     public bool Start(AuthenticatedUser user)
     {
