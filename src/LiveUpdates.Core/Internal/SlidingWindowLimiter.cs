@@ -14,6 +14,9 @@ internal struct SlidingWindowLimiter(int limit, TimeSpan window, TimeProvider ti
     private long[]? _times; // allocated on first use: most connections never need it
     private int _next;
 
+    /// <summary>Gets a value indicating whether the window's array is held (for tests: an idle connection holds none).</summary>
+    internal readonly bool HoldsWindow => _times is not null;
+
     /// <summary>Counts an event at <paramref name="now"/>, or returns <see langword="false"/> (not counted) when the window is full.</summary>
     public bool TryAcquire(long now)
     {

@@ -59,7 +59,7 @@ internal sealed partial class ClientConnection : ISubscriber
         _logger = server.ConnectionLogger;
         Id = Interlocked.Increment(ref s_nextId);
         _lastReceivedAt = _openedAt = server.Now;
-        _writer = new ClientWriter(socket, _gate, server.Options, server.Metrics, server.TimeProvider, server.WriterLogger, Id, transport.Abort);
+        _writer = new ClientWriter(socket, _gate, server.Options, server.Metrics, server.TimeProvider, server.WriterLogger, Id, transport);
         _session = new ClientSession(server.Options, server.TimeProvider, _lastReceivedAt);
         _subscriptionChanges = new SlidingWindowLimiter(server.Options.MaxSubscriptionChangesPerSecond, TimeSpan.FromSeconds(1), server.TimeProvider);
     }

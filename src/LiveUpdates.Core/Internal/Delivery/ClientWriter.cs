@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.WebSockets;
+using LiveUpdates.Internal.Connections;
 using LiveUpdates.Internal.Protocol;
 using Microsoft.Extensions.Logging;
 
@@ -45,7 +46,7 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly long _connectionId;
-    private readonly Action _onAbort;
+    private readonly IConnectionTransport _transport; // aborted with the socket (no delegate per connection)
     private readonly TaskCompletionSource _closeSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     // Guarded by _gate.
@@ -70,8 +71,8 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
     /// <param name="time">The clock for send and close timeouts.</param>
     /// <param name="logger">The writer's logger.</param>
     /// <param name="connectionId">The connection's id, for logs.</param>
-    /// <param name="onAbort">Called once, right after the writer aborted the socket (the connection tears its transport down too).</param>
-    public ClientWriter(WebSocket socket, object gate, LiveUpdatesOptions options, LiveUpdatesMetrics metrics, TimeProvider time, ILogger logger, long connectionId, Action onAbort)
+    /// <param name="transport">The connection's transport, aborted once, right after the writer aborted the socket.</param>
+    public ClientWriter(WebSocket socket, object gate, LiveUpdatesOptions options, LiveUpdatesMetrics metrics, TimeProvider time, ILogger logger, long connectionId, IConnectionTransport transport)
     {
         _socket = socket;
         _gate = gate;
@@ -80,7 +81,7 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
         _time = time;
         _logger = logger;
         _connectionId = connectionId;
-        _onAbort = onAbort;
+        _transport = transport;
         _queue = new SendQueue(options.SendQueueCapacity, options.SendQueueMaxBytes);
     }
 
@@ -341,7 +342,7 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
 
         _closeSent.TrySetResult();
         _socket.Abort();
-        _onAbort();
+        _transport.Abort();
     }
 
     /// <summary>Applies the close and send timeouts; returns <see langword="true"/> when a close is under way (nothing else to check).</summary>
