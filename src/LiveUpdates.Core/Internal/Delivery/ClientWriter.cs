@@ -47,7 +47,10 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
     private readonly ILogger _logger;
     private readonly long _connectionId;
     private readonly IConnectionTransport _transport; // aborted with the socket (no delegate per connection)
-    private readonly TaskCompletionSource _closeSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // Made when first awaited (an idle connection never needs one: 88 bytes); guarded by _gate.
+    private TaskCompletionSource? _closeSent;
+    private bool _closeSentDone;
 
     // Guarded by _gate.
     private readonly SendQueue _queue;
@@ -89,7 +92,16 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
     public bool Batch { get; set; }
 
     /// <summary>Completes when the close frame has been sent, or the socket aborted.</summary>
-    public Task CloseSent => _closeSent.Task;
+    public Task CloseSent
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _closeSentDone ? Task.CompletedTask : (_closeSent ??= new(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            }
+        }
+    }
 
     /// <summary>Gets a value indicating whether a close was requested or the socket aborted (under the gate).</summary>
     public bool IsClosingLocked => _closeRequested || _aborted;
@@ -340,9 +352,21 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
             _queue.Clear();
         }
 
-        _closeSent.TrySetResult();
+        CompleteCloseSent();
         _socket.Abort();
         _transport.Abort();
+    }
+
+    private void CompleteCloseSent()
+    {
+        TaskCompletionSource? closeSent;
+        lock (_gate)
+        {
+            _closeSentDone = true;
+            closeSent = _closeSent;
+        }
+
+        closeSent?.TrySetResult();
     }
 
     /// <summary>Applies the close and send timeouts; returns <see langword="true"/> when a close is under way (nothing else to check).</summary>
@@ -476,7 +500,7 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
                         await _socket.CloseOutputAsync(closeStatus, closeReason, CancellationToken.None).ConfigureAwait(false);
                     }
 
-                    _closeSent.TrySetResult();
+                    CompleteCloseSent();
                 }
                 else if (batch is not null)
                 {
