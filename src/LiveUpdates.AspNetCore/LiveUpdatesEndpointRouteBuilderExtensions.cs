@@ -46,21 +46,29 @@ public static class LiveUpdatesEndpointRouteBuilderExtensions
         return builder;
     }
 
-    private static async Task AcceptAsync(LiveUpdatesServer manager, LiveUpdatesOptions options, HttpContext context)
+    private static Task AcceptAsync(LiveUpdatesServer manager, LiveUpdatesOptions options, HttpContext context)
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
             context.Response.StatusCode = StatusCodes.Status426UpgradeRequired;
             context.Response.Headers.Upgrade = "websocket";
             context.Response.Headers.SecWebSocketVersion = "13";
-            await context.Response.WriteAsync("This endpoint speaks WebSocket only: connect with a WebSocket client (ws:// or wss://).\n", context.RequestAborted).ConfigureAwait(false);
-            return;
+            return context.Response.WriteAsync("This endpoint speaks WebSocket only: connect with a WebSocket client (ws:// or wss://).\n", context.RequestAborted);
         }
 
-        var upgrade = new HttpContextUpgrade(context, options);
+        return RunAsync(manager, new HttpContextUpgrade(context, options));
+    }
+
+    // Besides the connection's own, the one state machine that waits out a connection's life on this transport (the
+    // request must stay open as long as its WebSocket), kept to the fields it needs. No cancellation token: reading
+    // HttpContext.RequestAborted makes Kestrel create a CancellationTokenSource kept for the request's life (48 bytes
+    // per open connection), and the handshake is bounded by HandshakeTimeout and fails by itself when the client goes
+    // (a refusal's write still watches RequestAborted, in HttpContextUpgrade).
+    private static async Task RunAsync(LiveUpdatesServer manager, HttpContextUpgrade upgrade)
+    {
         try
         {
-            await manager.AcceptAsync(upgrade, context.RequestAborted).ConfigureAwait(false);
+            await manager.AcceptAsync(upgrade, CancellationToken.None).ConfigureAwait(false);
         }
         finally
         {

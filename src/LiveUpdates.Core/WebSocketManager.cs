@@ -44,6 +44,7 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
     private readonly IBroker _broker;
     private readonly Dispatcher _dispatcher;
     private readonly ConnectionRegistry _connections;
+    private readonly Action<ClientConnection> _connectionClosed;
     private readonly AdmissionPolicy _admission;
     private readonly ConnectionLimiter _limiter;
     private readonly WebSocketListener? _listener;
@@ -80,6 +81,7 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
         loggerFactory ??= NullLoggerFactory.Instance;
         _logger = loggerFactory.CreateLogger<WebSocketManager>();
         _connections = new ConnectionRegistry(_time);
+        _connectionClosed = _connections.Remove;
         _metrics = new LiveUpdatesMetrics(_connections.SendQueueDepth, meterFactory);
         _broker = broker ?? new InMemoryBroker(options.HistoryCapacity, options.HistoryMaxAge, _time);
         var rooms = new RoomStore();
@@ -341,11 +343,8 @@ public sealed partial class WebSocketManager : IBroadcaster, IAsyncDisposable, I
     // state machine of this method is held per connection (144 bytes). RunAsync never throws.
     private Task RunConnectionAsync(AcceptedSocket accepted)
     {
-        var connection = new ClientConnection(_server, accepted.Socket, accepted.Request, accepted.Transport, c =>
-        {
-            _connections.Remove(c);
-            accepted.Release();
-        });
+        // One callback for every connection (the transport's release gives the admission slot back): no closure per connection.
+        var connection = new ClientConnection(_server, accepted.Socket, accepted.Transport, _connectionClosed);
         _connections.Add(connection);
         if (Volatile.Read(ref _state) != Running)
         {

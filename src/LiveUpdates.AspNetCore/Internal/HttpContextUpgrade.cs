@@ -3,6 +3,7 @@ using System.Net.WebSockets;
 using System.Text;
 using LiveUpdates.Transports;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace LiveUpdates.AspNetCore.Internal;
 
@@ -17,11 +18,15 @@ internal sealed class HttpContextUpgrade(HttpContext context, LiveUpdatesOptions
     /// <inheritdoc/>
     /// <remarks>After the host's forwarded-headers middleware, when it runs; an IPv4 client on a dual-stack socket counts as its IPv4 address.</remarks>
     public override IPAddress? ClientAddress =>
-        context.Connection.RemoteIpAddress is { IsIPv4MappedToIPv6: true } mapped ? mapped.MapToIPv4() : context.Connection.RemoteIpAddress;
+        Connection?.RemoteIpAddress is { } address && address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : Connection?.RemoteIpAddress;
 
     /// <inheritdoc/>
     public override string? RemoteEndPoint =>
-        context.Connection.RemoteIpAddress is { } address ? new IPEndPoint(address, context.Connection.RemotePort).ToString() : null;
+        Connection is { RemoteIpAddress: { } address } connection ? new IPEndPoint(address, connection.RemotePort).ToString() : null;
+
+    // The connection feature (what the forwarded-headers middleware updates) rather than HttpContext.Connection, which
+    // makes a ConnectionInfo object kept for the request's life: 56 bytes per open connection.
+    private IHttpConnectionFeature? Connection => context.Features.Get<IHttpConnectionFeature>();
 
     /// <inheritdoc/>
     public override string? Origin => context.Request.Headers.Origin is { Count: > 0 } origin ? origin.ToString() : null;

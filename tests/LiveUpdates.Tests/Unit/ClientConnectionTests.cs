@@ -192,6 +192,8 @@ public sealed class ClientConnectionTests
 
         public int Releases => Volatile.Read(ref _releases);
 
+        public string? RemoteEndPoint => "10.0.0.1:50000";
+
         public void Abort() => Interlocked.Increment(ref _aborts);
 
         public void Release() => Interlocked.Increment(ref _releases);
@@ -246,8 +248,7 @@ public sealed class ClientConnectionTests
         {
             var transport = new RecordingTransport();
             var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var request = new ConnectionRequest("10.0.0.1:50000", "10.0.0.1", Origin: null);
-            var connection = new ClientConnection(_context, serverSocket, request, transport, _ => closed.TrySetResult());
+            var connection = new ClientConnection(_context, serverSocket, transport, _ => closed.TrySetResult());
             var opened = new Opened(connection, transport, serverSocket, closed.Task, Task.Run(connection.RunAsync));
             _opened.Add(opened);
             return opened;

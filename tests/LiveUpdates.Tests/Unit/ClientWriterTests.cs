@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net.WebSockets;
 using System.Text;
 using LiveUpdates.Internal;
+using LiveUpdates.Internal.Connections;
 using LiveUpdates.Internal.Delivery;
 using LiveUpdates.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -157,12 +158,30 @@ public sealed class ClientWriterTests
     {
         var options = new LiveUpdatesOptions { MaxBatchBytes = maxBatchBytes, CompressionThresholdBytes = compressionThresholdBytes };
         var metrics = new LiveUpdatesMetrics(() => (0, 0));
-        var writer = new ClientWriter(socket, gate ?? new object(), options, metrics, TimeProvider.System, NullLogger.Instance, 1, () => { }) { Batch = batch };
+        var writer = new ClientWriter(socket, gate ?? new object(), options, metrics, TimeProvider.System, NullLogger.Instance, 1, NoTransport.Instance) { Batch = batch };
         return (writer, metrics);
     }
 
     private static OutboundFrame Event(int n) =>
         OutboundFrame.Event(Encoding.UTF8.GetBytes($"{{\"n\":{n}}}"), "1", "tags:tag_created", n, latestValue: false);
+
+    /// <summary>A transport with nothing to tear down.</summary>
+    private sealed class NoTransport : IConnectionTransport
+    {
+        public static readonly NoTransport Instance = new();
+
+        public string? RemoteEndPoint => null;
+
+        public void Abort()
+        {
+        }
+
+        public void Release()
+        {
+        }
+
+        public bool IsConnectionLost(Exception exception) => false;
+    }
 
     /// <summary>A WebSocket that records what is sent; <see cref="HoldSends"/> makes sends wait, as a busy socket does.</summary>
     private sealed class RecordingSocket : WebSocket

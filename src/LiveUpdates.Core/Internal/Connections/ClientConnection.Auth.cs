@@ -23,7 +23,7 @@ internal sealed partial class ClientConnection
                 const string Reason = $"more than {LiveUpdatesOptions.SectionName}:MaxAuthAttemptsPerMinute auth messages in a minute; the connection is closed";
                 if (_server.RefusalLog.Count(Reason, out var suppressed))
                 {
-                    Log.AuthRefused(_logger, Id, _request.RemoteEndPoint, LiveErrorCodes.TooManyAuthAttempts, Reason, suppressed);
+                    Log.AuthRefused(_logger, Id, _transport.RemoteEndPoint, LiveErrorCodes.TooManyAuthAttempts, Reason, suppressed);
                 }
                 else
                 {
@@ -138,7 +138,7 @@ internal sealed partial class ClientConnection
         var reason = outcome.Reason ?? $"the token validator {_server.TokenValidator.GetType().Name} refused it ({outcome.Message})";
         if (_server.RefusalLog.Count(outcome.Reason ?? code, out var suppressed))
         {
-            Log.AuthRefused(_logger, Id, _request.RemoteEndPoint, code, reason, suppressed);
+            Log.AuthRefused(_logger, Id, _transport.RemoteEndPoint, code, reason, suppressed);
         }
         else
         {

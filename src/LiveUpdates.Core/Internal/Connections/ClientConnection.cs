@@ -15,8 +15,9 @@ namespace LiveUpdates.Internal.Connections;
 /// the protocol (auth, subscribe, unsubscribe, ping), liveness, the close handshake. Who the socket is lives in its <see cref="ClientSession"/>, what
 /// it watches in its <see cref="SubscriptionSet"/>, and everything it sends goes through its <see cref="ClientWriter"/>,
 /// which it hands its lock. Its part as a room member (subscriptions, joins, delivery) is in ClientConnection.Subscriptions.cs.
-/// It runs over any <see cref="WebSocket"/>: the request is a <see cref="ConnectionRequest"/>, and what only the
-/// transport can do (tear the connection down, release it) an <see cref="IConnectionTransport"/>.
+/// It runs over any <see cref="WebSocket"/>: what only the transport knows or can do (the peer's end point, tear the
+/// connection down, release it) is an <see cref="IConnectionTransport"/>. An idle connection's memory is counted in
+/// docs/benchmarks.md ("Our share of an idle connection"): keep per-connection state small, and lazy where it can be.
 /// </summary>
 internal sealed partial class ClientConnection : ISubscriber
 {
@@ -25,18 +26,21 @@ internal sealed partial class ClientConnection : ISubscriber
 
     private readonly ServerContext _server;
     private readonly WebSocket _socket;
-    private readonly ConnectionRequest _request;
     private readonly IConnectionTransport _transport;
     private readonly ILogger _logger;
     private readonly Action<ClientConnection> _onClosed;
     private readonly ClientWriter _writer;
-    private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // The connection's run (RunAsync), which is its completion: set once, right after it starts.
+    private Task? _run;
 
     // The connection's lock, handed to its writer (whose queue it also guards). Guards the four fields below.
     private readonly object _gate = new();
-    private readonly ClientSession _session;
     private readonly SubscriptionSet _subscriptions = new();
-    private readonly SlidingWindowLimiter _subscriptionChanges;
+
+    // Mutable structs, inline in the connection (not readonly: their methods update them in place).
+    private ClientSession _session;
+    private SlidingWindowLimiter _subscriptionChanges;
 
     // The user whose MaxConnectionsPerUser slot this connection holds (given back at clean-up).
     private string? _countedUserId;
@@ -46,25 +50,41 @@ internal sealed partial class ClientConnection : ISubscriber
     private long _lastReceivedAt;
 
     /// <summary>A connection over an open <paramref name="socket"/>; <paramref name="onClosed"/> is called once, after clean-up.</summary>
-    public ClientConnection(ServerContext server, WebSocket socket, ConnectionRequest request, IConnectionTransport transport, Action<ClientConnection> onClosed)
+    public ClientConnection(ServerContext server, WebSocket socket, IConnectionTransport transport, Action<ClientConnection> onClosed)
     {
         _server = server;
         _socket = socket;
-        _request = request;
         _transport = transport;
         _onClosed = onClosed;
         _logger = server.ConnectionLogger;
         Id = Interlocked.Increment(ref s_nextId);
         _lastReceivedAt = _openedAt = server.Now;
-        _writer = new ClientWriter(socket, _gate, server.Options, server.Metrics, server.TimeProvider, server.WriterLogger, Id, transport.Abort);
+        _writer = new ClientWriter(socket, _gate, server.Options, server.Metrics, server.TimeProvider, server.WriterLogger, Id, transport);
         _session = new ClientSession(server.Options, server.TimeProvider, _lastReceivedAt);
         _subscriptionChanges = new SlidingWindowLimiter(server.Options.MaxSubscriptionChangesPerSecond, TimeSpan.FromSeconds(1), server.TimeProvider);
     }
 
     public long Id { get; }
 
-    /// <summary>Completes when the connection is closed, cleaned up and its socket disposed.</summary>
-    public Task Completion => _completed.Task;
+    /// <summary>Completes when the connection is closed, cleaned up and its socket disposed (the task <see cref="RunAsync"/> returned).</summary>
+    /// <remarks>
+    /// The server calls <see cref="RunAsync"/> right after it adds the connection to its registry; a reader that finds
+    /// the connection there in between waits the few instructions until the run has started.
+    /// </remarks>
+    public Task Completion
+    {
+        get
+        {
+            Task? run;
+            var spin = default(SpinWait);
+            while ((run = Volatile.Read(ref _run)) is null)
+            {
+                spin.SpinOnce();
+            }
+
+            return run;
+        }
+    }
 
     public AuthenticatedUser? User
     {
@@ -104,14 +124,13 @@ internal sealed partial class ClientConnection : ISubscriber
         }
     }
 
-    /// <summary>Runs the connection until it closes. Never throws.</summary>
-    public async Task RunAsync()
+    /// <summary>Runs the connection until it closes and is cleaned up; called once. Never throws (it logs its own failures).</summary>
+    /// <returns>The connection's <see cref="Completion"/>.</returns>
+    public Task RunAsync()
     {
-        Log.ConnectionOpened(_logger, Id, _request.RemoteEndPoint);
-        _server.Metrics.Connections.Add(1);
-        _writer.Enqueue(_server.ConnectedFrame);
-        await ReceiveLoopAsync().ConfigureAwait(false);
-        await CleanUpAsync().ConfigureAwait(false);
+        var run = ReceiveLoopAsync();
+        Volatile.Write(ref _run, run);
+        return run;
     }
 
     /// <summary>Starts a close handshake (see <see cref="ClientWriter.RequestClose"/>).</summary>
@@ -142,8 +161,17 @@ internal sealed partial class ClientConnection : ISubscriber
     /// <summary>Tears the connection down at once: pending receive and send fail and the TCP connection is reset.</summary>
     public void Abort() => _writer.Abort();
 
+    // The connection's one state machine for its whole life: the receive loop, then the clean-up (an idle connection
+    // keeps only this one, not a second that awaits it).
     private async Task ReceiveLoopAsync()
     {
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            Log.ConnectionOpened(_logger, Id, _transport.RemoteEndPoint);
+        }
+
+        _server.Metrics.Connections.Add(1);
+        _writer.Enqueue(_server.ConnectedFrame);
         var options = _server.Options;
 
         // The receive buffer is rented only while a message is being read. Between messages the loop waits with a
@@ -243,12 +271,28 @@ internal sealed partial class ClientConnection : ISubscriber
         {
             _writer.SetEndReason("CONNECTION_LOST");
         }
+        catch (Exception ex)
+        {
+            // A bug in the loop itself: the connection ends, and is still cleaned up.
+            Log.SeamFailed(_logger, ex, "receive loop", Id);
+            _writer.SetEndReason("CONNECTION_LOST");
+        }
         finally
         {
             if (buffer is not null)
             {
                 ArrayPool<byte>.Shared.Return(buffer);
             }
+        }
+
+        try
+        {
+            await CleanUpAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.SeamFailed(_logger, ex, "clean-up", Id);
+            _transport.Abort();
         }
     }
 
@@ -296,6 +340,9 @@ internal sealed partial class ClientConnection : ISubscriber
 
         lock (_gate)
         {
+            // The rate limits' windows are let go once nothing in them is recent (an idle connection keeps none).
+            _session.Trim(now);
+            _subscriptionChanges.Trim(now);
             var user = _session.User;
             switch (_session.Check(now, utcNow))
             {
@@ -365,48 +412,5 @@ internal sealed partial class ClientConnection : ISubscriber
         _server.Metrics.Disconnects.Add(1, new KeyValuePair<string, object?>("reason", endReason));
         _server.Metrics.ConnectionDuration.Record(_server.TimeProvider.GetElapsedTime(_openedAt).TotalSeconds, new KeyValuePair<string, object?>("reason", endReason));
         _onClosed(this);
-        _completed.TrySetResult();
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(3, LogLevel.Debug, "Connection {ConnectionId} opened from {RemoteEndPoint}")]
-        public static partial void ConnectionOpened(ILogger logger, long connectionId, string? remoteEndPoint);
-
-        [LoggerMessage(4, LogLevel.Debug, "Connection {ConnectionId} closed ({Reason})")]
-        public static partial void ConnectionClosed(ILogger logger, long connectionId, string reason);
-
-        [LoggerMessage(5, LogLevel.Debug, "Connection {ConnectionId} authenticated as user {UserId}")]
-        public static partial void Authenticated(ILogger logger, long connectionId, string userId);
-
-        [LoggerMessage(6, LogLevel.Debug, "Connection {ConnectionId} refused a token: {ErrorCode}")]
-        public static partial void AuthFailed(ILogger logger, long connectionId, string errorCode);
-
-        [LoggerMessage(25, LogLevel.Information, "Connection {ConnectionId} from {RemoteEndPoint} refused a token with {ErrorCode}: {Reason}. {Suppressed} more refusal(s) for this reason since its last line")]
-        public static partial void AuthRefused(ILogger logger, long connectionId, string? remoteEndPoint, string errorCode, string reason, long suppressed);
-
-        [LoggerMessage(7, LogLevel.Debug, "Connection {ConnectionId} (user {UserId}) subscribed to guild {GuildId}")]
-        public static partial void Subscribed(ILogger logger, long connectionId, string userId, string guildId);
-
-        [LoggerMessage(8, LogLevel.Debug, "Connection {ConnectionId} (user {UserId}) was refused guild {GuildId}")]
-        public static partial void SubscribeForbidden(ILogger logger, long connectionId, string userId, string guildId);
-
-        [LoggerMessage(26, LogLevel.Information, "Connection {ConnectionId} (user {UserId}) was refused guild {GuildId} by {Policy}: {Reason}. {Suppressed} more refusal(s) for this reason since its last line")]
-        public static partial void GuildRefused(ILogger logger, long connectionId, string userId, string guildId, string policy, string reason, long suppressed);
-
-        [LoggerMessage(10, LogLevel.Information, "Connection {ConnectionId} timed out: {Reason}")]
-        public static partial void TimedOut(ILogger logger, long connectionId, string reason);
-
-        [LoggerMessage(13, LogLevel.Error, "The {Seam} threw while handling connection {ConnectionId}")]
-        public static partial void SeamFailed(ILogger logger, Exception exception, string seam, long connectionId);
-
-        [LoggerMessage(17, LogLevel.Information, "Connection {ConnectionId} lost its session: the token of user {UserId} expired")]
-        public static partial void SessionExpired(ILogger logger, long connectionId, string userId);
-
-        [LoggerMessage(60, LogLevel.Information, "Connection {ConnectionId} was refused: user {UserId} holds {Max} connections, {Section}:MaxConnectionsPerUser. {Suppressed} more refusal(s) since the last line")]
-        public static partial void TooManyConnections(ILogger logger, long connectionId, string userId, int max, string section, long suppressed);
-
-        [LoggerMessage(61, LogLevel.Information, "Connection {ConnectionId} of user {UserId} was closed: the host disconnected the user ({Reason})")]
-        public static partial void UserDisconnected(ILogger logger, long connectionId, string userId, string reason);
     }
 }

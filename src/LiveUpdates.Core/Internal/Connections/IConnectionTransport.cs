@@ -11,6 +11,13 @@ namespace LiveUpdates.Internal.Connections;
 internal interface IConnectionTransport
 {
     /// <summary>
+    /// Gets the peer's end point as the transport saw it (a proxy's, behind one), for logs; made when read, from what
+    /// the transport keeps anyway, so that a connection holds no string of its own for it. Read only while the
+    /// connection is open.
+    /// </summary>
+    string? RemoteEndPoint { get; }
+
+    /// <summary>
     /// Called right after the WebSocket was aborted: makes sure the underlying connection goes down with it (the TCP
     /// connection is reset). May be called more than once; never throws.
     /// </summary>

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.WebSockets;
+using LiveUpdates.Internal.Connections;
 using LiveUpdates.Internal.Protocol;
 using Microsoft.Extensions.Logging;
 
@@ -45,8 +46,11 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly long _connectionId;
-    private readonly Action _onAbort;
-    private readonly TaskCompletionSource _closeSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly IConnectionTransport _transport; // aborted with the socket (no delegate per connection)
+
+    // Made when first awaited (an idle connection never needs one: 88 bytes); guarded by _gate.
+    private TaskCompletionSource? _closeSent;
+    private bool _closeSentDone;
 
     // Guarded by _gate.
     private readonly SendQueue _queue;
@@ -70,8 +74,8 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
     /// <param name="time">The clock for send and close timeouts.</param>
     /// <param name="logger">The writer's logger.</param>
     /// <param name="connectionId">The connection's id, for logs.</param>
-    /// <param name="onAbort">Called once, right after the writer aborted the socket (the connection tears its transport down too).</param>
-    public ClientWriter(WebSocket socket, object gate, LiveUpdatesOptions options, LiveUpdatesMetrics metrics, TimeProvider time, ILogger logger, long connectionId, Action onAbort)
+    /// <param name="transport">The connection's transport, aborted once, right after the writer aborted the socket.</param>
+    public ClientWriter(WebSocket socket, object gate, LiveUpdatesOptions options, LiveUpdatesMetrics metrics, TimeProvider time, ILogger logger, long connectionId, IConnectionTransport transport)
     {
         _socket = socket;
         _gate = gate;
@@ -80,7 +84,7 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
         _time = time;
         _logger = logger;
         _connectionId = connectionId;
-        _onAbort = onAbort;
+        _transport = transport;
         _queue = new SendQueue(options.SendQueueCapacity, options.SendQueueMaxBytes);
     }
 
@@ -88,7 +92,16 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
     public bool Batch { get; set; }
 
     /// <summary>Completes when the close frame has been sent, or the socket aborted.</summary>
-    public Task CloseSent => _closeSent.Task;
+    public Task CloseSent
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _closeSentDone ? Task.CompletedTask : (_closeSent ??= new(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            }
+        }
+    }
 
     /// <summary>Gets a value indicating whether a close was requested or the socket aborted (under the gate).</summary>
     public bool IsClosingLocked => _closeRequested || _aborted;
@@ -339,9 +352,21 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
             _queue.Clear();
         }
 
-        _closeSent.TrySetResult();
+        CompleteCloseSent();
         _socket.Abort();
-        _onAbort();
+        _transport.Abort();
+    }
+
+    private void CompleteCloseSent()
+    {
+        TaskCompletionSource? closeSent;
+        lock (_gate)
+        {
+            _closeSentDone = true;
+            closeSent = _closeSent;
+        }
+
+        closeSent?.TrySetResult();
     }
 
     /// <summary>Applies the close and send timeouts; returns <see langword="true"/> when a close is under way (nothing else to check).</summary>
@@ -475,7 +500,7 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
                         await _socket.CloseOutputAsync(closeStatus, closeReason, CancellationToken.None).ConfigureAwait(false);
                     }
 
-                    _closeSent.TrySetResult();
+                    CompleteCloseSent();
                 }
                 else if (batch is not null)
                 {

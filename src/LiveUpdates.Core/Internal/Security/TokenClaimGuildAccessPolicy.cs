@@ -31,12 +31,14 @@ internal sealed class TokenClaimGuildAccessPolicy : IGuildAccessPolicy
     }
 
     private bool HasClaim(AuthenticatedUser user) =>
-        user.Claims.ValueKind == JsonValueKind.Object && user.Claims.TryGetProperty(_claim, out var guilds) && guilds.ValueKind == JsonValueKind.Array;
+        user.Claims is { ValueKind: JsonValueKind.Object } claims && claims.TryGetProperty(_claim, out var guilds) && guilds.ValueKind == JsonValueKind.Array;
 
     private List<string> Read(AuthenticatedUser user)
     {
-        if (user.Claims.ValueKind != JsonValueKind.Object ||
-            !user.Claims.TryGetProperty(_claim, out var guilds) ||
+        // One read: each parses the token's claims (AuthenticatedUser keeps them as UTF-8).
+        var claims = user.Claims;
+        if (claims.ValueKind != JsonValueKind.Object ||
+            !claims.TryGetProperty(_claim, out var guilds) ||
             guilds.ValueKind != JsonValueKind.Array)
         {
             return [];

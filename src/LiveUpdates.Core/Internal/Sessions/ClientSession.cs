@@ -5,13 +5,14 @@ namespace LiveUpdates.Internal.Sessions;
 /// <summary>
 /// Who one socket is: the user of its current session (none before the first successful <c>auth</c> and after the
 /// token expires), the auth deadline, and the bound on <c>auth</c> attempts. Not thread-safe: the connection
-/// guards it with its lock.
+/// guards it with its lock. A mutable struct kept inline in the connection (no object of its own per connection): held
+/// in a field that is not readonly, never copied.
 /// </summary>
-internal sealed class ClientSession
+internal struct ClientSession
 {
     private readonly LiveUpdatesOptions _options;
     private readonly TimeProvider _time;
-    private readonly SlidingWindowLimiter _attempts;
+    private SlidingWindowLimiter _attempts;
     private long _authDeadlineFrom;
 
     public ClientSession(LiveUpdatesOptions options, TimeProvider time, long openedAt)
@@ -27,6 +28,9 @@ internal sealed class ClientSession
 
     /// <summary>Counts an <c>auth</c> message; <see langword="false"/> when the connection already sent as many as a minute allows.</summary>
     public bool TryCountAttempt(long now) => _attempts.TryAcquire(now);
+
+    /// <summary>Lets the window of <c>auth</c> attempts go when none is recent (see <see cref="SlidingWindowLimiter.Trim"/>).</summary>
+    public void Trim(long now) => _attempts.Trim(now);
 
     /// <summary>Starts a session as <paramref name="user"/>; returns <see langword="true"/> when it replaces a session of another user.</summary>
     public bool Start(AuthenticatedUser user)

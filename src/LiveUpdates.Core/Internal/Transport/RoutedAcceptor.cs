@@ -1,6 +1,5 @@
 using System.Net.WebSockets;
 using LiveUpdates.Internal.Admission;
-using LiveUpdates.Internal.Connections;
 using LiveUpdates.Transports;
 using Microsoft.Extensions.Logging;
 
@@ -23,7 +22,7 @@ internal sealed partial class RoutedAcceptor(
 {
     private readonly LogThrottles _refusalLog = new(time);
 
-    public async Task AcceptAsync(WebSocketUpgrade upgrade, CancellationToken cancellationToken)
+    public Task AcceptAsync(WebSocketUpgrade upgrade, CancellationToken cancellationToken)
     {
         var decision = admission.DecideRouted(isRunning(), upgrade.Origin, upgrade.ClientAddress);
         if (decision.IsAdmitted)
@@ -43,11 +42,23 @@ internal sealed partial class RoutedAcceptor(
                 Log.RefusedQuietly(logger, upgrade.RemoteEndPoint, (int)decision.Status, decision.Rule);
             }
 
-            await upgrade.RefuseAsync(decision.Status, decision.Message).WaitAsync(cancellationToken).ConfigureAwait(false);
-            return;
+            return upgrade.RefuseAsync(decision.Status, decision.Message).WaitAsync(cancellationToken);
         }
 
-        var address = decision.Address;
+        // The host's handshake usually completes at once; then the connection's own task is returned and no state
+        // machine here waits out the connection's life (an idle connection holds only its own).
+        var handshake = HandshakeAsync(upgrade, decision.Address, cancellationToken);
+        return handshake.IsCompletedSuccessfully ? Run(handshake.Result) : RunAfterHandshakeAsync(handshake);
+    }
+
+    private Task Run(AcceptedSocket? accepted) => accepted is { } socket ? onAccepted(socket) : Task.CompletedTask;
+
+    private async Task RunAfterHandshakeAsync(Task<AcceptedSocket?> handshake) =>
+        await Run(await handshake.ConfigureAwait(false)).ConfigureAwait(false);
+
+    /// <summary>The upgrade within <c>HandshakeTimeout</c>; <see langword="null"/> when it failed (the slot is given back and the request aborted).</summary>
+    private async Task<AcceptedSocket?> HandshakeAsync(WebSocketUpgrade upgrade, string address, CancellationToken cancellationToken)
+    {
         WebSocket socket;
         try
         {
@@ -58,7 +69,7 @@ internal sealed partial class RoutedAcceptor(
             limiter.Release(address);
             Log.UpgradeFailed(logger, upgrade.RemoteEndPoint, ex.Message);
             upgrade.Abort();
-            return;
+            return null;
         }
         catch
         {
@@ -66,8 +77,7 @@ internal sealed partial class RoutedAcceptor(
             throw;
         }
 
-        var request = new ConnectionRequest(upgrade.RemoteEndPoint, address, upgrade.Origin);
-        await onAccepted(new AcceptedSocket(socket, request, new RoutedUpgradeTransport(upgrade), () => limiter.Release(address))).ConfigureAwait(false);
+        return new AcceptedSocket(socket, new RoutedUpgradeTransport(upgrade, limiter, address));
     }
 
     // The same ids and words as the HttpListener's refusals (WebSocketListener), under the upgrade's category.

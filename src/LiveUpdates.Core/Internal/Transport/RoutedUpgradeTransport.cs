@@ -1,3 +1,4 @@
+using LiveUpdates.Internal.Admission;
 using LiveUpdates.Internal.Connections;
 using LiveUpdates.Transports;
 
@@ -5,10 +6,14 @@ namespace LiveUpdates.Internal.Transport;
 
 /// <summary>
 /// The <see cref="IConnectionTransport"/> of a socket a host's transport accepted (<see cref="WebSocketUpgrade"/>):
-/// an abort goes to the host, and there is nothing to release (the host owns its request); safe from any thread.
+/// an abort goes to the host, and the release gives the connection's admission slot back (its client address in
+/// <paramref name="limiter"/>; the host owns its request); safe from any thread.
 /// </summary>
-internal sealed class RoutedUpgradeTransport(WebSocketUpgrade upgrade) : IConnectionTransport
+internal sealed class RoutedUpgradeTransport(WebSocketUpgrade upgrade, ConnectionLimiter limiter, string address) : IConnectionTransport
 {
+    /// <inheritdoc/>
+    public string? RemoteEndPoint => upgrade.RemoteEndPoint;
+
     /// <inheritdoc/>
     public void Abort()
     {
@@ -23,9 +28,7 @@ internal sealed class RoutedUpgradeTransport(WebSocketUpgrade upgrade) : IConnec
     }
 
     /// <inheritdoc/>
-    public void Release()
-    {
-    }
+    public void Release() => limiter.Release(address);
 
     /// <inheritdoc/>
     public bool IsConnectionLost(Exception exception) => false;

@@ -8,10 +8,10 @@ using Microsoft.Extensions.Logging;
 namespace LiveUpdates.Internal.Transport;
 
 /// <summary>
-/// A socket the listener accepted, handed to the server with what its connection needs to know of the request, the
-/// transport's handle for it, and the callback that gives its admission slot back.
+/// A socket a transport accepted, handed to the server with the transport's handle for it (which tells the peer's end
+/// point for logs, and whose <see cref="IConnectionTransport.Release"/> also gives the admission slot back).
 /// </summary>
-internal readonly record struct AcceptedSocket(WebSocket Socket, ConnectionRequest Request, IConnectionTransport Transport, Action Release);
+internal readonly record struct AcceptedSocket(WebSocket Socket, IConnectionTransport Transport);
 
 /// <summary>
 /// The HTTP side of the server, called by the server's start and stop and otherwise only from its own accept loop and
@@ -171,11 +171,12 @@ internal sealed partial class WebSocketListener
     {
         try
         {
-            // Admission and the handshake in their own method, whose state machine is gone once the socket is open:
-            // only this one waits out the connection's life (160 bytes less per connection than awaiting it there).
+            // Admission and the handshake in their own method; the connection is started, not awaited: its run never
+            // throws (it logs its own failures), and no state machine here waits out its life (an idle connection
+            // holds only its own: 136 bytes less per connection than awaiting it here).
             if (await AcceptAsync(context).ConfigureAwait(false) is { } accepted)
             {
-                await _onAccepted(accepted).ConfigureAwait(false);
+                _ = _onAccepted(accepted);
             }
         }
         catch (Exception ex)
@@ -242,8 +243,7 @@ internal sealed partial class WebSocketListener
             return null;
         }
 
-        var accepted = new ConnectionRequest(remote?.ToString(), address, request.Headers["Origin"]);
-        return new AcceptedSocket(socket, accepted, new HttpListenerTransport(context), () => _limiter.Release(address));
+        return new AcceptedSocket(socket, new HttpListenerTransport(context, _limiter, address));
     }
 
     private void Refuse(HttpListenerContext context, AdmissionResult decision, string? remote)
