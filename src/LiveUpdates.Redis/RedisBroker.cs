@@ -122,7 +122,7 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
     {
         ArgumentNullException.ThrowIfNull(handler);
         var connection = await ConnectionMultiplexer.ConnectAsync(_configuration).WaitAsync(cancellationToken).ConfigureAwait(false);
-        if (_pubSub.Check(connection) && _pubSub.Refused is { } refused)
+        if (_pubSub.Check(connection) && _pubSub.TryTakeRefusal(out var refused))
         {
             // ShardedPubSub forced on against a server older than 7.0: the start fails, not the first publish.
             await connection.DisposeAsync().ConfigureAwait(false);
@@ -260,7 +260,7 @@ public sealed partial class RedisBroker : IBroker, IDependencyHealth, IAsyncDisp
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {
         Log.ConnectionRestored(_logger, e.ConnectionType, e.EndPoint?.ToString() ?? "?");
-        if (_pubSub.Refused is null && _connection is { } connection && _pubSub.Check(connection) && _pubSub.Refused is { } refused)
+        if (_connection is { } connection && _pubSub.Check(connection) && _pubSub.TryTakeRefusal(out var refused))
         {
             // Unreachable at start-up, then a server that cannot do what ShardedPubSub forces: the health check says so.
             Log.ShardedPubSubRefused(_logger, refused);

@@ -33,12 +33,15 @@ internal sealed class PubSubMode(bool? configured)
         {
             if (version < Sharding)
             {
-                return $"LiveUpdates:Redis:ShardedPubSub is true, but the Redis server {endPoint} is version {version}: sharded pub/sub (SPUBLISH/SSUBSCRIBE) needs Redis or Valkey 7.0 or later. Set ShardedPubSub to false, or leave it unset (automatic: sharded only where every node supports it).";
+                return $"LiveUpdates:Redis:ShardedPubSub is true, but the Redis server {endPoint} is version {version}: sharded pub/sub (SPUBLISH/SSUBSCRIBE) needs Redis or Valkey 7.0 or later. Set ShardedPubSub to false, or leave it unset (automatic: sharded only where every node supports it). If the server is 7.0 or later but does not let this user run INFO (the version then comes from the configuration string), add version=7.0 (or its real version) to LiveUpdates:Redis:Configuration.";
             }
         }
 
         return null;
     }
+
+    private int _checked; // 1 once a check found servers and no refusal: never repeated (publishes call Decided)
+    private int _reported; // 1 once the refusal was taken for the log or the failed start
 
     /// <summary>Gets why the forced sharded mode cannot work with the servers reached (see <see cref="Refusal"/>), once a server answered; <see langword="null"/> otherwise.</summary>
     public string? Refused { get; private set; }
@@ -46,14 +49,31 @@ internal sealed class PubSubMode(bool? configured)
     /// <summary>Checks the forced sharded mode against the servers <paramref name="connection"/> reached (<see cref="Refused"/>); returns whether a server answered.</summary>
     public bool Check(IConnectionMultiplexer connection)
     {
+        if (Refused is not null || Volatile.Read(ref _checked) == 1)
+        {
+            return true;
+        }
+
         var servers = connection.GetServers().Where(s => s.IsConnected).ToArray();
         if (servers.Length == 0)
         {
             return false;
         }
 
-        Refused ??= Refusal(_configured, servers.Select(s => (s.EndPoint.ToString() ?? "?", s.Version)));
+        Refused = Refusal(_configured, servers.Select(s => (s.EndPoint.ToString() ?? "?", s.Version)));
+        if (Refused is null)
+        {
+            Volatile.Write(ref _checked, 1);
+        }
+
         return true;
+    }
+
+    /// <summary>The refusal, the first time it is asked for once known (to log it once, whichever path found it first).</summary>
+    public bool TryTakeRefusal(out string refusal)
+    {
+        refusal = Refused!;
+        return Refused is not null && Interlocked.Exchange(ref _reported, 1) == 0;
     }
 
     /// <summary>Decides the mode (when it is automatic and not yet decided) from what <paramref name="connection"/> knows of its servers; returns whether it is decided.</summary>

@@ -56,6 +56,14 @@ internal sealed partial class RedisFeeds
         var delivered = feed.Delivered!.Value;
         if (since is { } s && string.Equals(s.Epoch, delivered.Epoch, StringComparison.Ordinal) && s.Seq > delivered.Seq)
         {
+            if (s.Seq > read.Top)
+            {
+                // Beyond the stream's top in its own epoch: a position Redis lost (a restart from an older snapshot, a
+                // lagging replica promoted). Pub/sub would bring other events at those numbers, so no waiting: the
+                // catch-up and the history answer as before (a refetch).
+                return false;
+            }
+
             return mayWait; // ahead of this instance: wait for pub/sub, then (not having waited) the stream decides
         }
 

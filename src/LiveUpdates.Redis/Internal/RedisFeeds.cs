@@ -300,6 +300,13 @@ internal sealed partial class RedisFeeds
                     Task? closing;
                     lock (_gate)
                     {
+                        if (feed.Closed)
+                        {
+                            // The last viewer left meanwhile (set under this lock before its close is registered in
+                            // _closing): that close waits for this gate, so awaiting it here would never end.
+                            return;
+                        }
+
                         _closing.TryGetValue(feed.GuildId, out closing);
                     }
 
@@ -344,8 +351,10 @@ internal sealed partial class RedisFeeds
             if (feed.Queue is null && !channel.IsNullOrEmpty && _subscriber is { } subscriber)
             {
                 // StackExchange.Redis registers the queue before it sends SUBSCRIBE: a failed one would leave a queue
-                // nobody reads (and that its reconnect re-subscribes). The retry makes a new one.
-                _ = ForgetChannelAsync(subscriber, channel);
+                // nobody reads (and that its reconnect re-subscribes). The retry makes a new one — after this
+                // UNSUBSCRIBE is written, under the gate: a SUBSCRIBE between its deregistration and its command would
+                // end unsubscribed in Redis while the library counts it subscribed (see _closing).
+                await ForgetChannelAsync(subscriber, channel).ConfigureAwait(false);
             }
 
             Log.SyncFailed(_logger, feed.GuildId, ex.Message);

@@ -141,5 +141,6 @@ public sealed class RedisConfigurationTests
     private static string RestrictedUserAcl(string prefix, string password) =>
         $"ACL SETUSER liveupdates on >{password} resetkeys resetchannels ~{prefix}:* ~__Booksleeve_TieBreak &{prefix}:* &__Booksleeve_MasterChanged -@all " +
         "+@connection +info +cluster|nodes +cluster|slots +get +set +evalsha +eval +script|load +subscribe +unsubscribe +publish " +
+        "+ssubscribe +sunsubscribe +spublish " +
         "+hget +hmget +hset +hincrby +pexpire +del +xadd +xrange +time";
 }
