@@ -578,8 +578,8 @@ internal sealed class Runner(RunSettings settings)
         }
     }
 
-    internal static string Bcast(string[] guilds, int count, double rate, int pad, double maxSeconds = 0) =>
-        "bcast " + JsonSerializer.Serialize(new Servers.ServerProcess.BroadcastCommand(guilds, count, rate, pad, maxSeconds), JsonSerializerOptions.Web);
+    internal static string Bcast(string[] guilds, int count, double rate, int pad, double maxSeconds = 0, double offsetSeconds = 0) =>
+        "bcast " + JsonSerializer.Serialize(new Servers.ServerProcess.BroadcastCommand(guilds, count, rate, pad, maxSeconds, offsetSeconds), JsonSerializerOptions.Web);
 
     /// <summary>Bytes waiting in the server's socket send queue towards a client port (tx_queue in /proc/net/tcp), or -1.</summary>
     private static long ServerSendQueueBytes(int serverPort, int clientPort)

@@ -124,7 +124,9 @@ internal static class ServerProcess
         var pad = new string('x', cmd.PadBytes);
         var interval = cmd.Rate > 0 ? Stopwatch.Frequency / (double)cmd.Rate : 0;
         var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
-        var start = Stopwatch.GetTimestamp();
+        // A paced run shared by several instances interleaves their calls (instance i starts i/N of an interval late):
+        // together they make one evenly paced stream, not bunches of N calls at the same moment.
+        var start = Stopwatch.GetTimestamp() + (long)(cmd.OffsetSeconds * Stopwatch.Frequency);
         long first = 0, last = 0;
         var cap = cmd.MaxSeconds > 0 ? start + (long)(cmd.MaxSeconds * Stopwatch.Frequency) : long.MaxValue;
         var sent = 0;
@@ -218,5 +220,5 @@ internal static class ServerProcess
     /// <summary>The event's data: <c>{"t":…,"i":…,"pad":"…"}</c>.</summary>
     internal sealed record Tick(long T, int I, string Pad);
 
-    internal sealed record BroadcastCommand(string[] Guilds, int Count, double Rate, int PadBytes, double MaxSeconds = 0);
+    internal sealed record BroadcastCommand(string[] Guilds, int Count, double Rate, int PadBytes, double MaxSeconds = 0, double OffsetSeconds = 0);
 }
