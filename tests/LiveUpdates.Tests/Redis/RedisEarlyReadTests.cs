@@ -104,6 +104,38 @@ public sealed class RedisEarlyReadTests
     }
 
     /// <summary>
+    /// A client recovers on B at position 50 of the current epoch while the stream's top is 41 (a position only lost
+    /// writes produce: Redis gave out numbers it no longer has) and B's pub/sub is behind: B must not wait for pub/sub
+    /// to bring 50 — the events that later take those numbers are other events — but refetch, as without the wait.
+    /// </summary>
+    [Test]
+    public async Task AHistoryRead_BeyondTheStreamsTop_WhilePubSubIsBehind_RefetchesInsteadOfWaitingForOtherEvents()
+    {
+        const int Later = 40;
+        await using var a = StartBroker(8);
+        await using var b = StartBroker(8);
+        var onB = new HoldingHandler();
+        var first = onB.HoldAt(1);
+        await a.StartAsync(new HoldingHandler(), CancellationToken.None);
+        await b.StartAsync(onB, CancellationToken.None);
+        await b.SubscribeAsync(G1, CancellationToken.None);
+
+        await PublishAsync(a, 0, 1);
+        var delivered = await Wait.ForAsync(first.Entered.Task, "B's hand-over of the first publication");
+        await PublishAsync(a, 1, Later);
+
+        var reading = b.ReadSinceAsync(G1, new StreamPosition(50, delivered.Epoch), CancellationToken.None).AsTask();
+        first.Release();
+        await Wait.ForAsync(onB.AllOrLost(Later + 1), "B's backlog handed over, or a loss");
+
+        // New events now take the numbers 42-51: a reader still waiting for "50" would be answered with them.
+        await PublishAsync(a, Later + 1, 10);
+        var answer = await Wait.ForAsync(reading, "the history read");
+
+        Assert.That(answer.Recovered, Is.False, "position 50 was beyond the stream's top in its epoch: a refetch, not a recovery over other events");
+    }
+
+    /// <summary>
     /// A channel message that makes B re-check the stream (a number B already delivered, older than B remembers
     /// identities for: B's history read had caught up 299 publications from the stream, capacity 1,000) lands while B's
     /// pub/sub is 1,200 behind: the re-check must not take the backlog still on its way for lost.
