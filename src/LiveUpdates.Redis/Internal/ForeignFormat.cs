@@ -37,7 +37,9 @@ internal sealed partial class ForeignFormat(string keyPrefix, TimeProvider time,
 
         foreach (var item in items)
         {
-            if (item.Id == 0 && item.AppendedAt > since)
+            // Appended in the millisecond of the first read or later (Redis's clock has milliseconds only: an entry
+            // written in the same millisecond as that read, after it, is one of another version running now).
+            if (item.Id == 0 && item.AppendedAt >= since)
             {
                 Seen("a stream entry", guildId);
                 return;
