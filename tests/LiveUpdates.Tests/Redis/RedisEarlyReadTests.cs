@@ -40,17 +40,8 @@ public sealed class RedisEarlyReadTests
     public async Task AHistoryRead_AtWhatWasDelivered_WhilePubSubIsBehindByMoreThanTheStreamHolds_IsNoLoss()
     {
         const int Later = 40;
-        await using var a = StartBroker(8);
-        await using var b = StartBroker(8);
-        var onB = new HoldingHandler();
-        var first = onB.HoldAt(1);
-        await a.StartAsync(new HoldingHandler(), CancellationToken.None);
-        await b.StartAsync(onB, CancellationToken.None);
-        await b.SubscribeAsync(G1, CancellationToken.None);
-
-        await PublishAsync(a, 0, 1);
-        var delivered = await Wait.ForAsync(first.Entered.Task, "B's hand-over of the first publication");
-        await PublishAsync(a, 1, Later);
+        await using var pair = await HeldBehindAsync(8, Later);
+        var (a, b, onB, first, delivered) = (pair.A, pair.B, pair.OnB, pair.First, pair.Delivered);
 
         var reading = b.ReadSinceAsync(G1, delivered, CancellationToken.None).AsTask(); // waits for the feed
         Assert.That(reading.IsCompleted, Is.False, "the read waits for the hand-over in progress");
@@ -76,17 +67,8 @@ public sealed class RedisEarlyReadTests
     public async Task AHistoryRead_AheadOfWhatWasDelivered_WhilePubSubIsBehindByMoreThanTheStreamHolds_WaitsForPubSub_IsNoLoss()
     {
         const int Later = 40;
-        await using var a = StartBroker(8);
-        await using var b = StartBroker(8);
-        var onB = new HoldingHandler();
-        var first = onB.HoldAt(1);
-        await a.StartAsync(new HoldingHandler(), CancellationToken.None);
-        await b.StartAsync(onB, CancellationToken.None);
-        await b.SubscribeAsync(G1, CancellationToken.None);
-
-        await PublishAsync(a, 0, 1);
-        var delivered = await Wait.ForAsync(first.Entered.Task, "B's hand-over of the first publication");
-        await PublishAsync(a, 1, Later);
+        await using var pair = await HeldBehindAsync(8, Later);
+        var (a, b, onB, first, delivered) = (pair.A, pair.B, pair.OnB, pair.First, pair.Delivered);
 
         var reading = b.ReadSinceAsync(G1, new StreamPosition(20, delivered.Epoch), CancellationToken.None).AsTask();
         first.Release();
@@ -112,17 +94,8 @@ public sealed class RedisEarlyReadTests
     public async Task AHistoryRead_BeyondTheStreamsTop_WhilePubSubIsBehind_RefetchesInsteadOfWaitingForOtherEvents()
     {
         const int Later = 40;
-        await using var a = StartBroker(8);
-        await using var b = StartBroker(8);
-        var onB = new HoldingHandler();
-        var first = onB.HoldAt(1);
-        await a.StartAsync(new HoldingHandler(), CancellationToken.None);
-        await b.StartAsync(onB, CancellationToken.None);
-        await b.SubscribeAsync(G1, CancellationToken.None);
-
-        await PublishAsync(a, 0, 1);
-        var delivered = await Wait.ForAsync(first.Entered.Task, "B's hand-over of the first publication");
-        await PublishAsync(a, 1, Later);
+        await using var pair = await HeldBehindAsync(8, Later);
+        var (a, b, onB, first, delivered) = (pair.A, pair.B, pair.OnB, pair.First, pair.Delivered);
 
         var reading = b.ReadSinceAsync(G1, new StreamPosition(50, delivered.Epoch), CancellationToken.None).AsTask();
         first.Release();
@@ -146,18 +119,9 @@ public sealed class RedisEarlyReadTests
         const int Capacity = 1000;
         const int CaughtUp = 300;
         const int Later = 1200;
-        await using var a = StartBroker(Capacity);
-        await using var b = StartBroker(Capacity);
-        var onB = new HoldingHandler();
-        var first = onB.HoldAt(1);
-        var caughtUp = onB.HoldAt(CaughtUp);
-        await a.StartAsync(new HoldingHandler(), CancellationToken.None);
-        await b.StartAsync(onB, CancellationToken.None);
-        await b.SubscribeAsync(G1, CancellationToken.None);
-
-        await PublishAsync(a, 0, 1);
-        var delivered = await Wait.ForAsync(first.Entered.Task, "B's hand-over of the first publication");
-        await PublishAsync(a, 1, CaughtUp - 1);
+        await using var pair = await HeldBehindAsync(Capacity, CaughtUp - 1, holdAlsoAt: CaughtUp);
+        var (a, b, onB, first, delivered) = (pair.A, pair.B, pair.OnB, pair.First, pair.Delivered);
+        var caughtUp = pair.Also!;
 
         // The history read catches B up from the stream (it holds 2..300), ahead of the channel: held at 300 while A
         // publishes 1,200 more, so the stream no longer holds what follows 300 when pub/sub's copies of 2.. arrive.
@@ -176,6 +140,27 @@ public sealed class RedisEarlyReadTests
         });
     }
 
+    /// <summary>
+    /// Instances A and B on one guild (streams of <paramref name="capacity"/>), B subscribed; A publishes one publication,
+    /// B's hand-over of it is held, then A publishes <paramref name="behind"/> more: B's pub/sub is that far behind.
+    /// </summary>
+    private async Task<HeldPair> HeldBehindAsync(int capacity, int behind, long holdAlsoAt = 0)
+    {
+        var a = StartBroker(capacity);
+        var b = StartBroker(capacity);
+        var onB = new HoldingHandler();
+        var first = onB.HoldAt(1);
+        var also = holdAlsoAt > 0 ? onB.HoldAt(holdAlsoAt) : null;
+        await a.StartAsync(new HoldingHandler(), CancellationToken.None);
+        await b.StartAsync(onB, CancellationToken.None);
+        await b.SubscribeAsync(G1, CancellationToken.None);
+
+        await PublishAsync(a, 0, 1);
+        var delivered = await Wait.ForAsync(first.Entered.Task, "B's hand-over of the first publication");
+        await PublishAsync(a, 1, behind);
+        return new HeldPair(a, b, onB, first, also, delivered);
+    }
+
     private RedisBroker StartBroker(int capacity) => new(
         new RedisBrokerOptions { Configuration = _redis.Configuration, KeyPrefix = _prefix, HistoryCapacity = capacity, PositionCheckInterval = TimeSpan.FromSeconds(1) },
         null,
@@ -187,6 +172,16 @@ public sealed class RedisEarlyReadTests
         for (var n = from; n < from + count; n++)
         {
             await broker.PublishAsync(BrokerMessage.Event(G1, "t", Encoding.UTF8.GetBytes(n.ToString(CultureInfo.InvariantCulture)), 0), CancellationToken.None);
+        }
+    }
+
+    /// <summary>What <see cref="HeldBehindAsync"/> set up; disposing it stops both brokers.</summary>
+    private sealed record HeldPair(RedisBroker A, RedisBroker B, HoldingHandler OnB, Hold First, Hold? Also, StreamPosition Delivered) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await A.DisposeAsync();
+            await B.DisposeAsync();
         }
     }
 
