@@ -30,7 +30,7 @@ internal sealed partial class RedisFeeds
         {
             if (subscriber.SubscribedEndpoint(queue.Channel) is not { } at
                 || connection.GetServer(_keys.Channel(feed.GuildId), flags: CommandFlags.DemandMaster) is not { IsConnected: true, EndPoint: { } primary }
-                || string.Equals(at.ToString(), primary.ToString(), StringComparison.Ordinal))
+                || at.Equals(primary)) // both are the connection's own endpoint objects: equal by address and port, whatever their text
             {
                 return false; // not subscribed anywhere (subscribed again once a node answers), no primary known now, or in place
             }

@@ -410,7 +410,14 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
         if (!_writerActive)
         {
             _writerActive = true;
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+
+            // Local to the queuing thread (the dispatch loop's, nearly always): other pool threads take the global
+            // queue first and steal writers after, so what arrives from outside during a fan-out (a Redis reply or
+            // channel message, the loop's own wake-up, a client's read) is not queued behind a thousand writers.
+            // Global, the Redis path's hops waited for each fan-out to be written before the next publications
+            // came in, and the cores idled between (docs/benchmarks.md, "Scale-out on Redis": burst 0.78-0.87 of
+            // in memory before, 0.85-1.03 after).
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
         }
     }
 
