@@ -79,8 +79,8 @@ switch (args.FirstOrDefault())
     case "redis":
         // Two LiveUpdates instances sharing a redis-server the tool starts, against one in-memory instance (docs/scale-out.md).
         Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
-        return await new RedisRunner(Int("clients", 1000), Int("burst", 2000), Int("paced-rate", 50), Int("paced-seconds", 10), Int("publishes", 20000), Int("repeats", 1), options.GetValueOrDefault("out")).RunAsync();
+        return await new RedisRunner(Int("clients", 1000), Int("burst", 2000), Int("paced-rate", 50), Int("paced-seconds", 10), Int("publishes", 20000), Int("repeats", 3), options.GetValueOrDefault("out")).RunAsync();
     default:
-        Console.Error.WriteLine($"usage: redis [--clients 1000] [--burst 2000] [--repeats 1] [--paced-rate 50] [--paced-seconds 10] [--publishes 20000] [--out FILE] | run [--clients N] [--targets {RunSettings.AllTargets}] [--scenarios {RunSettings.DefaultScenarios}[,cost,stall,redis]] [--out-dir DIR] | server --impl liveupdates|kestrel|signalr|httplistener-floor --port P --secret S --connections N");
+        Console.Error.WriteLine($"usage: redis [--clients 1000] [--burst 2000] [--repeats 3] [--paced-rate 50] [--paced-seconds 10] [--publishes 20000] [--out FILE] | run [--clients N] [--targets {RunSettings.AllTargets}] [--scenarios {RunSettings.DefaultScenarios}[,cost,stall,redis]] [--out-dir DIR] | server --impl liveupdates|kestrel|signalr|httplistener-floor --port P --secret S --connections N");
         return 2;
 }

@@ -21,6 +21,7 @@ namespace LiveUpdates.LoadTest;
 internal sealed class RedisRunner(int clients, int burst, int pacedRate, int pacedSeconds, int publishes, int repeats, string? outPath)
 {
     private const string Guild = "100000000000000001";
+    private const int WarmUpRounds = 2;
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
     private readonly LatencyHistogram _histogram = new();
 
@@ -41,24 +42,41 @@ internal sealed class RedisRunner(int clients, int burst, int pacedRate, int pac
         {
             await WaitForRedisAsync(redisPort);
             // LOADTEST_COLUMNS (a look inside, e.g. "oneInstanceRedis"): only these columns; the table needs all three.
-            var columns = Environment.GetEnvironmentVariable("LOADTEST_COLUMNS")?.Split(',') ?? ["inMemory", "oneInstanceRedis", "twoInstancesRedis"];
-            if (columns.Contains("inMemory"))
+            var names = Environment.GetEnvironmentVariable("LOADTEST_COLUMNS")?.Split(',') ?? ["inMemory", "oneInstanceRedis", "twoInstancesRedis"];
+            var prefix = "load-" + Guid.NewGuid().ToString("N");
+            var all = new (string Name, Func<Task<Column>> Start)[]
             {
-                results["inMemory"] = await InstancesAsync(null, 1, 4100);
+                ("inMemory", () => StartColumnAsync(null, 1, 4100)),
+
+                // The same single process with the Redis broker: what Redis itself adds, apart from what a second
+                // server process on the same two cores costs (the two-instance column has both).
+                ("oneInstanceRedis", () => StartColumnAsync($"127.0.0.1:{redisPort}|load-{Guid.NewGuid():N}", 1, 4300)),
+                ("twoInstancesRedis", () => StartColumnAsync($"127.0.0.1:{redisPort}|{prefix}", 2, 4200)),
+            };
+            var columns = new List<Column>();
+            try
+            {
+                foreach (var (name, start) in all.Where(c => names.Contains(c.Name)))
+                {
+                    var column = await start();
+                    column.Name = name;
+                    columns.Add(column);
+                }
+
+                await BurstsAsync(columns);
+                foreach (var column in columns)
+                {
+                    results[column.Name] = await AfterBurstsAsync(column, redisPort, prefix);
+                }
+            }
+            finally
+            {
+                foreach (var column in columns)
+                {
+                    await column.DisposeAsync();
+                }
             }
 
-            // The same single process with the Redis broker: what Redis itself adds, apart from what a second
-            // server process on the same two cores costs (the two-instance run below has both).
-            if (columns.Contains("oneInstanceRedis"))
-            {
-                results["oneInstanceRedis"] = await InstancesAsync($"127.0.0.1:{redisPort}|load-{Guid.NewGuid():N}", 1, 4300);
-            }
-
-            if (columns.Contains("twoInstancesRedis"))
-            {
-                var prefix = "load-" + Guid.NewGuid().ToString("N");
-                results["twoInstancesRedis"] = await InstancesAsync($"127.0.0.1:{redisPort}|{prefix}", 2, 4200, redisPort, prefix);
-            }
             results["broker"] = await BrokerAloneAsync($"127.0.0.1:{redisPort}");
             var scripts = (await RespAsync(redisPort, "INFO", "commandstats")).Where(l => l.StartsWith("cmdstat_eval", StringComparison.Ordinal)).ToList();
             results["scriptCommands"] = string.Join("; ", scripts); // EVAL or EVALSHA: what StackExchange.Redis actually sends
@@ -82,19 +100,18 @@ internal sealed class RedisRunner(int clients, int burst, int pacedRate, int pac
         return 0;
     }
 
-    /// <summary>One in-memory instance, one through Redis, or two through Redis: connect, subscribe, a burst and a paced run, then (two instances) the storm.</summary>
-    private async Task<JsonObject> InstancesAsync(string? redis, int count, int portBase, int redisPort = 0, string prefix = "")
+    /// <summary>One in-memory instance, one through Redis, or two through Redis: started, every client connected and subscribed.</summary>
+    private async Task<Column> StartColumnAsync(string? redis, int count, int portBase)
     {
         Environment.SetEnvironmentVariable("LOADTEST_REDIS", redis);
-        var servers = new List<ServerChild>();
-        var uris = new List<Uri>();
+        var column = new Column();
         try
         {
             for (var i = 0; i < count; i++)
             {
                 var (child, _) = await ServerChild.StartAsync("liveupdates", portBase + i, Runner.Secret, clients);
-                servers.Add(child);
-                uris.Add(new Uri($"ws://127.0.0.1:{portBase + i}/"));
+                column.Servers.Add(child);
+                column.Uris.Add(new Uri($"ws://127.0.0.1:{portBase + i}/"));
             }
         }
         finally
@@ -103,49 +120,75 @@ internal sealed class RedisRunner(int clients, int burst, int pacedRate, int pac
         }
 
         var token = Runner.Token("900000001", [Guild]);
-        var all = new LoadClient[clients];
+        column.Clients = new LoadClient[clients];
         await Parallel.ForEachAsync(Enumerable.Range(0, clients), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, _) =>
         {
-            all[i] = await LoadClient.ConnectAsync(uris[i % count], token, batch: false);
-            await all[i].SubscribeAsync(Guild);
+            column.Clients[i] = await LoadClient.ConnectAsync(column.Uris[i % count], token, batch: false);
+            await column.Clients[i].SubscribeAsync(Guild);
         });
-        var readers = all.Select(c => c.StartReading(_histogram)).ToArray();
-        var result = new JsonObject { ["instances"] = count };
-        try
-        {
-            await ScenarioAsync(servers, all, burst, 0); // warm-up: JIT, connections, scripts
-            // The burst `repeats` times, the run with the median throughput kept (as `run --repeats` does): one burst
-            // on two shared cores moves by 10-20 % from one try to the next; every try's figure is kept beside it.
-            var bursts = new List<JsonObject>();
-            for (var r = 0; r < Math.Max(1, repeats); r++)
-            {
-                bursts.Add(await ScenarioAsync(servers, all, burst, 0));
-            }
+        column.Readers = [.. column.Clients.Select(c => c.StartReading(_histogram))];
 
-            var ordered = bursts.OrderBy(b => b["deliveriesPerSecond"]!.GetValue<double>()).ToList();
-            var median = ordered[ordered.Count / 2];
-            median["triesDeliveriesPerSecond"] = new JsonArray(bursts.Select(b => (JsonNode)Math.Round(b["deliveriesPerSecond"]!.GetValue<double>())).ToArray());
-            median["triesLostDeliveries"] = new JsonArray(bursts.Select(b => (JsonNode)b["lostDeliveries"]!.GetValue<long>()).ToArray());
-            result["burst"] = median;
-            result["paced"] = await ScenarioAsync(servers, all, pacedRate * pacedSeconds, pacedRate);
-            result["hops"] = await RedisHops.MeasureAsync(servers, all, _histogram, Guild, pacedRate * Math.Min(pacedSeconds, 4), pacedRate);
-            if (count == 2)
+        // Every column stays connected for the whole run, idle while another runs: its clients ping as the
+        // dashboard's client does (every 15 s, a third of the server's 60 s idle timeout).
+        column.Pinger = new Pinger(column.Clients, 15);
+        return column;
+    }
+
+    /// <summary>
+    /// The bursts, interleaved: <see cref="WarmUpRounds"/> rounds of one burst per column (JIT, connections,
+    /// scripts), then `repeats` rounds, so that the columns' tries share the same minutes of the machine. One burst on
+    /// two shared cores moves by 10-20 % from one try to the next, and by as much from one minute to the next; run one
+    /// column after the other, the ratio between them moved with the minute (0.65-1.0 for the same build on the same
+    /// morning). A process's throughput also climbs over its first bursts (tiered JIT): one warm-up burst left the
+    /// first measured try 20-30 % below the last. Each column keeps the try with its median throughput, and every
+    /// try's figure beside it.
+    /// </summary>
+    private async Task BurstsAsync(List<Column> columns)
+    {
+        for (var w = 0; w < WarmUpRounds; w++)
+        {
+            foreach (var column in columns)
             {
-                result["storm"] = await StormAsync(all, uris, redisPort, prefix);
+                await ScenarioAsync(column.Servers, column.Clients, burst, 0);
             }
         }
-        finally
-        {
-            foreach (var c in all)
-            {
-                c.Abort();
-            }
 
-            await Task.WhenAll(readers).WaitAsync(TimeSpan.FromSeconds(30));
-            foreach (var server in servers)
+        for (var r = 0; r < Math.Max(1, repeats); r++)
+        {
+            foreach (var column in columns)
             {
-                await server.DisposeAsync();
+                column.Bursts.Add(await ScenarioAsync(column.Servers, column.Clients, burst, 0));
             }
+        }
+
+        // The paced runs too: "p50 added by Redis" is the difference of two p50s of 6-10 ms each, measured minutes
+        // apart it moved by more than the 2 ms it is compared with.
+        for (var r = 0; r < Math.Max(1, repeats); r++)
+        {
+            foreach (var column in columns)
+            {
+                column.Paced.Add(await ScenarioAsync(column.Servers, column.Clients, pacedRate * pacedSeconds, pacedRate));
+            }
+        }
+    }
+
+    /// <summary>A column's figures: its median burst and median paced run (by p50), then the hops and (two instances) the storm.</summary>
+    private async Task<JsonObject> AfterBurstsAsync(Column column, int redisPort, string prefix)
+    {
+        var result = new JsonObject { ["instances"] = column.Servers.Count };
+        var ordered = column.Bursts.OrderBy(b => b["deliveriesPerSecond"]!.GetValue<double>()).ToList();
+        var median = ordered[ordered.Count / 2];
+        median["triesDeliveriesPerSecond"] = new JsonArray([.. column.Bursts.Select(b => (JsonNode)Math.Round(b["deliveriesPerSecond"]!.GetValue<double>()))]);
+        median["triesLostDeliveries"] = new JsonArray([.. column.Bursts.Select(b => (JsonNode)b["lostDeliveries"]!.GetValue<long>())]);
+        result["burst"] = median;
+        var paced = column.Paced.OrderBy(p => p["latencyUs"]!["p50"]!.GetValue<double>()).ToList()[column.Paced.Count / 2];
+        paced["triesP50Us"] = new JsonArray([.. column.Paced.Select(p => (JsonNode)Math.Round(p["latencyUs"]!["p50"]!.GetValue<double>()))]);
+        paced["triesLostDeliveries"] = new JsonArray([.. column.Paced.Select(p => (JsonNode)p["lostDeliveries"]!.GetValue<long>())]);
+        result["paced"] = paced;
+        result["hops"] = await RedisHops.MeasureAsync(column.Servers, column.Clients, _histogram, Guild, pacedRate * Math.Min(pacedSeconds, 4), pacedRate);
+        if (column.Servers.Count == 2)
+        {
+            result["storm"] = await StormAsync(column.Clients, column.Uris, redisPort, prefix);
         }
 
         return result;
@@ -310,7 +353,8 @@ internal sealed class RedisRunner(int clients, int burst, int pacedRate, int pac
             string Loss(JsonNode s) => $"{s["lostDeliveries"]}{(s["triesLostDeliveries"] is JsonArray t ? $" (every try: {string.Join("/", t)})" : "")}; {s["refetches"]}; {s["clientsCut"]!.ToJsonString()}";
             string Tries(JsonNode s) => s["triesDeliveriesPerSecond"] is JsonArray t && t.Count > 1 ? $" (tries {string.Join(" / ", t.Select(x => x!.GetValue<double>().ToString("N0", Inv)))})" : "";
             sb.AppendLine(Inv, $"| {title}: deliveries/s{(key == "burst" ? $", median of {r["burstRepeats"]}" : "")} | {Dps(a)}{Tries(a)} | {Dps(o)}{Tries(o)} | {Dps(b)}{Tries(b)} |");
-            sb.AppendLine(Inv, $"| {title}: latency p50 / p99 (ms) | {Lat(a)} | {Lat(o)} | {Lat(b)} |");
+            string P50s(JsonNode s) => s["triesP50Us"] is JsonArray t && t.Count > 1 ? $" (p50 tries {string.Join(" / ", t.Select(x => (x!.GetValue<double>() / 1000).ToString("F2", Inv)))})" : "";
+            sb.AppendLine(Inv, $"| {title}: latency p50 / p99 (ms){(key == "paced" ? $", run with the median p50 of {r["burstRepeats"]}" : "")} | {Lat(a)}{P50s(a)} | {Lat(o)}{P50s(o)} | {Lat(b)}{P50s(b)} |");
             sb.AppendLine(Inv, $"| {title}: lost deliveries; refetches; clients cut | {Loss(a)} | {Loss(o)} | {Loss(b)} |");
         }
 
@@ -407,6 +451,41 @@ internal sealed class RedisRunner(int clients, int burst, int pacedRate, int pac
         var read = await stream.ReadAsync(buffer);
         var lines = Encoding.UTF8.GetString(buffer, 0, read).Split("\r\n");
         return [.. lines.Where(l => l.Length > 0 && l[0] is not ('*' or '$')).Select(l => l.TrimStart('+'))];
+    }
+
+    /// <summary>One column of the table: its server processes and its clients (all connected for the whole run; idle while another column runs).</summary>
+    private sealed class Column : IAsyncDisposable
+    {
+        public string Name { get; set; } = "";
+
+        public List<ServerChild> Servers { get; } = [];
+
+        public List<Uri> Uris { get; } = [];
+
+        public LoadClient[] Clients { get; set; } = [];
+
+        public Task[] Readers { get; set; } = [];
+
+        public List<JsonObject> Bursts { get; } = [];
+
+        public List<JsonObject> Paced { get; } = [];
+
+        public Pinger? Pinger { get; set; }
+
+        public async ValueTask DisposeAsync()
+        {
+            Pinger?.Dispose();
+            foreach (var c in Clients)
+            {
+                c?.Abort();
+            }
+
+            await Task.WhenAll(Readers).WaitAsync(TimeSpan.FromSeconds(30));
+            foreach (var server in Servers)
+            {
+                await server.DisposeAsync();
+            }
+        }
     }
 
     private sealed class CountingHandler : IBrokerHandler
