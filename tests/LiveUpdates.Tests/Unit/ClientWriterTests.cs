@@ -57,6 +57,28 @@ public sealed class ClientWriterTests
     }
 
     [Test]
+    public async Task AWriter_SendsFromTheWriterThreads_AlsoAfterASendThatHadToWait()
+    {
+        // Not from the thread pool: a fan-out's thousand writers there kept the Redis client's socket work (which
+        // runs on the pool) waiting for up to a second (WriterThreads). The held send completes on a pool thread
+        // (its continuation is asynchronous); the frames behind it must still be sent from a writer thread.
+        var socket = new RecordingSocket();
+        var (writer, metrics) = Writer(socket, batch: false);
+        using var _ = metrics;
+        socket.HoldSends();
+
+        writer.Enqueue(Event(1));
+        await Wait.UntilAsync(() => socket.SendsStarted == 1, "the first send is under way");
+        writer.Enqueue(Event(2));
+        writer.Enqueue(Event(3));
+        socket.ReleaseSends();
+        await Wait.UntilAsync(() => socket.Frames.Count == 3, "three frames sent");
+
+        Assert.That(socket.SendThreads, Is.EqualTo(new[] { "LiveUpdates writer", "LiveUpdates writer", "LiveUpdates writer" }), "the thread of every send");
+        Assert.That(socket.Frames, Is.EqualTo(new[] { "{\"n\":1}", "{\"n\":2}", "{\"n\":3}" }));
+    }
+
+    [Test]
     public async Task ABatch_NeverExceedsMaxBatchBytes()
     {
         var socket = new RecordingSocket();
@@ -194,6 +216,8 @@ public sealed class ClientWriterTests
 
         public ConcurrentQueue<(WebSocketCloseStatus, string)> Closes { get; } = new();
 
+        public ConcurrentQueue<string> SendThreads { get; } = new();
+
         public int SendsStarted;
 
         public int MaxConcurrentSends;
@@ -226,6 +250,7 @@ public sealed class ClientWriterTests
                 MaxConcurrentSends = Math.Max(MaxConcurrentSends, ++_inFlight);
             }
 
+            SendThreads.Enqueue(Thread.CurrentThread.Name ?? "(unnamed)");
             Interlocked.Increment(ref SendsStarted);
             if (Volatile.Read(ref _hold) is { } hold)
             {

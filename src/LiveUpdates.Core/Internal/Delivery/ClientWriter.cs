@@ -11,7 +11,7 @@ namespace LiveUpdates.Internal.Delivery;
 
 /// <summary>
 /// The one writer of a client socket (a WebSocket allows one send at a time), called from any thread under its
-/// connection's lock and run on the thread pool: a bounded send queue, a writer that is queued to the thread pool
+/// connection's lock and run on the <see cref="WriterThreads"/>: a bounded send queue, a writer that is queued there
 /// only while frames wait (an idle client costs no thread, task or timer), direct writes from the dispatcher to idle
 /// clients, batching for clients that accept packed frames, and the close frame.
 /// </summary>
@@ -238,7 +238,7 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
     /// <summary>
     /// Makes the calling thread the writer for one frame when the writer is idle and nothing is queued; the caller
     /// then calls <see cref="WriteDirectly"/>. On loopback and healthy networks the write completes synchronously,
-    /// so a paced event reaches 1,000 idle clients without 1,000 thread-pool work items (measured: less CPU per
+    /// so a paced event reaches 1,000 idle clients without 1,000 queued writers (measured: less CPU per
     /// delivery and a lower latency tail). A write that does not complete at once is finished by the writer.
     /// </summary>
     public bool TryBeginDirectWriteLocked()
@@ -411,14 +411,17 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
         {
             _writerActive = true;
 
-            // Local to the queuing thread (the dispatch loop's, nearly always): other pool threads take the global
-            // queue first and steal writers after, so what arrives from outside during a fan-out (a Redis reply or
-            // channel message, the loop's own wake-up, a client's read) is not queued behind a thousand writers.
-            // Global, the Redis path's hops waited for each fan-out to be written before the next publications
-            // came in, and the cores idled between (docs/benchmarks.md, "Scale-out on Redis": burst 0.78-0.87 of
-            // in memory before, 0.85-1.03 after).
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
+            // On the writer threads, not the pool: what arrives from outside during a fan-out (a Redis reply or
+            // channel message, the loop's own wake-up, a client's read) must not wait behind a thousand writers.
+            WriterThreads.Shared.Queue(this);
         }
+    }
+
+    /// <summary>The writer's send did not complete at once and now has: it goes on on the writer threads, not on the thread that completed the send.</summary>
+    private void Requeue()
+    {
+        Volatile.Write(ref _sendStartedAt, 0);
+        WriterThreads.Shared.Queue(this);
     }
 
     private void CountDelivered(OutboundFrame frame)
@@ -451,9 +454,8 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
             return;
         }
 
-        Volatile.Write(ref _sendStartedAt, 0);
         CountDelivered(frame);
-        await WriteLoopAsync().ConfigureAwait(false); // still the writer: drain what queued up meanwhile
+        Requeue(); // still the writer: drain what queued up meanwhile
     }
 
     private void SendFailed(Exception ex)
@@ -511,7 +513,13 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
                 }
                 else if (batch is not null)
                 {
-                    await SendBatchAsync(batch).ConfigureAwait(false);
+                    var sent = SendBatchAsync(batch);
+                    if (!sent.IsCompletedSuccessfully)
+                    {
+                        await sent.ConfigureAwait(false);
+                        Requeue();
+                        return;
+                    }
                 }
                 else
                 {
@@ -519,6 +527,9 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
                     if (!pending.IsCompletedSuccessfully)
                     {
                         await pending.ConfigureAwait(false);
+                        CountDelivered(frame);
+                        Requeue();
+                        return;
                     }
 
                     CountDelivered(frame);
