@@ -79,6 +79,26 @@ public sealed class ClientWriterTests
     }
 
     [Test]
+    public async Task ABatchClientsWriter_SendsFromTheWriterThreads_AlsoAfterASendThatHadToWait()
+    {
+        var socket = new RecordingSocket();
+        var (writer, metrics) = Writer(socket, batch: true);
+        using var _ = metrics;
+        socket.HoldSends();
+
+        writer.Enqueue(Event(1));
+        await Wait.UntilAsync(() => socket.SendsStarted == 1, "the first send is under way");
+        writer.Enqueue(Event(2));
+        writer.Enqueue(Event(3));
+        socket.ReleaseSends();
+        await Wait.UntilAsync(() => socket.Frames.Count == 2, "two frames sent");
+
+        Assert.That(socket.SendThreads, Is.EqualTo(new[] { "LiveUpdates writer", "LiveUpdates writer" }), "the thread of every send");
+        Assert.That(socket.Frames, Is.EqualTo(new[] { "{\"n\":1}", "{\"n\":2}\n{\"n\":3}" }));
+        Assert.That(socket.MaxConcurrentSends, Is.EqualTo(1), "one send at a time");
+    }
+
+    [Test]
     public async Task ABatch_NeverExceedsMaxBatchBytes()
     {
         var socket = new RecordingSocket();

@@ -19,7 +19,7 @@ namespace LiveUpdates.Internal.Delivery;
 /// The writer's state is guarded by the gate it is given, which is the connection's lock: the connection holds it
 /// while it checks a subscription and queues a frame, so that nothing it queued can overtake a later decision (no
 /// event after <c>unsubscribed</c>). Members ending in <c>Locked</c> must be called under it.
-/// Why it is long (~630 lines): the queue, the writer's scheduling, the direct writes, batching, replay bounds and the
+/// Why it is long (~640 lines): the queue, the writer's scheduling, the direct writes, batching, replay bounds and the
 /// close share that one lock-guarded state, and splitting them would put the state behind a second object that every
 /// send on the hot path goes through; <see cref="SendQueue"/> already holds what could be taken out.
 /// </remarks>

@@ -3,8 +3,8 @@ using System.Collections.Concurrent;
 namespace LiveUpdates.Internal.Delivery;
 
 /// <summary>
-/// The threads that run client writers (<see cref="ClientWriter"/>): one per core, shared by every server in the
-/// process, each taking the next writer that has frames waiting; thread-safe.
+/// The threads that run client writers (<see cref="ClientWriter"/>): one per core (at least two), shared by every
+/// server in the process, each taking the next writer that has frames waiting; thread-safe.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -12,7 +12,7 @@ namespace LiveUpdates.Internal.Delivery;
 /// they sat in front of everything else the process does on it. The Redis client's socket reads and writes run there
 /// (StackExchange.Redis 3.x has no threads of its own by default), so during a burst the broker's script replies and
 /// channel messages waited up to 1.2 s behind the writers (measured with a timestamp per hop: send to reply took
-/// 7 ms at the median and up to 1,150 ms while writers were queued; docs/benchmarks.md, "Interleaved runs"), the
+/// 7 ms at the median and up to 1,150 ms while writers were queued; docs/benchmarks.md, "Morning runs"), the
 /// next publications came in late and the cores idled once the writers were done. A client's reads, a JWKS refresh
 /// and a permission lookup waited the same way. On threads of their own, writers share the cores with the pool
 /// through the OS scheduler instead, and the pool stays free for short work.
@@ -37,7 +37,9 @@ internal sealed class WriterThreads
     {
         for (var i = 0; i < count; i++)
         {
-            new Thread(Run) { IsBackground = true, Name = "LiveUpdates writer" }.Start();
+            // UnsafeStart: the threads outlive whatever started them (the first connection's writer, perhaps inside
+            // an ASP.NET Core request), so they must not carry its execution context (Activity, logging scope).
+            new Thread(Run) { IsBackground = true, Name = "LiveUpdates writer" }.UnsafeStart();
         }
     }
 
