@@ -99,6 +99,33 @@ public sealed class ClientWriterTests
     }
 
     [Test]
+    public async Task ADirectWriteThatHadToWait_IsFinishedByTheWriterThreads()
+    {
+        // The dispatcher writes the first frame to an idle client itself; when that send cannot complete at once, the
+        // frames queued behind it are sent by the writer threads, not by the thread that completed the send.
+        var socket = new RecordingSocket();
+        var gate = new object();
+        var (writer, metrics) = Writer(socket, batch: false, gate: gate);
+        using var _ = metrics;
+        socket.HoldSends();
+
+        lock (gate)
+        {
+            Assert.That(writer.TryBeginDirectWriteLocked(), Is.True, "an idle writer takes a direct write");
+        }
+
+        writer.WriteDirectly(Event(1));
+        writer.Enqueue(Event(2));
+        writer.Enqueue(Event(3));
+        socket.ReleaseSends();
+        await Wait.UntilAsync(() => socket.Frames.Count == 3, "three frames sent");
+
+        Assert.That(socket.SendThreads.Skip(1), Is.EqualTo(new[] { "LiveUpdates writer", "LiveUpdates writer" }), "the sends after the direct one");
+        Assert.That(socket.Frames, Is.EqualTo(new[] { "{\"n\":1}", "{\"n\":2}", "{\"n\":3}" }));
+        Assert.That(socket.MaxConcurrentSends, Is.EqualTo(1), "one send at a time");
+    }
+
+    [Test]
     public async Task ABatch_NeverExceedsMaxBatchBytes()
     {
         var socket = new RecordingSocket();
