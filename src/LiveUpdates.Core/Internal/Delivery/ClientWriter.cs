@@ -23,7 +23,7 @@ namespace LiveUpdates.Internal.Delivery;
 /// close share that one lock-guarded state, and splitting them would put the state behind a second object that every
 /// send on the hot path goes through; <see cref="SendQueue"/> already holds what could be taken out.
 /// </remarks>
-internal sealed partial class ClientWriter : IThreadPoolWorkItem
+internal sealed partial class ClientWriter
 {
     /// <summary>1013 "Try Again Later": the client fell too far behind and should reconnect and recover.</summary>
     public const WebSocketCloseStatus SlowConsumerCloseStatus = (WebSocketCloseStatus)1013;
@@ -402,7 +402,8 @@ internal sealed partial class ClientWriter : IThreadPoolWorkItem
         return false;
     }
 
-    void IThreadPoolWorkItem.Execute() => _ = WriteLoopAsync();
+    /// <summary>Runs the writer on the calling writer thread (<see cref="WriterThreads"/>) until its queue is empty or a send has to wait.</summary>
+    public void Run() => _ = WriteLoopAsync();
 
     private void ScheduleWriterLocked()
     {

@@ -30,7 +30,7 @@ internal sealed class WriterThreads
     /// <summary>The process's writer threads (started on first use, background threads that never end).</summary>
     public static readonly WriterThreads Shared = new(Math.Max(2, Environment.ProcessorCount));
 
-    private readonly ConcurrentQueue<IThreadPoolWorkItem> _queue = new();
+    private readonly ConcurrentQueue<ClientWriter> _queue = new();
     private readonly SemaphoreSlim _ready = new(0);
 
     private WriterThreads(int count)
@@ -44,7 +44,7 @@ internal sealed class WriterThreads
     }
 
     /// <summary>Queues a writer; it runs on the next free writer thread, after the writers queued before it.</summary>
-    public void Queue(IThreadPoolWorkItem writer)
+    public void Queue(ClientWriter writer)
     {
         _queue.Enqueue(writer);
         _ready.Release();
@@ -59,7 +59,7 @@ internal sealed class WriterThreads
             {
                 try
                 {
-                    writer.Execute();
+                    writer.Run();
                 }
                 catch (Exception)
                 {
