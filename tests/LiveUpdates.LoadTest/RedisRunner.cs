@@ -145,29 +145,23 @@ internal sealed class RedisRunner(int clients, int burst, int pacedRate, int pac
     /// </summary>
     private async Task BurstsAsync(List<Column> columns)
     {
-        for (var w = 0; w < WarmUpRounds; w++)
-        {
-            foreach (var column in columns)
-            {
-                await ScenarioAsync(column.Servers, column.Clients, burst, 0);
-            }
-        }
-
-        for (var r = 0; r < Math.Max(1, repeats); r++)
-        {
-            foreach (var column in columns)
-            {
-                column.Bursts.Add(await ScenarioAsync(column.Servers, column.Clients, burst, 0));
-            }
-        }
+        await InTurnAsync(columns, WarmUpRounds, burst, 0, null);
+        await InTurnAsync(columns, Math.Max(1, repeats), burst, 0, c => c.Bursts);
 
         // The paced runs too: "p50 added by Redis" is the difference of two p50s of 6-10 ms each, measured minutes
         // apart it moved by more than the 2 ms it is compared with.
-        for (var r = 0; r < Math.Max(1, repeats); r++)
+        await InTurnAsync(columns, Math.Max(1, repeats), pacedRate * pacedSeconds, pacedRate, c => c.Paced);
+    }
+
+    /// <summary><paramref name="rounds"/> rounds of one scenario per column in turn, each result kept in the column's list <paramref name="into"/> selects (none: warm-up).</summary>
+    private async Task InTurnAsync(List<Column> columns, int rounds, int events, double rate, Func<Column, List<JsonObject>>? into)
+    {
+        for (var r = 0; r < rounds; r++)
         {
             foreach (var column in columns)
             {
-                column.Paced.Add(await ScenarioAsync(column.Servers, column.Clients, pacedRate * pacedSeconds, pacedRate));
+                var result = await ScenarioAsync(column.Servers, column.Clients, events, rate);
+                into?.Invoke(column).Add(result);
             }
         }
     }
@@ -176,15 +170,8 @@ internal sealed class RedisRunner(int clients, int burst, int pacedRate, int pac
     private async Task<JsonObject> AfterBurstsAsync(Column column, int redisPort, string prefix)
     {
         var result = new JsonObject { ["instances"] = column.Servers.Count };
-        var ordered = column.Bursts.OrderBy(b => b["deliveriesPerSecond"]!.GetValue<double>()).ToList();
-        var median = ordered[ordered.Count / 2];
-        median["triesDeliveriesPerSecond"] = new JsonArray([.. column.Bursts.Select(b => (JsonNode)Math.Round(b["deliveriesPerSecond"]!.GetValue<double>()))]);
-        median["triesLostDeliveries"] = new JsonArray([.. column.Bursts.Select(b => (JsonNode)b["lostDeliveries"]!.GetValue<long>())]);
-        result["burst"] = median;
-        var paced = column.Paced.OrderBy(p => p["latencyUs"]!["p50"]!.GetValue<double>()).ToList()[column.Paced.Count / 2];
-        paced["triesP50Us"] = new JsonArray([.. column.Paced.Select(p => (JsonNode)Math.Round(p["latencyUs"]!["p50"]!.GetValue<double>()))]);
-        paced["triesLostDeliveries"] = new JsonArray([.. column.Paced.Select(p => (JsonNode)p["lostDeliveries"]!.GetValue<long>())]);
-        result["paced"] = paced;
+        result["burst"] = Median(column.Bursts, b => b["deliveriesPerSecond"]!.GetValue<double>(), "triesDeliveriesPerSecond");
+        result["paced"] = Median(column.Paced, p => p["latencyUs"]!["p50"]!.GetValue<double>(), "triesP50Us");
         result["hops"] = await RedisHops.MeasureAsync(column.Servers, column.Clients, _histogram, Guild, pacedRate * Math.Min(pacedSeconds, 4), pacedRate);
         if (column.Servers.Count == 2)
         {
@@ -451,6 +438,15 @@ internal sealed class RedisRunner(int clients, int burst, int pacedRate, int pac
         var read = await stream.ReadAsync(buffer);
         var lines = Encoding.UTF8.GetString(buffer, 0, read).Split("\r\n");
         return [.. lines.Where(l => l.Length > 0 && l[0] is not ('*' or '$')).Select(l => l.TrimStart('+'))];
+    }
+
+    /// <summary>The try with the median <paramref name="by"/>, with every try's figure (as <paramref name="triesKey"/>) and lost deliveries beside it.</summary>
+    private static JsonObject Median(List<JsonObject> tries, Func<JsonObject, double> by, string triesKey)
+    {
+        var median = tries.OrderBy(by).ElementAt(tries.Count / 2);
+        median[triesKey] = new JsonArray([.. tries.Select(t => (JsonNode)Math.Round(by(t)))]);
+        median["triesLostDeliveries"] = new JsonArray([.. tries.Select(t => (JsonNode)t["lostDeliveries"]!.GetValue<long>())]);
+        return median;
     }
 
     /// <summary>One column of the table: its server processes and its clients (all connected for the whole run; idle while another column runs).</summary>
